@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// bench prints the figures the foundation issue asks for: provider calls
+// against their lower bound, Jira calls against links written, wall time
+// and peak memory, for a backfill and an immediate second run.
+func bench(ctx context.Context, st *stack, bin string, out, errw io.Writer) int {
+	first, err := st.measured(ctx, bin, "sync")
+	if err != nil || first.exit != 0 {
+		fmt.Fprintf(errw, "devstack: backfill failed: %v\n%s", err, first.output)
+		return 1
+	}
+	links := 0
+	for _, ls := range st.jira.AllLinks() {
+		links += len(ls)
+	}
+	second, err := st.measured(ctx, bin, "sync")
+	if err != nil || second.exit != 0 {
+		fmt.Fprintf(errw, "devstack: second run failed: %v\n%s", err, second.output)
+		return 1
+	}
+
+	// Lower bound on provider calls: each list read once in pages of 100.
+	var heads []string
+	for _, b := range st.hist.Branches() {
+		heads = append(heads, b.SHA)
+	}
+	reachable := len(st.hist.Reachable(heads...))
+	pulls := len(st.hist.PullRequests())
+	lower := 1 + // the repo
+		ceilDiv(len(st.hist.Branches()), 100) +
+		ceilDiv(len(st.hist.Tags()), 100) +
+		ceilDiv(max(pulls, 1), 100) +
+		ceilDiv(reachable, 100)
+
+	fmt.Fprintf(out, "jiralinkd backfill benchmark: apache/zookeeper corpus — %d reachable commits, %d branches, %d tags, %d pull requests\n\n",
+		reachable, len(st.hist.Branches()), len(st.hist.Tags()), pulls)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tGitHub calls\tcounted\t304s\tcommit pages\tJira calls\tJira writes\tsearches\twall\tpeak RSS\t")
+	for _, r := range []struct {
+		name string
+		s    runStats
+	}{{"backfill", first}, {"second run", second}} {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f MB\t\n", r.name, r.s.ghCalls, r.s.ghCounted, r.s.ghNotModified,
+			r.s.commitPages, r.s.jiraCalls, r.s.jiraWrites, r.s.searches, r.s.wall.Round(1e6), float64(r.s.maxRSSKB)/1024)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(out, "\nlinks written: %d\n", links)
+	fmt.Fprintf(out, "provider calls vs lower bound (%d = 1 repo + pages of 100 of branches, tags, PRs, commits): %d (%s; target within +10%%)\n",
+		lower, first.ghCounted, ratio(first.ghCounted, lower))
+	fmt.Fprintf(out, "Jira calls vs links written: %d vs %d (%s; target at most +5%%)\n", first.jiraCalls, links, ratio(first.jiraCalls, links))
+	fmt.Fprintf(out, "second run: %d rate-limit-counted calls, %d Jira writes (target 0 and 0)\n", second.ghCounted, second.jiraWrites)
+	return 0
+}

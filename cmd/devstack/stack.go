@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
+	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
+)
+
+// Demo credentials: the fakes accept only these, so the demo also proves
+// that jiralinkd sends them (and check fails with anything else).
+const (
+	demoGitHubToken = "ghp_demo0000000000000000000000000000000"
+	demoJiraToken   = "demo-jira-personal-access-token"
+)
+
+// issueExists is the demo Jira's issue set: every ZOOKEEPER issue except
+// those ending in 7 (as if deleted), and every HADOOP issue. The other
+// Apache projects exist with no issues; CVE, UTF, SHA are not projects.
+func issueExists(key string) bool {
+	proj, num, _ := strings.Cut(key, "-")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return false
+	}
+	switch proj {
+	case "ZOOKEEPER":
+		return n%10 != 7
+	case "HADOOP":
+		return true
+	}
+	return false
+}
+
+type stack struct {
+	hist       *corpus.History
+	gh         *githubtest.Server
+	jira       *jiratest.Server
+	ghURL      string
+	jiraURL    string
+	dir        string
+	configPath string
+	servers    []*http.Server
+}
+
+func serve(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+func startStack(dir string) (*stack, error) {
+	hist, err := corpus.ZooKeeper()
+	if err != nil {
+		return nil, err
+	}
+	st := &stack{hist: hist, dir: dir}
+	st.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken})
+	st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
+	st.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: issueExists})
+
+	srv, u, err := serve(st.gh.Handler())
+	if err != nil {
+		return nil, err
+	}
+	st.servers = append(st.servers, srv)
+	st.ghURL = u + "/"
+	srv, u, err = serve(st.jira.Handler())
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	st.servers = append(st.servers, srv)
+	st.jiraURL = u
+
+	if err := os.RemoveAll(dir); err != nil {
+		st.close()
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		st.close()
+		return nil, err
+	}
+	st.configPath = filepath.Join(dir, "config.yaml")
+	cfg := fmt.Sprintf(`# Written by devstack: jiralinkd against the local fake GitHub and Jira.
+state:
+  path: %s
+http:
+  listen: 127.0.0.1:8080
+log:
+  level: warn
+jira:
+  url: %s
+  token_env: DEMO_JIRA_TOKEN
+providers:
+  - name: github
+    type: github
+    url: %s
+    token_env: DEMO_GITHUB_TOKEN
+    schedule: "@every 1m"
+    repos: [apache/zookeeper]
+`, filepath.Join(dir, "jiralinkd.db"), st.jiraURL, st.ghURL)
+	if err := os.WriteFile(st.configPath, []byte(cfg), 0o600); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stack) close() {
+	for _, s := range st.servers {
+		_ = s.Close()
+	}
+}
+
+func (st *stack) env() []string {
+	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_JIRA_TOKEN="+demoJiraToken)
+}
+
+func (st *stack) envLine(bin, cmd string) string {
+	return fmt.Sprintf("DEMO_GITHUB_TOKEN=%s DEMO_JIRA_TOKEN=%s %s %s --config %s", demoGitHubToken, demoJiraToken, bin, cmd, st.configPath)
+}
+
+// result is one run of the jiralinkd binary.
+type result struct {
+	output   string
+	exit     int
+	wall     time.Duration
+	maxRSSKB int64
+}
+
+func (st *stack) jiralinkd(ctx context.Context, bin string, args ...string) (result, error) {
+	cmd := exec.CommandContext(ctx, bin, append(args, "--config", st.configPath)...)
+	cmd.Env = st.env()
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	r := result{output: string(out), wall: time.Since(start)}
+	if cmd.ProcessState == nil {
+		return r, fmt.Errorf("run %s: %w", bin, err)
+	}
+	r.exit = cmd.ProcessState.ExitCode()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKB = ru.Maxrss
+	}
+	return r, nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/robfig/cron/v3"
+
+	"github.com/jiralinkd/jiralinkd/config"
+	"github.com/jiralinkd/jiralinkd/indexer"
+)
+
+// shutdownGrace bounds how long in-flight syncs may run after a stop
+// signal before they are cancelled (their cursors stay where the last
+// completed step left them, so nothing is lost).
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, ok := loadConfig(env.configPath(*cfgPath), stderr, env)
+	if !ok {
+		return exitConfig
+	}
+	log := newLogger(cfg, stderr)
+	d, err := buildDeps(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
+		return exitConfig
+	}
+	if err := d.openStore(); err != nil {
+		log.Error("cannot open state", "err", err)
+		return exitFailed
+	}
+	defer d.close() // last: after HTTP and the scheduler have stopped
+	ix, err := d.newIndexer(false, io.Discard, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
+		return exitConfig
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		log.Error("cannot listen", "address", cfg.HTTP.Listen, "err", err)
+		return exitFailed
+	}
+	s := &server{log: log}
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
+
+	// Syncs run under their own context so that a stop signal first stops
+	// new work and gives running passes shutdownGrace to finish.
+	syncCtx, cancelSyncs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSyncs()
+	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	for _, t := range d.targets {
+		job := cron.FuncJob(func() { s.pass(syncCtx, ix, t) })
+		// Validated by config; a failure here is a bug.
+		if _, err := sched.AddJob(scheduleOf(cfg, t.Name), job); err != nil {
+			log.Error("bad schedule", "provider", t.Name, "err", err)
+			return exitConfig
+		}
+		// The first pass starts now, not at the first tick. (Cron's Stop
+		// waits for the passes it started; this one is waited for by wg.)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			job.Run()
+		}()
+	}
+	sched.Start()
+	s.ready.Store(true)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-httpDone:
+		log.Error("HTTP server stopped", "err", err)
+	}
+	// 1. HTTP: stop accepting requests.
+	s.ready.Store(false)
+	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = srv.Shutdown(hctx)
+	hcancel()
+	// 2. Scheduler and in-flight syncs: no new passes; wait for running ones
+	// up to the grace period, then cancel them.
+	stopped := sched.Stop()
+	all := make(chan struct{})
+	go func() {
+		<-stopped.Done()
+		s.wg.Wait()
+		close(all)
+	}()
+	select {
+	case <-all:
+	case <-time.After(shutdownGrace):
+		log.Warn("cancelling in-flight syncs", "grace", shutdownGrace)
+		cancelSyncs()
+		<-all
+	}
+	// 3. bbolt: closed by the deferred d.close().
+	log.Info("stopped")
+	if ctx.Err() != nil {
+		return exitOK
+	}
+	return exitFailed
+}
+
+// scheduleOf returns the cron schedule of the named provider.
+func scheduleOf(cfg *config.Config, name string) string {
+	for _, p := range cfg.Providers {
+		if p.Name == name {
+			return p.Schedule
+		}
+	}
+	return ""
+}
+
+// server holds the HTTP handlers' state.
+type server struct {
+	log   *slog.Logger
+	ready atomic.Bool
+	wg    sync.WaitGroup
+}
+
+func (s *server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}).Methods(http.MethodGet, http.MethodHead)
+	return r
+}
+
+// pass runs one sync pass of a target and logs its outcome.
+func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target) {
+	start := time.Now()
+	rep := ix.Sync(ctx, t, "")
+	if rep.Err != nil && !errors.Is(rep.Err, context.Canceled) {
+		s.log.Error("sync pass incomplete", "provider", t.Name, "err", rep.Err)
+	}
+	s.log.Info("sync pass done", "provider", t.Name, "repos", len(rep.Repos), "failed", rep.Failed(), "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// cronLogger adapts slog to cron's logger interface.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/config"
+	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/keys"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/github"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+// deps is everything a command needs, built from the configuration in one
+// place. Close releases what it opened.
+type deps struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	jira    *jiraclient.Client
+	github  map[string]*github.Client // by provider name
+	targets []indexer.Target
+	store   *state.Store // nil until openStore
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	lvl := slog.LevelInfo
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(cfg.Log.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// httpClient builds an HTTP client with the configured timeout and, if
+// given, a custom CA bundle (self-hosted servers with an internal CA).
+func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA bundle: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// buildDeps creates the clients. It contacts nothing.
+func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
+	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}}
+	hc, err := httpClient(cfg.Jira.Timeout, cfg.Jira.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("jira: %w", err)
+	}
+	d.jira, err = jiraclient.New(jiraclient.Options{
+		BaseURL:    cfg.Jira.URL,
+		Auth:       jiraclient.Auth{Token: cfg.Jira.Token.Reveal(), Username: cfg.Jira.Username, Password: cfg.Jira.Password.Reveal()},
+		HTTPClient: hc,
+		Retry:      httpx.RetryOptions{Name: "jira", Logger: log},
+		UserAgent:  "jiralinkd/" + version,
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jira: %w", err)
+	}
+	for _, p := range cfg.Providers {
+		hc, err := httpClient(p.Timeout, p.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+		}
+		switch p.Type {
+		case providers.TypeGitHub:
+			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log})
+			if err != nil {
+				return nil, err
+			}
+			d.github[p.Name] = c
+			d.targets = append(d.targets, indexer.Target{
+				Name: p.Name, Type: p.Type, Source: c,
+				Owners: p.Orgs, Repos: p.Repos,
+				Match: p.Matches, IncludeArchived: p.IncludeArchived,
+			})
+		default:
+			return nil, fmt.Errorf("provider %s: type %s is not supported by this build yet", p.Name, p.Type)
+		}
+	}
+	return d, nil
+}
+
+// openStore opens the state file.
+func (d *deps) openStore() error {
+	st, err := state.Open(d.cfg.State.Path, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	d.store = st
+	return nil
+}
+
+func (d *deps) newIndexer(dryRun bool, out io.Writer, progress func(indexer.Progress)) (*indexer.Indexer, error) {
+	m, err := keys.NewMatcher(d.cfg.Jira.KeyPattern, d.cfg.Jira.BranchKeysCaseInsensitive)
+	if err != nil {
+		return nil, fmt.Errorf("jira.key_pattern: %w", err)
+	}
+	return indexer.New(indexer.Options{
+		Store: d.store, Jira: d.jira, Matcher: m, Projects: d.cfg.Jira.Projects,
+		Logger: d.log, DryRun: dryRun, DryRunOut: out, Progress: progress,
+	})
+}
+
+func (d *deps) close() {
+	if d.store != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.Error("close state file", "err", err)
+		}
+	}
+}
+
+// selectTargets narrows the targets to one provider when name is set.
+func (d *deps) selectTargets(name string) ([]indexer.Target, error) {
+	if name == "" {
+		return d.targets, nil
+	}
+	for _, t := range d.targets {
+		if t.Name == name {
+			return []indexer.Target{t}, nil
+		}
+	}
+	return nil, fmt.Errorf("no provider named %q in the configuration", name)
+}

@@ -1,0 +1,119 @@
+// Package config loads and validates jiralinkd's configuration file.
+//
+// The configuration is one YAML file (see config.example.yaml at the
+// repository root). Load and Parse read it with viper, which supplies
+// defaults and JIRALINKD_* environment overrides, check the document key by
+// key, resolve secrets and validate every value. All problems are reported
+// at once as *Error, each named by its YAML path, e.g.
+//
+//	providers[1].schedule: invalid cron expression "*/5 * *": expected exactly 5 fields, found 3
+//	jira.url: required
+//
+// A Config returned without error is complete: defaults are filled in, URLs
+// are normalised and secrets are resolved, so consumers need no further
+// checks. Warnings lists risky but valid settings.
+package config
+
+import (
+	"path"
+	"strings"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// Config is a validated configuration.
+type Config struct {
+	Path      string // the file the configuration was loaded from
+	State     State
+	HTTP      HTTP
+	Log       Log
+	Jira      Jira
+	Providers []Provider // in file order: Providers[i] is providers[i]
+}
+
+// State configures jiralinkd's bbolt state file.
+type State struct {
+	Path string // path of the bbolt file, relative to the working directory
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	Listen string // host:port with a numeric port
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// Jira configures the Jira Data Center server links are written to.
+type Jira struct {
+	// URL is the absolute http(s) base URL, possibly with a context path
+	// (https://example.com/jira), without a trailing slash.
+	URL string
+	// Token is a personal access token, sent as a Bearer token. Exactly one
+	// of Token and Username+Password is set.
+	Token    Secret
+	Username string
+	Password Secret
+	// Projects optionally restricts linking to these project keys; empty
+	// means every project.
+	Projects []string
+	// KeyPattern is the unanchored regular expression of a project key
+	// (Jira's jira.projectkey.pattern). It compiles, cannot match the empty
+	// string and contains no anchors; it may contain groups.
+	KeyPattern string
+	// BranchKeysCaseInsensitive makes issue keys in branch names match
+	// regardless of case (feature/abc-123).
+	BranchKeysCaseInsensitive bool
+	Timeout                   time.Duration // per request, positive
+	CAFile                    string        // PEM bundle to trust; "" means the system pool
+}
+
+// Provider configures one Git server to index.
+type Provider struct {
+	Name string // unique, ^[a-z0-9][a-z0-9_-]{0,62}$; names the provider in state and metrics
+	Type providers.Type
+	// URL is the absolute http(s) API base URL, ending with "/".
+	URL      string
+	Token    Secret // always set
+	Schedule string // robfig/cron/v3 standard spec or descriptor
+	// Orgs and Repos (GitHub) or Groups and Projects (GitLab) select the
+	// repositories; at least one is non-empty and the other type's are
+	// empty. Repos are owner/name, Projects full paths (group/sub/name).
+	Orgs, Repos, Groups, Projects []string
+	IncludeSubgroups              bool // GitLab: index subgroups of Groups
+	// Include and Exclude are path.Match globs on owner/name; see Matches.
+	Include, Exclude []string
+	IncludeArchived  bool
+	CAFile           string        // PEM bundle to trust; "" means the system pool
+	Timeout          time.Duration // per request, positive
+	MaxConcurrency   int           // concurrent requests, 1..64
+}
+
+// Matches reports whether the repository fullName (owner/name, or a GitLab
+// full path) passes the provider's filters: it matches some Include glob
+// (any name does when Include is empty) and no Exclude glob. Matching is
+// case-insensitive, like GitHub and GitLab names. Globs follow path.Match,
+// so "*" does not cross "/": "acme/*" matches acme/api but not
+// acme/sub/api.
+func (p Provider) Matches(fullName string) bool {
+	name := strings.ToLower(fullName)
+	if len(p.Include) > 0 && !matchAny(p.Include, name) {
+		return false
+	}
+	return !matchAny(p.Exclude, name)
+}
+
+// matchAny reports whether the lower-cased name matches any of patterns.
+// Patterns were validated at load time; a malformed one matches nothing.
+func matchAny(patterns []string, name string) bool {
+	for _, pat := range patterns {
+		if ok, err := path.Match(strings.ToLower(pat), name); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,219 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// providerNameRE is what a provider name must look like: it is used in
+// state keys, metric labels and log lines.
+var providerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// MaxConcurrencyLimit is the largest accepted providers[].max_concurrency.
+const MaxConcurrencyLimit = 64
+
+func buildProviders(raws []rawProvider, env func(string) string, readFile func(string) ([]byte, error), c *collector) []Provider {
+	out := make([]Provider, 0, len(raws))
+	names := make(map[string]int) // name -> index of first use
+	for i := range raws {
+		pp := fmt.Sprintf("providers[%d]", i)
+		p := buildProvider(pp, &raws[i], env, readFile, c)
+		if p.Name != "" {
+			if first, dup := names[p.Name]; dup {
+				c.check(pp+".name", fmt.Sprintf("duplicate name %q (also used by providers[%d])", p.Name, first))
+			} else {
+				names[p.Name] = i
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func buildProvider(pp string, raw *rawProvider, env func(string) string, readFile func(string) ([]byte, error), c *collector) Provider {
+	p := Provider{
+		Name:             raw.Name,
+		Type:             providers.Type(raw.Type),
+		Schedule:         raw.Schedule,
+		Orgs:             raw.Orgs,
+		Repos:            raw.Repos,
+		Groups:           raw.Groups,
+		Projects:         raw.Projects,
+		IncludeSubgroups: defaultIncludeSubgroups,
+		Include:          raw.Include,
+		Exclude:          raw.Exclude,
+		IncludeArchived:  raw.IncludeArchived,
+		CAFile:           raw.CAFile,
+		Timeout:          DefaultTimeout,
+		MaxConcurrency:   DefaultMaxConcurrency,
+	}
+	if raw.IncludeSubgroups != nil {
+		p.IncludeSubgroups = *raw.IncludeSubgroups
+	}
+	if raw.Timeout != nil {
+		p.Timeout = *raw.Timeout
+	}
+	if raw.MaxConcurrency != nil {
+		p.MaxConcurrency = *raw.MaxConcurrency
+	}
+	if p.Schedule == "" {
+		p.Schedule = DefaultSchedule
+	}
+
+	switch {
+	case p.Name == "":
+		c.check(pp+".name", "required")
+	case !providerNameRE.MatchString(p.Name):
+		c.check(pp+".name", fmt.Sprintf("invalid name %q: must match %s (lowercase letters, digits, - and _)", p.Name, providerNameRE))
+	}
+
+	defaultURL := ""
+	switch p.Type {
+	case providers.TypeGitHub:
+		defaultURL = DefaultGitHubURL
+		checkGitHubTargets(pp, raw, c)
+	case providers.TypeGitLab:
+		defaultURL = DefaultGitLabURL
+		checkGitLabTargets(pp, raw, c)
+	case "":
+		c.check(pp+".type", fmt.Sprintf("required (%s or %s)", providers.TypeGitHub, providers.TypeGitLab))
+	default:
+		c.check(pp+".type", fmt.Sprintf("must be %s or %s, got %q", providers.TypeGitHub, providers.TypeGitLab, p.Type))
+	}
+
+	switch {
+	case raw.URL != "":
+		if u, ok := checkURL(pp+".url", raw.URL, c); ok {
+			if !strings.HasSuffix(u.Path, "/") {
+				u.Path += "/"
+				u.RawPath = ""
+			}
+			p.URL = u.String()
+		}
+	default:
+		p.URL = defaultURL
+	}
+
+	var tokenSet bool
+	p.Token, tokenSet = resolveSecret(pp, secretKeys{"token_env", "token_file", "token"},
+		raw.TokenEnv, raw.TokenFile, raw.Token, env, readFile, c)
+	if !tokenSet {
+		c.check(pp, "token required: set token_env, token_file or token")
+	}
+
+	if msg := checkSchedule(p.Schedule); msg != "" {
+		c.check(pp+".schedule", msg)
+	}
+	checkGlobs(pp+".include", p.Include, c)
+	checkGlobs(pp+".exclude", p.Exclude, c)
+	checkCAFile(pp+".ca_file", p.CAFile, readFile, c)
+	checkTimeout(pp+".timeout", p.Timeout, c)
+	if p.MaxConcurrency < 1 || p.MaxConcurrency > MaxConcurrencyLimit {
+		c.check(pp+".max_concurrency", fmt.Sprintf("must be between 1 and %d, got %d", MaxConcurrencyLimit, p.MaxConcurrency))
+	}
+	return p
+}
+
+// checkGitHubTargets checks the repository selection of a GitHub provider.
+func checkGitHubTargets(pp string, raw *rawProvider, c *collector) {
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"groups", len(raw.Groups) > 0},
+		{"projects", len(raw.Projects) > 0},
+		{"include_subgroups", raw.IncludeSubgroups != nil},
+	} {
+		if k.set {
+			c.check(pp+"."+k.key, "only for gitlab providers (github providers use orgs and repos)")
+		}
+	}
+	if len(raw.Orgs) == 0 && len(raw.Repos) == 0 {
+		c.check(pp, "nothing to index: set orgs or repos")
+	}
+	checkNames(pp+".orgs", raw.Orgs, 1, 1, "an organisation or user name such as acme (use repos for a single repository)", c)
+	checkNames(pp+".repos", raw.Repos, 2, 2, "owner/name", c)
+}
+
+// checkGitLabTargets checks the repository selection of a GitLab provider.
+func checkGitLabTargets(pp string, raw *rawProvider, c *collector) {
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"orgs", len(raw.Orgs) > 0},
+		{"repos", len(raw.Repos) > 0},
+	} {
+		if k.set {
+			c.check(pp+"."+k.key, "only for github providers (gitlab providers use groups and projects)")
+		}
+	}
+	if len(raw.Groups) == 0 && len(raw.Projects) == 0 {
+		c.check(pp, "nothing to index: set groups or projects")
+	}
+	checkNames(pp+".groups", raw.Groups, 1, 0, "a group path such as platform or platform/backend", c)
+	checkNames(pp+".projects", raw.Projects, 2, 0, "a full project path such as group/name or group/subgroup/name", c)
+}
+
+// checkNames checks a list of slash-separated names with between minParts
+// and maxParts (0: unlimited) non-empty segments, reporting duplicates
+// (case-insensitively, as GitHub and GitLab compare names).
+func checkNames(p string, names []string, minParts, maxParts int, want string, c *collector) {
+	seen := make(map[string]bool)
+	for i, name := range names {
+		ip := fmt.Sprintf("%s[%d]", p, i)
+		parts := strings.Split(name, "/")
+		ok := len(parts) >= minParts && (maxParts == 0 || len(parts) <= maxParts) &&
+			!strings.ContainsAny(name, " \t\r\n")
+		for _, part := range parts {
+			ok = ok && part != ""
+		}
+		key := strings.ToLower(name)
+		switch {
+		case name == "":
+			c.check(ip, "must not be empty")
+		case !ok:
+			c.check(ip, fmt.Sprintf("must be %s, got %q", want, name))
+		case seen[key]:
+			c.check(ip, fmt.Sprintf("duplicate %q", name))
+		}
+		seen[key] = true
+	}
+}
+
+// checkSchedule returns why spec is not a valid robfig/cron/v3 standard
+// spec (5 fields, or a descriptor like @hourly or @every 2m), or "".
+func checkSchedule(spec string) string {
+	fields := strings.Fields(spec)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
+		fields = fields[1:]
+	}
+	// Count fields here: the parser's own message appends the fields.
+	if len(fields) > 0 && !strings.HasPrefix(fields[0], "@") && len(fields) != 5 {
+		return fmt.Sprintf("invalid cron expression %q: expected exactly 5 fields, found %d", spec, len(fields))
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Sprintf("invalid cron expression %q: %v", spec, err)
+	}
+	return ""
+}
+
+// checkGlobs checks include/exclude patterns.
+func checkGlobs(p string, patterns []string, c *collector) {
+	for i, pat := range patterns {
+		ip := fmt.Sprintf("%s[%d]", p, i)
+		if pat == "" {
+			c.check(ip, "must not be empty")
+			continue
+		}
+		if _, err := path.Match(pat, ""); err != nil {
+			c.check(ip, fmt.Sprintf("invalid glob pattern %q: %v", pat, err))
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// The raw* types mirror the YAML document key for key; their mapstructure
+// tags are the configuration schema. viper decodes into them, and the
+// document checker (schema.go) derives the set of known keys and the
+// expected type of every value from them by reflection, so the two can
+// never disagree. Pointers mark values whose absence differs from their
+// zero value (per-provider defaults viper cannot express for list
+// elements).
+type rawConfig struct {
+	State     rawState      `mapstructure:"state"`
+	HTTP      rawHTTP       `mapstructure:"http"`
+	Log       rawLog        `mapstructure:"log"`
+	Jira      rawJira       `mapstructure:"jira"`
+	Providers []rawProvider `mapstructure:"providers"`
+}
+
+type rawState struct {
+	Path string `mapstructure:"path"`
+}
+
+type rawHTTP struct {
+	Listen string `mapstructure:"listen"`
+}
+
+type rawLog struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+type rawJira struct {
+	URL                       string        `mapstructure:"url"`
+	TokenEnv                  string        `mapstructure:"token_env" secret:"true"`
+	TokenFile                 string        `mapstructure:"token_file" secret:"true"`
+	Token                     string        `mapstructure:"token" secret:"true"`
+	Username                  string        `mapstructure:"username"`
+	PasswordEnv               string        `mapstructure:"password_env" secret:"true"`
+	PasswordFile              string        `mapstructure:"password_file" secret:"true"`
+	Password                  string        `mapstructure:"password" secret:"true"`
+	Projects                  []string      `mapstructure:"projects"`
+	KeyPattern                string        `mapstructure:"key_pattern"`
+	BranchKeysCaseInsensitive bool          `mapstructure:"branch_keys_case_insensitive"`
+	Timeout                   time.Duration `mapstructure:"timeout"`
+	CAFile                    string        `mapstructure:"ca_file"`
+}
+
+type rawProvider struct {
+	Name             string         `mapstructure:"name"`
+	Type             string         `mapstructure:"type"`
+	URL              string         `mapstructure:"url"`
+	TokenEnv         string         `mapstructure:"token_env"`
+	TokenFile        string         `mapstructure:"token_file"`
+	Token            string         `mapstructure:"token"`
+	Schedule         string         `mapstructure:"schedule"`
+	Orgs             []string       `mapstructure:"orgs"`
+	Repos            []string       `mapstructure:"repos"`
+	Groups           []string       `mapstructure:"groups"`
+	Projects         []string       `mapstructure:"projects"`
+	IncludeSubgroups *bool          `mapstructure:"include_subgroups"`
+	Include          []string       `mapstructure:"include"`
+	Exclude          []string       `mapstructure:"exclude"`
+	IncludeArchived  bool           `mapstructure:"include_archived"`
+	CAFile           string         `mapstructure:"ca_file"`
+	Timeout          *time.Duration `mapstructure:"timeout"`
+	MaxConcurrency   *int           `mapstructure:"max_concurrency"`
+}
+
+// Defaults. Provider defaults are applied per list element in validation
+// because viper defaults cannot address elements of a list.
+const (
+	DefaultStatePath          = "./data/jiralinkd.db"
+	DefaultHTTPListen         = "127.0.0.1:8080"
+	DefaultLogLevel           = "info"
+	DefaultLogFormat          = "text"
+	DefaultKeyPattern         = "[A-Z][A-Z0-9_]+"
+	DefaultTimeout            = 30 * time.Second
+	DefaultSchedule           = "*/5 * * * *"
+	DefaultMaxConcurrency     = 4
+	DefaultGitHubURL          = "https://api.github.com/"
+	DefaultGitLabURL          = "https://gitlab.com/"
+	defaultBranchKeysCaseInsn = true
+	defaultIncludeSubgroups   = true
+)
+
+// setDefaults installs the defaults of the non-list keys in v.
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("state.path", DefaultStatePath)
+	v.SetDefault("http.listen", DefaultHTTPListen)
+	v.SetDefault("log.level", DefaultLogLevel)
+	v.SetDefault("log.format", DefaultLogFormat)
+	v.SetDefault("jira.key_pattern", DefaultKeyPattern)
+	v.SetDefault("jira.branch_keys_case_insensitive", defaultBranchKeysCaseInsn)
+	v.SetDefault("jira.timeout", DefaultTimeout)
+}
+
+// EnvPrefix prefixes the environment variables that override scalar keys of
+// the configuration file: jira.url is overridden by JIRALINKD_JIRA_URL.
+const EnvPrefix = "JIRALINKD"

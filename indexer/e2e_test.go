@@ -1,0 +1,399 @@
+package indexer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/keys"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
+	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/github"
+	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+const (
+	ghToken   = "ghp_e2e_token_value"
+	jiraToken = "jira-e2e-token-value"
+	repoID    = 1001
+)
+
+// issueExists is the demo Jira's issue set: every ZOOKEEPER issue except
+// those ending in 7 (deleted ones), and every HADOOP issue. Other projects
+// exist (KAFKA, ...) but have no issues; CVE, UTF, SHA are not projects.
+func issueExists(key string) bool {
+	proj, num, _ := strings.Cut(key, "-")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return false
+	}
+	switch proj {
+	case "ZOOKEEPER":
+		return n%10 != 7
+	case "HADOOP":
+		return true
+	}
+	return false
+}
+
+type stack struct {
+	hist  *corpus.History
+	gh    *githubtest.Server
+	repo  *githubtest.RepoHandle
+	jira  *jiratest.Server
+	store *state.Store
+	ix    *indexer.Indexer
+	tgt   indexer.Target
+	jc    *jiraclient.Client
+	m     *keys.Matcher
+}
+
+func noSleep(context.Context, time.Duration) error { return nil }
+
+func newStack(t *testing.T, hist *corpus.History, wrap func(indexer.Jira) indexer.Jira) *stack {
+	t.Helper()
+	s := &stack{hist: hist}
+	s.gh = githubtest.Start(t, githubtest.Options{Token: ghToken})
+	s.repo = s.gh.AddCorpusRepo("apache", "zookeeper", repoID, hist)
+	s.jira = jiratest.Start(t, jiratest.Options{Token: jiraToken, IssueExists: issueExists})
+	var err error
+	s.store, err = state.Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.store.Close() })
+	gc, err := github.New(github.Options{Name: "github", BaseURL: s.gh.URL(), Token: ghToken, Retry: httpx.RetryOptions{Sleep: noSleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.jc, err = jiraclient.New(jiraclient.Options{BaseURL: s.jira.URL(), Auth: jiraclient.Auth{Token: jiraToken}, Retry: httpx.RetryOptions{Sleep: noSleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.m, err = keys.NewMatcher("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tgt = indexer.Target{Name: "github", Type: providers.TypeGitHub, Source: gc, Repos: []string{"apache/zookeeper"}}
+	s.ix = s.newIndexer(t, wrap)
+	return s
+}
+
+func (s *stack) newIndexer(t *testing.T, wrap func(indexer.Jira) indexer.Jira) *indexer.Indexer {
+	var j indexer.Jira = s.jc
+	if wrap != nil {
+		j = wrap(j)
+	}
+	ix, err := indexer.New(indexer.Options{Store: s.store, Jira: j, Matcher: s.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func (s *stack) sync(t *testing.T) indexer.Report {
+	t.Helper()
+	return s.ix.Sync(context.Background(), s.tgt, "")
+}
+
+// expectedLinks computes, independently of the indexer's incremental walk,
+// which links must exist: every commit reachable from a branch, every branch
+// and tag name, and every pull request, each linked to each existing issue
+// its text names.
+func expectedLinks(t *testing.T, s *stack) map[string]map[string]bool {
+	t.Helper()
+	want := map[string]map[string]bool{}
+	key := state.RepoKey{Provider: "github", ID: repoID}
+	add := func(gid string, ks []string) {
+		for _, k := range ks {
+			if issueExists(k) {
+				if want[k] == nil {
+					want[k] = map[string]bool{}
+				}
+				want[k][gid] = true
+			}
+		}
+	}
+	var heads []string
+	for _, b := range s.hist.Branches() {
+		heads = append(heads, b.SHA)
+		add(indexer.GlobalID(key, indexer.KindBranch, b.Name), s.m.Branch(b.Name))
+	}
+	for _, tg := range s.hist.Tags() {
+		add(indexer.GlobalID(key, indexer.KindTag, tg.Name), s.m.Branch(tg.Name))
+	}
+	for sha := range s.hist.Reachable(heads...) {
+		c, _ := s.hist.Commit(sha)
+		add(indexer.GlobalID(key, indexer.KindCommit, sha), s.m.Prose(c.Message))
+	}
+	for _, p := range s.hist.PullRequests() {
+		ks := append(append(s.m.Prose(p.Title), s.m.Prose(p.Body)...), s.m.Branch(p.HeadBranch)...)
+		add(indexer.GlobalID(key, indexer.KindPull, strconv.Itoa(p.Number)), ks)
+	}
+	return want
+}
+
+// jiraLinks reads what the fake Jira holds, failing on any duplicate
+// globalId on an issue.
+func jiraLinks(t *testing.T, j *jiratest.Server) map[string]map[string]bool {
+	t.Helper()
+	got := map[string]map[string]bool{}
+	for issue, links := range j.AllLinks() {
+		for _, l := range links {
+			if got[issue] == nil {
+				got[issue] = map[string]bool{}
+			}
+			if got[issue][l.GlobalID] {
+				t.Errorf("duplicate link %s on %s", l.GlobalID, issue)
+			}
+			got[issue][l.GlobalID] = true
+		}
+	}
+	return got
+}
+
+func countLinks(m map[string]map[string]bool) int {
+	n := 0
+	for _, s := range m {
+		n += len(s)
+	}
+	return n
+}
+
+func diffLinks(t *testing.T, want, got map[string]map[string]bool) {
+	t.Helper()
+	var missing, extra []string
+	for issue, gids := range want {
+		for g := range gids {
+			if !got[issue][g] {
+				missing = append(missing, issue+" ← "+g)
+			}
+		}
+	}
+	for issue, gids := range got {
+		for g := range gids {
+			if !want[issue][g] {
+				extra = append(extra, issue+" ← "+g)
+			}
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing)+len(extra) > 0 {
+		t.Errorf("link set differs: %d missing %v, %d extra %v", len(missing), head(missing), len(extra), head(extra))
+	}
+}
+
+func head(s []string) []string {
+	if len(s) > 10 {
+		return s[:10]
+	}
+	return s
+}
+
+// forbidden matches every GitHub endpoint that can return source code or
+// diffs.
+var forbidden = regexp.MustCompile(`/(contents|readme|git/blobs|git/trees|tarball|zipball|archive|compare)(/|$)|/commits/[^/]+$|/pulls/\d+(/files)?$`)
+
+func assertNoForbidden(t *testing.T, reqs []githubtest.Request) {
+	t.Helper()
+	for _, r := range reqs {
+		if forbidden.MatchString(r.Path) || strings.Contains(r.Accept, "diff") || strings.Contains(r.Accept, "patch") {
+			t.Errorf("forbidden endpoint reached: %s %s (Accept %q)", r.Method, r.Path, r.Accept)
+		}
+	}
+}
+
+func mustOK(t *testing.T, rep indexer.Report) {
+	t.Helper()
+	if rep.Err != nil {
+		t.Fatalf("pass failed: %v", rep.Err)
+	}
+	for _, r := range rep.Repos {
+		if r.Err != nil {
+			t.Fatalf("repo %s failed: %v", r.Repo, r.Err)
+		}
+	}
+}
+
+func TestEndToEndCorpus(t *testing.T) {
+	hist, err := corpus.ZooKeeper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, hist, nil)
+	want := expectedLinks(t, s)
+
+	rep := s.sync(t)
+	mustOK(t, rep)
+	got := jiraLinks(t, s.jira)
+	diffLinks(t, want, got)
+	nLinks := countLinks(want)
+	if nLinks < 4000 {
+		t.Fatalf("expected set suspiciously small: %d links", nLinks)
+	}
+	if w := rep.Repos[0].LinksWritten; w != nLinks {
+		t.Errorf("report says %d links written, want %d", w, nLinks)
+	}
+
+	// Jira calls: one write per link, searches batched by 100 unknown keys.
+	calls := s.jira.Calls()
+	if calls.Writes != nLinks {
+		t.Errorf("Jira writes = %d, want exactly %d (one per link)", calls.Writes, nLinks)
+	}
+	if limit := int(math.Ceil(float64(nLinks) * 1.05)); calls.Total > limit {
+		t.Errorf("Jira calls = %d, more than 5%% above the %d links written", calls.Total, nLinks)
+	}
+
+	// Provider calls: every reachable commit listed once, in pages of 100.
+	reqs := s.gh.Requests()
+	assertNoForbidden(t, reqs)
+	var heads []string
+	for _, b := range hist.Branches() {
+		heads = append(heads, b.SHA)
+	}
+	reachable := len(hist.Reachable(heads...))
+	commitPages := 0
+	for _, r := range reqs {
+		if strings.HasSuffix(r.Path, "/commits") {
+			commitPages++
+		}
+	}
+	lower := int(math.Ceil(float64(reachable) / 100))
+	t.Logf("backfill: %d reachable commits, %d commit pages (lower bound %d), %d GitHub calls, %d Jira calls, %d links",
+		reachable, commitPages, lower, len(reqs), calls.Total, nLinks)
+	// Each branch's walk ends on a partly-read page; allow one per branch.
+	if commitPages > lower+len(hist.Branches()) {
+		t.Errorf("commit pages = %d, lower bound %d (+%d branches)", commitPages, lower, len(hist.Branches()))
+	}
+
+	// Second run: nothing changed, so zero rate-limited calls and no writes.
+	s.gh.ResetRequests()
+	s.jira.ResetCalls()
+	mustOK(t, s.sync(t))
+	for _, r := range s.gh.Requests() {
+		if r.Counted {
+			t.Errorf("second run made a rate-limit-counted call: %s %s?%s → %d", r.Method, r.Path, r.RawQuery, r.Status)
+		}
+	}
+	if c := s.jira.Calls(); c.Writes != 0 {
+		t.Errorf("second run wrote %d times to Jira", c.Writes)
+	}
+	diffLinks(t, want, jiraLinks(t, s.jira))
+}
+
+// smallHistory is a hand-made history with a merge whose merged line is
+// older than the branch's previous head, to exercise the frontier walk.
+func smallHistory(t *testing.T) (*corpus.Builder, map[string]string) {
+	b := corpus.NewBuilder()
+	at := func(h int) time.Time { return time.Date(2024, 1, 1, h, 0, 0, 0, time.UTC) }
+	shas := map[string]string{}
+	shas["root"] = b.Commit(nil, "ZOOKEEPER-1: initial import", at(0))
+	shas["side1"] = b.Commit([]string{shas["root"]}, "ZOOKEEPER-2: side work", at(1))
+	shas["main1"] = b.Commit([]string{shas["root"]}, "ZOOKEEPER-3: main work", at(5))
+	b.Branch("master", shas["main1"])
+	b.Branch("feature/zookeeper-4-side", shas["side1"])
+	return b, shas
+}
+
+func TestIncrementalMergeBranchDeleteAndResume(t *testing.T) {
+	b, shas := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	mustOK(t, s.sync(t))
+	key := state.RepoKey{Provider: "github", ID: repoID}
+	gid := func(k indexer.EntityKind, id string) string { return indexer.GlobalID(key, k, id) }
+	if got := jiraLinks(t, s.jira); !got["ZOOKEEPER-2"][gid(indexer.KindCommit, shas["side1"])] || !got["ZOOKEEPER-4"][gid(indexer.KindBranch, "feature/zookeeper-4-side")] {
+		t.Fatalf("initial links missing: %v", got)
+	}
+
+	// An old-dated commit on the side line is merged into master. Listing
+	// master shows merge, main1, side2 (old date), side1, root: the walk
+	// must not stop at main1 (known) while side2 is still unseen.
+	at := func(h int) time.Time { return time.Date(2024, 1, 1, h, 0, 0, 0, time.UTC) }
+	side2 := corpus.Commit{SHA: "5151515151515151515151515151515151515151", Parents: []string{shas["side1"]}, AuthorName: "a", AuthorDate: at(2), CommitterDate: at(2), Message: "ZOOKEEPER-5: older side work"}
+	merge := corpus.Commit{SHA: "6161616161616161616161616161616161616161", Parents: []string{shas["main1"], side2.SHA}, AuthorName: "a", AuthorDate: at(9), CommitterDate: at(9), Message: "Merge side (ZOOKEEPER-6)"}
+	s.repo.AddCommit(side2)
+	s.repo.AddCommit(merge)
+	s.repo.SetBranch("master", merge.SHA)
+	s.repo.DeleteBranch("feature/zookeeper-4-side")
+	s.jira.ResetCalls()
+	rep := s.sync(t)
+	mustOK(t, rep)
+	got := jiraLinks(t, s.jira)
+	if !got["ZOOKEEPER-5"][gid(indexer.KindCommit, side2.SHA)] || !got["ZOOKEEPER-6"][gid(indexer.KindCommit, merge.SHA)] {
+		t.Errorf("merged history not linked: %v", got)
+	}
+	if got["ZOOKEEPER-4"][gid(indexer.KindBranch, "feature/zookeeper-4-side")] {
+		t.Errorf("deleted branch's link still in Jira")
+	}
+	if c := s.jira.Calls(); c.Writes != 3 { // two commit links + one delete
+		t.Errorf("incremental sync made %d Jira writes, want 3", c.Writes)
+	}
+	if rep.Repos[0].Commits != 2 {
+		t.Errorf("incremental sync walked %d new commits, want 2", rep.Repos[0].Commits)
+	}
+}
+
+// failingJira fails every UpsertRemoteLink after the first n, like a Jira
+// that goes down mid-backfill.
+type failingJira struct {
+	indexer.Jira
+	mu sync.Mutex
+	n  int
+}
+
+var errJiraDown = errors.New("jira down")
+
+func (f *failingJira) UpsertRemoteLink(ctx context.Context, key string, l jiraclient.RemoteLink) (int64, error) {
+	f.mu.Lock()
+	f.n--
+	left := f.n
+	f.mu.Unlock()
+	if left < 0 {
+		return 0, errJiraDown
+	}
+	return f.Jira.UpsertRemoteLink(ctx, key, l)
+}
+
+func TestInterruptedBackfillResumesWithoutDuplicates(t *testing.T) {
+	hist, err := corpus.ZooKeeper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, failAfter := range []int{0, 1, 150, 2500} {
+		t.Run(fmt.Sprint(failAfter), func(t *testing.T) {
+			s := newStack(t, hist, func(j indexer.Jira) indexer.Jira { return &failingJira{Jira: j, n: failAfter} })
+			rep := s.sync(t)
+			if rep.Failed() == 0 || !errors.Is(rep.Repos[0].Err, errJiraDown) {
+				t.Fatalf("want the pass to fail with Jira down, got %+v", rep)
+			}
+			st, _, _ := s.store.Repo(state.RepoKey{Provider: "github", ID: repoID})
+			if st.Status != state.RepoFailed || st.LastError == "" {
+				t.Errorf("repo state after failure = %s %q", st.Status, st.LastError)
+			}
+			// Jira is back: the next pass completes the job exactly.
+			s.ix = s.newIndexer(t, nil)
+			s.jira.ResetCalls()
+			mustOK(t, s.sync(t))
+			want := expectedLinks(t, s)
+			diffLinks(t, want, jiraLinks(t, s.jira))
+			if w := s.jira.Calls().Writes; w > countLinks(want)-failAfter {
+				t.Errorf("resume rewrote links already written: %d writes for %d remaining", w, countLinks(want)-failAfter)
+			}
+		})
+	}
+}

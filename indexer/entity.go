@@ -1,0 +1,175 @@
+package indexer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// EntityKind names what a remote link points at.
+type EntityKind string
+
+// Entity kinds. The values are part of every globalId: never change them.
+const (
+	KindCommit EntityKind = "commit"
+	KindBranch EntityKind = "branch"
+	KindTag    EntityKind = "tag"
+	KindPull   EntityKind = "pr"
+)
+
+// relationship groups the links of one kind under a heading in Jira's UI.
+var relationship = map[EntityKind]string{
+	KindCommit: "commit",
+	KindBranch: "branch",
+	KindTag:    "tag",
+	KindPull:   "pull request",
+}
+
+// maxGlobalID is Jira's limit on globalId length.
+const maxGlobalID = 255
+
+// GlobalID is the stable identity of an entity's links: provider name, the
+// repo's numeric id (which survives renames) and the entity. Re-posting a
+// link with the same globalId updates it in place, so re-runs never
+// duplicate. Over-long names are replaced by a hash to fit Jira's limit.
+func GlobalID(repo state.RepoKey, kind EntityKind, id string) string {
+	g := "jiralinkd/" + repo.Provider + "/" + strconv.FormatInt(repo.ID, 10) + "/" + string(kind) + "/" + id
+	if len(g) <= maxGlobalID {
+		return g
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "jiralinkd/" + repo.Provider + "/" + strconv.FormatInt(repo.ID, 10) + "/" + string(kind) + "/sha256:" + hex.EncodeToString(sum[:])
+}
+
+// entity is one thing to link and the keys found in its text.
+type entity struct {
+	kind EntityKind
+	id   string
+	keys []string // syntactic candidates, validated later
+	link jiraclient.RemoteLink
+}
+
+// maxTitle is Jira's limit on object.title.
+const maxTitle = 255
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// linkBase fills the parts common to every link of a repo.
+func (ix *Indexer) linkBase(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, id, url, title, summary string) jiraclient.RemoteLink {
+	l := jiraclient.RemoteLink{
+		GlobalID:     GlobalID(key, kind, id),
+		Application:  &jiraclient.Application{Type: "com.jiralinkd." + string(t.Type), Name: t.Name},
+		Relationship: relationship[kind],
+		Object: jiraclient.Object{
+			URL:     url,
+			Title:   truncate(title, maxTitle),
+			Summary: truncate(summary, maxTitle),
+		},
+	}
+	if icon := faviconOf(repo.HTMLURL); icon != "" {
+		l.Object.Icon = &jiraclient.Icon{URL16: icon, Title: t.Name}
+	}
+	return l
+}
+
+func faviconOf(htmlURL string) string {
+	u, err := url.Parse(htmlURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/favicon.ico"
+}
+
+// refURL is the web URL of a branch or tag: {repo html_url}/tree/{name}.
+func refURL(repo providers.Repo, name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return repo.HTMLURL + "/tree/" + strings.Join(segs, "/")
+}
+
+func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo, c providers.Commit) entity {
+	who := c.AuthorName
+	if c.AuthorLogin != "" && who == "" {
+		who = c.AuthorLogin
+	}
+	summary := fmt.Sprintf("%s · %s · %s", repo.FullName, who, c.AuthorDate.UTC().Format("2006-01-02"))
+	u := c.HTMLURL
+	if u == "" {
+		u = repo.HTMLURL + "/commit/" + c.SHA
+	}
+	return entity{
+		kind: KindCommit, id: c.SHA,
+		keys: ix.opts.Matcher.Prose(c.Message),
+		link: ix.linkBase(t, key, repo, KindCommit, c.SHA, u, shortSHA(c.SHA)+" "+firstLine(c.Message), summary),
+	}
+}
+
+func (ix *Indexer) refEntity(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, name string) entity {
+	return entity{
+		kind: kind, id: name,
+		keys: ix.opts.Matcher.Branch(name),
+		link: ix.linkBase(t, key, repo, kind, name, refURL(repo, name), string(kind)+" "+name, repo.FullName),
+	}
+}
+
+func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, p providers.PullRequest) entity {
+	ks := ix.opts.Matcher.Prose(p.Title)
+	ks = appendUnique(ks, ix.opts.Matcher.Prose(p.Body)...)
+	ks = appendUnique(ks, ix.opts.Matcher.Branch(p.HeadBranch)...)
+	summary := fmt.Sprintf("%s · %s → %s · %s · %s", repo.FullName, p.HeadBranch, p.BaseBranch, p.Author, p.State)
+	id := strconv.Itoa(p.Number)
+	u := p.HTMLURL
+	if u == "" {
+		u = repo.HTMLURL + "/pull/" + id
+	}
+	l := ix.linkBase(t, key, repo, KindPull, id, u, fmt.Sprintf("PR #%d: %s", p.Number, p.Title), summary)
+	l.Object.Status = &jiraclient.Status{Resolved: p.State.Resolved()}
+	return entity{kind: KindPull, id: id, keys: ks, link: l}
+}
+
+func appendUnique(dst []string, more ...string) []string {
+	for _, m := range more {
+		dup := false
+		for _, d := range dst {
+			if d == m {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			dst = append(dst, m)
+		}
+	}
+	return dst
+}

@@ -1,0 +1,200 @@
+// Package indexer turns Git metadata into Jira remote issue links.
+//
+// A sync pass discovers a provider's repositories, then for each repository
+// reads what changed since the last pass (branch heads, tags, pull requests),
+// walks the new commits, finds issue keys, checks them against the issues
+// that exist in Jira, and writes one remote link per (issue, entity) with a
+// stable globalId. Cursors advance only after the Jira writes they cover have
+// succeeded, so an interrupted pass is finished by the next one without
+// duplicates and without losing a link.
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/keys"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// Source is what the indexer needs from a Git provider. List calls take the
+// ListState recorded last time and may answer Unchanged (a 304, free of rate
+// limit).
+type Source interface {
+	OwnerRepos(ctx context.Context, owner string, prev providers.ListState) (providers.Listed[providers.Repo], error)
+	Repo(ctx context.Context, fullName string, prev providers.ListState) (providers.Listed[providers.Repo], error)
+	Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error)
+	Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error)
+	Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error
+	PullRequests(ctx context.Context, repo providers.Repo, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error)
+}
+
+// Jira is what the indexer needs from Jira.
+type Jira interface {
+	Projects(ctx context.Context) ([]jiraclient.Project, error)
+	ExistingIssues(ctx context.Context, keys []string) (map[string]bool, error)
+	UpsertRemoteLink(ctx context.Context, issueKey string, link jiraclient.RemoteLink) (int64, error)
+	DeleteRemoteLink(ctx context.Context, issueKey, globalID string) error
+}
+
+// Target is one configured provider as the indexer sees it.
+type Target struct {
+	Name   string         // provider name from the configuration
+	Type   providers.Type // github, gitlab
+	Source Source
+	Owners []string // orgs (GitHub) or groups (GitLab) whose repos are all indexed
+	Repos  []string // explicit owner/name
+	// Match filters discovered repos by full name (include/exclude globs);
+	// nil accepts all.
+	Match           func(fullName string) bool
+	IncludeArchived bool
+}
+
+// Options configures an Indexer.
+type Options struct {
+	Store   *state.Store
+	Jira    Jira
+	Matcher *keys.Matcher
+	// Projects, when not empty, limits linking to these Jira project keys.
+	Projects []string
+	Logger   *slog.Logger
+	// DryRun reads everything and writes nothing: no Jira writes and no
+	// state changes. The links that would be written go to DryRunOut.
+	DryRun    bool
+	DryRunOut io.Writer
+	// Progress, if set, is called as a repo's commits are walked.
+	Progress func(Progress)
+	// NegativeCacheTTL is how long "issue does not exist" is believed
+	// before Jira is asked again (issues get created after the commit that
+	// names them). Default 24h.
+	NegativeCacheTTL time.Duration
+	Now              func() time.Time
+}
+
+// Progress reports how far a repo's sync has come.
+type Progress struct {
+	Provider, Repo, Branch string
+	Commits                int // new commits walked so far in this repo
+}
+
+// Indexer runs sync passes. It is safe for concurrent use by passes over
+// different providers; a per-repo lock keeps two passes (schedule and a
+// manual trigger) from syncing the same repo at once.
+type Indexer struct {
+	opts  Options
+	log   *slog.Logger
+	locks sync.Map // state.RepoKey → *sync.Mutex
+}
+
+// New creates an Indexer.
+func New(opts Options) (*Indexer, error) {
+	if opts.Store == nil || opts.Jira == nil || opts.Matcher == nil {
+		return nil, errors.New("indexer: Store, Jira and Matcher are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.NegativeCacheTTL == 0 {
+		opts.NegativeCacheTTL = 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DryRunOut == nil {
+		opts.DryRunOut = io.Discard
+	}
+	return &Indexer{opts: opts, log: opts.Logger}, nil
+}
+
+// Report summarises one pass over one provider.
+type Report struct {
+	Provider string
+	Repos    []RepoReport
+	// Err is set when the pass could not even start (Jira projects or repo
+	// discovery failed); Repos then lists what could be done.
+	Err error
+}
+
+// Failed counts the repos that failed, plus one if the pass itself failed.
+func (r Report) Failed() int {
+	n := 0
+	for _, rr := range r.Repos {
+		if rr.Err != nil {
+			n++
+		}
+	}
+	if r.Err != nil {
+		n++
+	}
+	return n
+}
+
+// RepoReport is the outcome of one repo's sync.
+type RepoReport struct {
+	Repo                       string
+	Commits, Branches, Pulls   int // new entities handled
+	LinksWritten, LinksDeleted int
+	Duration                   time.Duration
+	Err                        error
+}
+
+// Sync runs one pass over a provider: every configured repo, or only the one
+// named by onlyRepo (owner/name) when it is not empty. A failing repo does
+// not stop the others.
+func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
+	rep := Report{Provider: t.Name}
+	projects, err := ix.projects(ctx)
+	if err != nil {
+		rep.Err = fmt.Errorf("read Jira projects: %w", err)
+		return rep
+	}
+	repos, derr := ix.discover(ctx, t)
+	if derr != nil {
+		rep.Err = derr
+		ix.log.Error("repository discovery incomplete", "provider", t.Name, "err", derr)
+	}
+	if onlyRepo != "" {
+		repos = filterRepo(repos, onlyRepo)
+		if len(repos) == 0 && derr == nil {
+			rep.Err = fmt.Errorf("repository %s is not among %s's configured repositories", onlyRepo, t.Name)
+		}
+	}
+	for _, r := range repos {
+		if ctx.Err() != nil {
+			break
+		}
+		rep.Repos = append(rep.Repos, ix.syncRepo(ctx, t, r, projects))
+	}
+	return rep
+}
+
+// projects returns the Jira project keys that links may go to.
+func (ix *Indexer) projects(ctx context.Context) (map[string]bool, error) {
+	ps, err := ix.opts.Jira.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	allow := map[string]bool{}
+	for _, p := range ix.opts.Projects {
+		allow[p] = true
+	}
+	out := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		if len(allow) == 0 || allow[p.Key] {
+			out[p.Key] = true
+		}
+	}
+	return out, nil
+}
+
+func (ix *Indexer) repoLock(k state.RepoKey) *sync.Mutex {
+	m, _ := ix.locks.LoadOrStore(k, &sync.Mutex{})
+	return m.(*sync.Mutex)
+}

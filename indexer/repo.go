@@ -1,0 +1,274 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// repoSync is the work on one repository during one pass.
+type repoSync struct {
+	ix   *Indexer
+	t    Target
+	repo providers.Repo
+	st   state.RepoState
+	lk   *linker
+	rep  *RepoReport
+	// indexed holds the commits indexed during this sync, so later branches
+	// stop at them even in a dry run (which stores nothing).
+	indexed map[string]bool
+}
+
+func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool) RepoReport {
+	start := ix.opts.Now()
+	key := state.RepoKey{Provider: t.Name, ID: r.ID}
+	mu := ix.repoLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+
+	rep := RepoReport{Repo: r.FullName}
+	st, _, err := ix.opts.Store.Repo(key)
+	if err != nil {
+		rep.Err = err
+		return rep
+	}
+	st.Key = key
+	st.Repo = r
+	if st.Branches == nil {
+		st.Branches = map[string]string{}
+	}
+	if st.Tags == nil {
+		st.Tags = map[string]string{}
+	}
+	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]bool{}}
+
+	err = rs.branches(ctx)
+	if err == nil {
+		err = rs.tags(ctx)
+	}
+	if err == nil {
+		err = rs.pulls(ctx)
+	}
+	rep.Err = err
+	rep.LinksWritten, rep.LinksDeleted = rs.lk.written, rs.lk.deleted
+	rep.Duration = ix.opts.Now().Sub(start)
+
+	rs.st.LastSync = ix.opts.Now()
+	if err != nil {
+		rs.st.Status, rs.st.LastError = state.RepoFailed, err.Error()
+	} else {
+		rs.st.Status, rs.st.LastError, rs.st.LastSuccess = state.RepoOK, "", rs.st.LastSync
+	}
+	rs.st.Links += rs.lk.written
+	if perr := rs.save(); perr != nil && rep.Err == nil {
+		rep.Err = perr
+	}
+	lvl := ix.log.Info
+	args := []any{"provider", t.Name, "repo", r.FullName, "commits", rep.Commits, "branches", rep.Branches,
+		"pulls", rep.Pulls, "links_written", rep.LinksWritten, "links_deleted", rep.LinksDeleted,
+		"duration", rep.Duration.Round(time.Millisecond)}
+	if rep.Err != nil {
+		lvl = ix.log.Error
+		args = append(args, "err", rep.Err)
+	}
+	lvl("repo synced", args...)
+	return rep
+}
+
+func (rs *repoSync) save() error {
+	if rs.ix.opts.DryRun {
+		return nil
+	}
+	return rs.ix.opts.Store.PutRepo(rs.st)
+}
+
+func (rs *repoSync) key() state.RepoKey { return rs.st.Key }
+
+// branches walks the new history of every changed branch, links branch
+// names, and unlinks deleted branches. A 304 on the branch list means no
+// head moved, so nothing else is read.
+func (rs *repoSync) branches(ctx context.Context) error {
+	l, err := rs.t.Source.Branches(ctx, rs.repo, rs.st.BranchList)
+	if err != nil {
+		return fmt.Errorf("list branches: %w", err)
+	}
+	if l.Unchanged {
+		return nil
+	}
+	bs := l.Items
+	// The default branch first: it holds most history, and the other
+	// branches' walks then stop where they meet it.
+	sort.SliceStable(bs, func(i, j int) bool {
+		di, dj := bs[i].Name == rs.repo.DefaultBranch, bs[j].Name == rs.repo.DefaultBranch
+		if di != dj {
+			return di
+		}
+		return bs[i].Name < bs[j].Name
+	})
+	present := map[string]bool{}
+	for _, b := range bs {
+		present[b.Name] = true
+		if rs.st.Branches[b.Name] == b.HeadSHA {
+			continue
+		}
+		if err := rs.walk(ctx, b); err != nil {
+			return fmt.Errorf("branch %s: %w", b.Name, err)
+		}
+	}
+	for name := range rs.st.Branches {
+		if present[name] {
+			continue
+		}
+		if err := rs.lk.remove(ctx, GlobalID(rs.key(), KindBranch, name)); err != nil {
+			return fmt.Errorf("deleted branch %s: %w", name, err)
+		}
+		delete(rs.st.Branches, name)
+	}
+	rs.st.BranchList = l.State
+	return rs.save()
+}
+
+// walk indexes the commits reachable from b's head that are not indexed
+// yet, then advances the branch cursor.
+//
+// GitHub and GitLab list history newest first, and merges interleave old
+// commits from the merged line, so meeting one known commit does not mean
+// the rest is known. The walk keeps a frontier of parents it still has to
+// meet and stops only when every parent of every new commit is indexed.
+func (rs *repoSync) walk(ctx context.Context, b providers.Branch) error {
+	head := b.HeadSHA
+	var fresh []string
+	known, err := rs.known(head)
+	if err != nil {
+		return err
+	}
+	if !known[head] {
+		frontier := map[string]bool{head: true}
+		err := rs.t.Source.Commits(ctx, rs.repo, head, func(c providers.Commit) (bool, error) {
+			delete(frontier, c.SHA)
+			kn, err := rs.known(append([]string{c.SHA}, c.Parents...)...)
+			if err != nil {
+				return true, err
+			}
+			if kn[c.SHA] {
+				return len(frontier) == 0, nil
+			}
+			rs.indexed[c.SHA] = true
+			fresh = append(fresh, c.SHA)
+			for _, p := range c.Parents {
+				if !kn[p] {
+					frontier[p] = true
+				}
+			}
+			if err := rs.lk.add(ctx, rs.ix.commitEntity(rs.t, rs.key(), rs.repo, c)); err != nil {
+				return true, err
+			}
+			rs.rep.Commits++
+			if p := rs.ix.opts.Progress; p != nil && rs.rep.Commits%500 == 0 {
+				p(Progress{Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: b.Name, Commits: rs.rep.Commits})
+			}
+			return len(frontier) == 0, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := rs.lk.add(ctx, rs.ix.refEntity(rs.t, rs.key(), rs.repo, KindBranch, b.Name)); err != nil {
+		return err
+	}
+	if err := rs.lk.flush(ctx); err != nil {
+		return err
+	}
+	rs.rep.Branches++
+	rs.st.Branches[b.Name] = head
+	rs.st.Commits += len(fresh)
+	if rs.ix.opts.DryRun {
+		return nil
+	}
+	return rs.ix.opts.Store.AdvanceBranch(rs.st, fresh)
+}
+
+// known reports which shas are indexed, in the store or in this sync.
+func (rs *repoSync) known(shas ...string) (map[string]bool, error) {
+	kn, err := rs.ix.opts.Store.KnownCommits(rs.key(), shas)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range shas {
+		if rs.indexed[s] {
+			kn[s] = true
+		}
+	}
+	return kn, nil
+}
+
+// tags links tag names that carry keys and unlinks deleted tags. History
+// reachable only from tags is not walked.
+func (rs *repoSync) tags(ctx context.Context) error {
+	l, err := rs.t.Source.Tags(ctx, rs.repo, rs.st.TagList)
+	if err != nil {
+		return fmt.Errorf("list tags: %w", err)
+	}
+	if l.Unchanged {
+		return nil
+	}
+	now := make(map[string]string, len(l.Items))
+	for _, tg := range l.Items {
+		now[tg.Name] = tg.SHA
+		if _, had := rs.st.Tags[tg.Name]; had {
+			continue
+		}
+		if err := rs.lk.add(ctx, rs.ix.refEntity(rs.t, rs.key(), rs.repo, KindTag, tg.Name)); err != nil {
+			return err
+		}
+	}
+	if err := rs.lk.flush(ctx); err != nil {
+		return err
+	}
+	for name := range rs.st.Tags {
+		if _, ok := now[name]; ok {
+			continue
+		}
+		if err := rs.lk.remove(ctx, GlobalID(rs.key(), KindTag, name)); err != nil {
+			return fmt.Errorf("deleted tag %s: %w", name, err)
+		}
+	}
+	rs.st.Tags = now
+	rs.st.TagList = l.State
+	return rs.save()
+}
+
+// pulls links pull requests updated since the watermark. The list is read
+// newest-updated first and stops at the watermark; requests updated at
+// exactly the watermark are handled again, which is harmless (unchanged
+// links are not re-written) and closes the same-second race.
+func (rs *repoSync) pulls(ctx context.Context) error {
+	mark := rs.st.PullWatermark
+	newest := mark
+	ls, unchanged, err := rs.t.Source.PullRequests(ctx, rs.repo, rs.st.PullList, func(p providers.PullRequest) (bool, error) {
+		if !mark.IsZero() && p.UpdatedAt.Before(mark) {
+			return true, nil
+		}
+		if p.UpdatedAt.After(newest) {
+			newest = p.UpdatedAt
+		}
+		rs.rep.Pulls++
+		return false, rs.lk.add(ctx, rs.ix.pullEntity(rs.t, rs.key(), rs.repo, p))
+	})
+	if err != nil {
+		return fmt.Errorf("list pull requests: %w", err)
+	}
+	if unchanged {
+		return nil
+	}
+	if err := rs.lk.flush(ctx); err != nil {
+		return err
+	}
+	rs.st.PullList = ls
+	rs.st.PullWatermark = newest
+	return rs.save()
+}

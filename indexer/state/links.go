@@ -1,0 +1,135 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Link identifies one remote link: a Jira issue and the globalId of the
+// entity linked to it.
+type Link struct {
+	GlobalID string
+	Issue    string
+}
+
+func (l Link) key() []byte { return []byte(l.GlobalID + "\x00" + l.Issue) }
+
+// LinkHashes returns the stored content hash of each link that is known to
+// be in Jira (absent links are missing from the map).
+func (s *Store) LinkHashes(links []Link) (map[Link]uint64, error) {
+	out := make(map[Link]uint64, len(links))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLinks)
+		for _, l := range links {
+			if v := b.Get(l.key()); v != nil {
+				out[l] = u64(v)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutLinks records links written to Jira with their content hashes.
+func (s *Store) PutLinks(links map[Link]uint64) error {
+	if len(links) == 0 {
+		return nil
+	}
+	return s.update("record links", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLinks)
+		for l, h := range links {
+			// A fresh slice per Put: bbolt keeps the value until commit.
+			v := binary.BigEndian.AppendUint64(nil, h)
+			if err := b.Put(l.key(), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LinksOf returns the issues linked to an entity's globalId.
+func (s *Store) LinksOf(globalID string) ([]Link, error) {
+	var out []Link
+	prefix := []byte(globalID + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLinks).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, Link{GlobalID: globalID, Issue: string(k[len(prefix):])})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteLinks forgets links that were removed from Jira.
+func (s *Store) DeleteLinks(links []Link) error {
+	return s.update("forget links", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLinks)
+		for _, l := range links {
+			if err := b.Delete(l.key()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AllLinks calls fn for every recorded link, in key order.
+func (s *Store) AllLinks(fn func(Link) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLinks).ForEach(func(k, _ []byte) error {
+			i := bytes.LastIndexByte(k, 0)
+			return fn(Link{GlobalID: string(k[:i]), Issue: string(k[i+1:])})
+		})
+	})
+}
+
+// IssueStatus is the cached answer to "does this issue exist in Jira".
+type IssueStatus struct {
+	Exists    bool      `json:"exists"`
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// Issues returns cached statuses for the keys that have one.
+func (s *Store) Issues(keys []string) (map[string]IssueStatus, error) {
+	out := make(map[string]IssueStatus, len(keys))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIssues)
+		for _, k := range keys {
+			if v := b.Get([]byte(k)); v != nil {
+				var st IssueStatus
+				if err := json.Unmarshal(v, &st); err != nil {
+					return err
+				}
+				out[k] = st
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutIssues caches issue statuses.
+func (s *Store) PutIssues(st map[string]IssueStatus) error {
+	if len(st) == 0 {
+		return nil
+	}
+	return s.update("cache issues", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIssues)
+		for k, v := range st {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(k), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,304 @@
+// Package state is jiralinkd's persistent state in an embedded bbolt file:
+// per-repo cursors, the set of indexed commits, the links written to Jira and
+// the issue-existence cache.
+//
+// Every write is a bbolt transaction, so a crash leaves either the state
+// before or after a step, never half of it. The indexer's rule is that a
+// cursor is stored only after the Jira writes it covers succeeded; this
+// package makes each such step atomic.
+package state
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketRepos     = []byte("repos")
+	bucketDiscovery = []byte("discovery")
+	bucketCommits   = []byte("commits") // nested: one bucket per repo
+	bucketLinks     = []byte("links")
+	bucketIssues    = []byte("issues")
+)
+
+// schemaVersion is bumped on incompatible layout changes.
+const schemaVersion = "1"
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("state file is locked by another jiralinkd process")
+
+// Store is the state database. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Open opens (creating it 0600, and its directory 0700, if needed) the state
+// file. If another process holds it, Open fails after lockTimeout with an
+// error naming the file instead of hanging.
+func Open(path string, lockTimeout time.Duration) (*Store, error) {
+	if lockTimeout <= 0 {
+		lockTimeout = 2 * time.Second
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("state: create directory for %s: %w", path, err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("state: open %s: %w (waited %s)", path, ErrLocked, lockTimeout)
+		}
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketLinks, bucketIssues} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get([]byte("schema")); {
+		case v == nil:
+			return meta.Put([]byte("schema"), []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("schema version %s, this build understands %s", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: initialise %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Size is the size of the state file in bytes.
+func (s *Store) Size() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n, err
+}
+
+// RepoKey identifies a repository across renames: provider name + numeric id.
+type RepoKey struct {
+	Provider string
+	ID       int64
+}
+
+func (k RepoKey) bytes() []byte {
+	return []byte(k.Provider + "\x00" + strconv.FormatInt(k.ID, 10))
+}
+
+func (k RepoKey) String() string { return k.Provider + "/" + strconv.FormatInt(k.ID, 10) }
+
+// RepoStatus is the outcome of a repo's last sync.
+type RepoStatus string
+
+// Repo states.
+const (
+	RepoPending RepoStatus = "pending"
+	RepoOK      RepoStatus = "ok"
+	RepoFailed  RepoStatus = "failed"
+)
+
+// RepoState is everything jiralinkd remembers about one repository.
+type RepoState struct {
+	Key  RepoKey        `json:"key"`
+	Repo providers.Repo `json:"repo"`
+	// Branches maps branch name → the head commit whose history is fully
+	// indexed and linked (the branch cursor).
+	Branches map[string]string `json:"branches,omitempty"`
+	// Tags maps tag name → the commit it pointed to when it was handled.
+	Tags       map[string]string   `json:"tags,omitempty"`
+	BranchList providers.ListState `json:"branch_list"`
+	TagList    providers.ListState `json:"tag_list"`
+	PullList   providers.ListState `json:"pull_list"`
+	// PullWatermark is the newest updated_at of a handled pull request.
+	PullWatermark time.Time  `json:"pull_watermark"`
+	Status        RepoStatus `json:"status"`
+	LastError     string     `json:"last_error,omitempty"`
+	LastSync      time.Time  `json:"last_sync"`
+	LastSuccess   time.Time  `json:"last_success"`
+	Commits       int        `json:"commits"` // commits indexed so far
+	Links         int        `json:"links"`   // links written so far
+}
+
+// Repo returns the state of one repo; ok is false if it was never synced.
+func (s *Store) Repo(k RepoKey) (st RepoState, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRepos).Get(k.bytes())
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &st)
+	})
+	if err != nil {
+		return RepoState{}, false, fmt.Errorf("state: read repo %s: %w", k, err)
+	}
+	return st, ok, nil
+}
+
+// PutRepo stores a repo's state.
+func (s *Store) PutRepo(st RepoState) error {
+	return s.update("put repo "+st.Key.String(), func(tx *bolt.Tx) error { return putRepo(tx, st) })
+}
+
+func putRepo(tx *bolt.Tx, st RepoState) error {
+	v, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRepos).Put(st.Key.bytes(), v)
+}
+
+// Repos returns every known repo, ordered by provider then full name.
+func (s *Store) Repos() ([]RepoState, error) {
+	var out []RepoState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRepos).ForEach(func(_, v []byte) error {
+			var st RepoState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return err
+			}
+			out = append(out, st)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Key.Provider != out[j].Key.Provider {
+			return out[i].Key.Provider < out[j].Key.Provider
+		}
+		return out[i].Repo.FullName < out[j].Repo.FullName
+	})
+	return out, err
+}
+
+// Discovery is the cached result of a repo-discovery call (an org listing
+// or an explicit repo), reused when the provider answers 304.
+type Discovery struct {
+	State providers.ListState `json:"state"`
+	Repos []providers.Repo    `json:"repos"`
+}
+
+// Discovery returns the cached discovery result for key within provider.
+func (s *Store) Discovery(provider, key string) (d Discovery, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDiscovery).Get([]byte(provider + "\x00" + key))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &d)
+	})
+	return d, ok, err
+}
+
+// PutDiscovery caches a discovery result.
+func (s *Store) PutDiscovery(provider, key string, d Discovery) error {
+	return s.update("put discovery", func(tx *bolt.Tx) error {
+		v, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDiscovery).Put([]byte(provider+"\x00"+key), v)
+	})
+}
+
+// KnownCommits reports which of shas are already indexed for the repo. A
+// commit is only recorded together with its whole ancestry, so a known
+// commit's history never needs to be read again.
+func (s *Store) KnownCommits(k RepoKey, shas []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(shas))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
+		if b == nil {
+			return nil
+		}
+		for _, sha := range shas {
+			if b.Get(shaKey(sha)) != nil {
+				known[sha] = true
+			}
+		}
+		return nil
+	})
+	return known, err
+}
+
+// CommitCount is the number of indexed commits of the repo.
+func (s *Store) CommitCount(k RepoKey) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketCommits).Bucket(k.bytes()); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// AdvanceBranch records, in one transaction, that shas (a history closed
+// under ancestry together with the already known commits) are indexed and
+// that branch now points at head, and saves st.
+func (s *Store) AdvanceBranch(st RepoState, shas []string) error {
+	return s.update("advance cursor "+st.Key.String(), func(tx *bolt.Tx) error {
+		if len(shas) > 0 {
+			b, err := tx.Bucket(bucketCommits).CreateBucketIfNotExists(st.Key.bytes())
+			if err != nil {
+				return err
+			}
+			b.FillPercent = 0.9 // mostly appends of random keys; keep pages dense
+			for _, sha := range shas {
+				if err := b.Put(shaKey(sha), nil); err != nil {
+					return err
+				}
+			}
+		}
+		return putRepo(tx, st)
+	})
+}
+
+// shaKey stores a hex SHA in binary form (half the bytes); non-hex ids
+// (never seen from GitHub/GitLab, but cheap to support) are stored as is.
+func shaKey(sha string) []byte {
+	if b, err := hex.DecodeString(sha); err == nil && len(b) > 0 {
+		return b
+	}
+	return []byte(sha)
+}
+
+func (s *Store) update(what string, fn func(*bolt.Tx) error) error {
+	if err := s.db.Update(fn); err != nil {
+		return fmt.Errorf("state: %s: %w", what, err)
+	}
+	return nil
+}
+
+func u64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}

@@ -1,0 +1,138 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+func open(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sub", "state.db")
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestOpenCreatesPrivateFileAndRefusesSecondOpener(t *testing.T) {
+	_, path := open(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
+	}
+	start := time.Now()
+	_, err = Open(path, 100*time.Millisecond)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: want ErrLocked, got %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Error("second open hung")
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+
+func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
+	s, path := open(t)
+	k := RepoKey{Provider: "github", ID: 42}
+	st := RepoState{Key: k, Repo: providers.Repo{ID: 42, FullName: "acme/api"}, Branches: map[string]string{"main": "aa"},
+		BranchList: providers.ListState{ETags: []string{`"e1"`, `"e2"`}}, Status: RepoOK}
+	shas := []string{"0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"}
+	if err := s.AdvanceBranch(st, shas); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, ok, err := s2.Repo(k)
+	if err != nil || !ok {
+		t.Fatalf("repo after reopen: ok=%v err=%v", ok, err)
+	}
+	if got.Branches["main"] != "aa" || len(got.BranchList.ETags) != 2 || got.Repo.FullName != "acme/api" {
+		t.Errorf("repo state not round-tripped: %+v", got)
+	}
+	known, err := s2.KnownCommits(k, append(shas, "ffffffffffffffffffffffffffffffffffffffff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !known[shas[0]] || !known[shas[1]] || len(known) != 2 {
+		t.Errorf("known commits = %v", known)
+	}
+	if other, _ := s2.KnownCommits(RepoKey{Provider: "github", ID: 43}, shas); len(other) != 0 {
+		t.Errorf("commits leaked across repos: %v", other)
+	}
+	if n, _ := s2.CommitCount(k); n != 2 {
+		t.Errorf("CommitCount = %d", n)
+	}
+}
+
+func TestLinks(t *testing.T) {
+	s, _ := open(t)
+	a := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-1"}
+	b := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-2"}
+	c := Link{GlobalID: "jiralinkd/github/1/branch/xy", Issue: "P-1"} // prefix of a's id must not match
+	if err := s.PutLinks(map[Link]uint64{a: 1, b: 2, c: 3}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := s.LinkHashes([]Link{a, b, c, {GlobalID: "nope", Issue: "P-1"}})
+	if h[a] != 1 || h[b] != 2 || h[c] != 3 || len(h) != 3 {
+		t.Errorf("hashes = %v", h)
+	}
+	of, _ := s.LinksOf(a.GlobalID)
+	if len(of) != 2 || of[0] != a || of[1] != b {
+		t.Errorf("LinksOf = %v", of)
+	}
+	if err := s.DeleteLinks(of); err != nil {
+		t.Fatal(err)
+	}
+	of, _ = s.LinksOf(a.GlobalID)
+	if len(of) != 0 {
+		t.Errorf("after delete LinksOf = %v", of)
+	}
+	var all []Link
+	_ = s.AllLinks(func(l Link) error { all = append(all, l); return nil })
+	if len(all) != 1 || all[0] != c {
+		t.Errorf("AllLinks = %v", all)
+	}
+}
+
+func TestIssueCacheAndDiscovery(t *testing.T) {
+	s, _ := open(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.PutIssues(map[string]IssueStatus{"P-1": {Exists: true, CheckedAt: now}, "P-2": {CheckedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Issues([]string{"P-1", "P-2", "P-3"})
+	if !got["P-1"].Exists || got["P-2"].Exists || !got["P-2"].CheckedAt.Equal(now) || len(got) != 2 {
+		t.Errorf("issues = %v", got)
+	}
+	d := Discovery{State: providers.ListState{ETags: []string{`"x"`}}, Repos: []providers.Repo{{ID: 7, FullName: "a/b"}}}
+	if err := s.PutDiscovery("github", "owner:a", d); err != nil {
+		t.Fatal(err)
+	}
+	back, ok, _ := s.Discovery("github", "owner:a")
+	if !ok || back.Repos[0].ID != 7 || back.State.ETags[0] != `"x"` {
+		t.Errorf("discovery = %+v ok=%v", back, ok)
+	}
+	if _, ok, _ := s.Discovery("gitlab", "owner:a"); ok {
+		t.Error("discovery leaked across providers")
+	}
+}

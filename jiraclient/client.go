@@ -1,0 +1,236 @@
+// Package jiraclient is a small hand-written client for the Jira Data Center
+// REST API v2, limited to what jiralinkd needs: server and user checks, the
+// project list, a batched "which of these issues exist" search and remote
+// issue links.
+//
+// Retries and rate limits are handled once, by the httpx.RetryTransport the
+// client wraps around its HTTP transport; the methods here make one logical
+// request each and turn non-success responses into *Error.
+package jiraclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+const (
+	// DefaultAttemptTimeout bounds how long one attempt waits for response
+	// headers with the default HTTP client.
+	DefaultAttemptTimeout = 30 * time.Second
+	defaultUserAgent      = "jiralinkd"
+	maxResponseBody       = 32 << 20
+	maxErrorBody          = 1 << 20
+	maxRedirects          = 10
+)
+
+// Auth holds Jira credentials: a personal access token (sent as
+// "Authorization: Bearer <token>") or, when Token is empty, a user name and
+// password for HTTP basic auth. Its String, GoString, Format and LogValue
+// never reveal the secrets.
+type Auth struct {
+	Token              string
+	Username, Password string
+}
+
+func (a Auth) String() string {
+	switch {
+	case a.Token != "":
+		return "jiraclient.Auth{bearer token [redacted]}"
+	case a.Username != "":
+		return fmt.Sprintf("jiraclient.Auth{basic user %q, password [redacted]}", a.Username)
+	}
+	return "jiraclient.Auth{none}"
+}
+
+// GoString is String, so %#v does not print the fields either.
+func (a Auth) GoString() string { return a.String() }
+
+// Format prints String for every verb, so no verb (%d, %x…) can reach the
+// fields.
+func (a Auth) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, a.String()) }
+
+// LogValue implements slog.LogValuer.
+func (a Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
+
+func (a Auth) apply(h http.Header) {
+	if a.Token != "" {
+		h.Set("Authorization", "Bearer "+a.Token)
+		return
+	}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+}
+
+// Options configures New.
+type Options struct {
+	// BaseURL is the Jira base URL, e.g. https://jira.example.com or, with a
+	// context path, https://host/jira. The path is kept.
+	BaseURL string
+	Auth    Auth
+	// HTTPClient is copied, never modified; its Transport is wrapped in an
+	// httpx.RetryTransport. Note that a Client.Timeout then also bounds the
+	// retries and their waits. nil means a client whose every attempt waits
+	// at most DefaultAttemptTimeout for response headers; bound whole calls,
+	// waits included, with the context.
+	HTTPClient *http.Client
+	// Retry configures the retry transport; Name defaults to "jira" and
+	// Logger to Options.Logger.
+	Retry     httpx.RetryOptions
+	UserAgent string // default "jiralinkd"
+	Logger    *slog.Logger
+}
+
+// Client talks to one Jira server. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	auth      Auth
+	http      *http.Client
+	retry     *httpx.RetryTransport
+	userAgent string
+	logger    *slog.Logger
+}
+
+// New returns a client for opts.BaseURL. It makes no request.
+func New(opts Options) (*Client, error) {
+	base, err := url.Parse(strings.TrimSpace(opts.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("jiraclient: invalid base URL: %w", err)
+	}
+	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" {
+		return nil, fmt.Errorf("jiraclient: base URL %q must be an absolute http(s) URL", base.Redacted())
+	}
+	if base.User != nil {
+		return nil, errors.New("jiraclient: base URL must not contain credentials; use Options.Auth")
+	}
+	if base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("jiraclient: base URL %q must not have a query or fragment", base.Redacted())
+	}
+	if opts.Auth.Token == "" && opts.Auth.Username == "" {
+		return nil, errors.New("jiraclient: Auth needs a Token or a Username and Password")
+	}
+	base.Path = strings.TrimRight(base.Path, "/")
+	base.RawPath = ""
+
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ropts := opts.Retry
+	if ropts.Name == "" {
+		ropts.Name = "jira"
+	}
+	if ropts.Logger == nil {
+		ropts.Logger = logger
+	}
+
+	var hc http.Client
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = DefaultAttemptTimeout
+		hc.Transport = tr
+	}
+	retry := httpx.NewRetryTransport(hc.Transport, ropts)
+	hc.Transport = retry
+	hc.CheckRedirect = noRedirectUnlessGet(hc.CheckRedirect)
+
+	userAgent := opts.UserAgent
+	if userAgent == "" {
+		userAgent = defaultUserAgent
+	}
+	return &Client{base: base, auth: opts.Auth, http: &hc, retry: retry, userAgent: userAgent, logger: logger}, nil
+}
+
+// noRedirectUnlessGet follows redirects only for GET: a redirected write
+// would be replayed as a GET (301-303) or resent to a place we did not
+// choose. The 3xx response then surfaces as an *Error.
+func noRedirectUnlessGet(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if via[0].Method != http.MethodGet {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+}
+
+// RateLimit returns the latest rate-limit budget Jira reported, if any.
+func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
+
+// do sends one API request to /rest/api/2/<rel>. in, if not nil, is sent
+// as JSON; out, if not nil, receives the JSON response. Statuses other than
+// ok become *Error; network failures keep their cause (errors.Is works) but
+// never the query string.
+func (c *Client) do(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) (int, error) {
+	u := *c.base
+	u.Path = c.base.Path + "/rest/api/2/" + rel
+	u.RawQuery = query.Encode()
+
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, fmt.Errorf("jira: encoding %s %s request: %w", method, u.Path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return 0, fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != http.MethodGet {
+		// Jira's XSRF check is for browser forms; REST clients opt out.
+		req.Header.Set("X-Atlassian-Token", "no-check")
+	}
+	c.auth.apply(req.Header)
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL with the query string
+		}
+		return 0, &transportError{method: method, path: u.Path, err: err}
+	}
+	defer resp.Body.Close()
+	c.logger.Debug("jira request", "method", method, "path", u.Path, "status", resp.StatusCode, "duration", time.Since(start))
+
+	for _, s := range ok {
+		if resp.StatusCode != s {
+			continue
+		}
+		if out == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+			return resp.StatusCode, nil
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody)).Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("jira: %s %s: decoding response: %w", method, u.Path, err)
+		}
+		return resp.StatusCode, nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return resp.StatusCode, newError(method, u.Path, resp.StatusCode, b)
+}

@@ -1,0 +1,199 @@
+// Package github is jiralinkd's GitHub (github.com and Enterprise Server)
+// provider. It reads repository metadata through go-github and the REST v3
+// list endpoints only; go-github types never leave this package (convert.go
+// maps them to the providers domain model).
+//
+// Every request goes through three layers, outermost first: go-github's
+// token transport, the metadata-only guard (providers/guard), which refuses
+// anything that could return source code before it is sent, and the retry
+// transport (providers/httpx), the one place that waits out rate limits and
+// transient failures.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/guard"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+// perPage is the largest page GitHub serves; every list is read in pages of
+// this size so a backfill makes as few calls as possible.
+const perPage = 100
+
+// Options configures a Client.
+type Options struct {
+	// Name is the configured provider name, used in errors and logs.
+	Name string
+	// BaseURL is the API base: https://api.github.com/ or
+	// https://ghe.example.com/api/v3/.
+	BaseURL string
+	// Token is a personal access token (classic or fine-grained).
+	Token string
+	// HTTPClient supplies timeouts and TLS settings (custom CA); its
+	// Transport is wrapped. Nil means a client with default settings.
+	HTTPClient *http.Client
+	// Retry configures the retry transport (sleep/clock injectable).
+	Retry  httpx.RetryOptions
+	Logger *slog.Logger
+}
+
+// Client reads metadata from one GitHub server with one token.
+type Client struct {
+	name  string
+	gh    *gh.Client
+	retry *httpx.RetryTransport
+}
+
+// New builds a Client. It does not contact the server.
+func New(opts Options) (*Client, error) {
+	base := opts.BaseURL
+	if base == "" {
+		base = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("github %q: invalid API base URL %q", opts.Name, opts.BaseURL)
+	}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
+		hc = &c
+	}
+	ro := opts.Retry
+	if ro.Name == "" {
+		ro.Name = opts.Name
+	}
+	if ro.Logger == nil {
+		ro.Logger = opts.Logger
+	}
+	retry := httpx.NewRetryTransport(hc.Transport, ro)
+	hc.Transport = guard.New(retry, guard.GitHub, u.Path)
+
+	c := gh.NewClient(hc)
+	c.BaseURL = u
+	c.UploadURL = u
+	c.UserAgent = "jiralinkd"
+	if opts.Token != "" {
+		c = c.WithAuthToken(opts.Token)
+	}
+	return &Client{name: opts.Name, gh: c, retry: retry}, nil
+}
+
+// RateLimit is the latest primary rate-limit budget seen in responses.
+func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
+
+// Whoami returns the login of the token's user and the OAuth scopes GitHub
+// reports for it (empty for fine-grained tokens).
+func (c *Client) Whoami(ctx context.Context) (login string, scopes []string, err error) {
+	u, resp, err := c.gh.Users.Get(ctx, "")
+	if err != nil {
+		return "", nil, c.wrap("GET user", resp, err)
+	}
+	if s := resp.Header.Get("X-OAuth-Scopes"); s != "" {
+		for _, p := range strings.Split(s, ",") {
+			scopes = append(scopes, strings.TrimSpace(p))
+		}
+	}
+	return u.GetLogin(), scopes, nil
+}
+
+// Org checks that an organization is visible to the token.
+func (c *Client) Org(ctx context.Context, org string) error {
+	_, resp, err := c.gh.Organizations.Get(ctx, org)
+	return c.wrap("GET orgs/"+org, resp, err)
+}
+
+// Error is a failed GitHub call. It wraps one of the providers sentinels
+// (ErrNotFound, ErrUnauthorized, ...) when one applies.
+type Error struct {
+	Provider string
+	Op       string // e.g. "GET repos/acme/api/branches"
+	Status   int    // HTTP status, 0 for transport errors
+	Err      error
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: %s: HTTP %d: %v", e.Provider, e.Op, e.Status, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v", e.Provider, e.Op, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// kindError pairs a sentinel with the server's message so that both
+// errors.Is and the human-readable text survive.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (k *kindError) Error() string {
+	if k.msg == "" {
+		return k.kind.Error()
+	}
+	return k.kind.Error() + ": " + k.msg
+}
+func (k *kindError) Unwrap() error { return k.kind }
+
+// wrap converts a go-github error into an *Error carrying a providers
+// sentinel. It returns nil for a nil err.
+func (c *Client) wrap(op string, resp *gh.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Provider: c.name, Op: op, Err: err}
+	if resp != nil && resp.Response != nil {
+		e.Status = resp.StatusCode
+	}
+	var (
+		rl  *gh.RateLimitError
+		arl *gh.AbuseRateLimitError
+		er  *gh.ErrorResponse
+	)
+	switch {
+	case errors.Is(err, providers.ErrForbiddenEndpoint), errors.Is(err, providers.ErrRateLimited):
+		// Already one of ours (guard, retry transport).
+	case errors.As(err, &rl):
+		e.Err = &kindError{providers.ErrRateLimited, rl.Message}
+	case errors.As(err, &arl):
+		e.Err = &kindError{providers.ErrRateLimited, arl.Message}
+	case errors.As(err, &er):
+		msg := er.Message
+		switch e.Status {
+		case http.StatusUnauthorized:
+			e.Err = &kindError{providers.ErrUnauthorized, msg}
+		case http.StatusForbidden:
+			e.Err = &kindError{providers.ErrForbidden, msg}
+		case http.StatusNotFound, http.StatusGone:
+			e.Err = &kindError{providers.ErrNotFound, msg}
+		case http.StatusTooManyRequests:
+			e.Err = &kindError{providers.ErrRateLimited, msg}
+		default:
+			if msg == "" {
+				msg = http.StatusText(e.Status)
+			}
+			e.Err = errors.New(msg)
+		}
+	}
+	return e
+}
+
+// notModified reports whether a go-github call ended in 304 Not Modified,
+// which go-github surfaces as an *ErrorResponse.
+func notModified(resp *gh.Response) bool {
+	return resp != nil && resp.Response != nil && resp.StatusCode == http.StatusNotModified
+}

@@ -1,0 +1,80 @@
+package github
+
+import (
+	"strings"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// convert.go is the only place go-github types become domain types.
+
+func convertSlice[T, U any](in []T, f func(T) U) []U {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+func convertRepo(r *gh.Repository) providers.Repo {
+	return providers.Repo{
+		ID:            r.GetID(),
+		FullName:      r.GetFullName(),
+		HTMLURL:       strings.TrimSuffix(r.GetHTMLURL(), "/"),
+		DefaultBranch: r.GetDefaultBranch(),
+		Archived:      r.GetArchived(),
+	}
+}
+
+func convertBranch(b *gh.Branch) providers.Branch {
+	return providers.Branch{Name: b.GetName(), HeadSHA: b.GetCommit().GetSHA()}
+}
+
+func convertTag(t *gh.RepositoryTag) providers.Tag {
+	return providers.Tag{Name: t.GetName(), SHA: t.GetCommit().GetSHA()}
+}
+
+func convertCommit(c *gh.RepositoryCommit) providers.Commit {
+	parents := make([]string, 0, len(c.Parents))
+	for _, p := range c.Parents {
+		parents = append(parents, p.GetSHA())
+	}
+	gc := c.GetCommit()
+	return providers.Commit{
+		SHA:         c.GetSHA(),
+		Parents:     parents,
+		Message:     gc.GetMessage(),
+		AuthorName:  gc.GetAuthor().GetName(),
+		AuthorLogin: c.GetAuthor().GetLogin(),
+		AuthorDate:  timeOf(gc.GetAuthor().Date),
+		HTMLURL:     c.GetHTMLURL(),
+	}
+}
+
+func convertPull(p *gh.PullRequest) providers.PullRequest {
+	state := providers.PullRequestOpen
+	switch {
+	case p.MergedAt != nil:
+		state = providers.PullRequestMerged
+	case p.GetState() == "closed":
+		state = providers.PullRequestClosed
+	}
+	return providers.PullRequest{
+		Number:     p.GetNumber(),
+		Title:      p.GetTitle(),
+		Body:       p.GetBody(),
+		HeadBranch: p.GetHead().GetRef(),
+		BaseBranch: p.GetBase().GetRef(),
+		State:      state,
+		Author:     p.GetUser().GetLogin(),
+		CreatedAt:  timeOf(p.CreatedAt),
+		UpdatedAt:  timeOf(p.UpdatedAt),
+		MergedAt:   timeOf(p.MergedAt),
+		HTMLURL:    p.GetHTMLURL(),
+	}
+}

@@ -1,0 +1,224 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// withWait makes go-github wait for a primary rate-limit reset it already
+// knows about instead of failing the call without sending it. (Waiting for
+// limits seen in a response is the retry transport's job.)
+func withWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, gh.SleepUntilPrimaryRateLimitResetWhenRateLimited, true)
+}
+
+// getPage GETs one page of a list into items. etag, when set, makes the
+// request conditional; a 304 answer returns notModified with no error.
+func getPage[T any](ctx context.Context, c *Client, path string, page int, etag string) (items []T, resp *gh.Response, notMod bool, err error) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	u := fmt.Sprintf("%s%sper_page=%d&page=%d", path, sep, perPage, page)
+	req, err := c.gh.NewRequest("GET", u, nil)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: build request %s: %w", c.name, path, err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err = c.gh.Do(withWait(ctx), req, &items)
+	if notModified(resp) {
+		return nil, resp, true, nil
+	}
+	if err != nil {
+		return nil, resp, false, c.wrap("GET "+path, resp, err)
+	}
+	return items, resp, false, nil
+}
+
+// listAll reads every page of a list, conditionally.
+//
+// With a previous state it first re-asks each known page with If-None-Match
+// (plus the empty page after a full last page, where a new item would
+// appear). If all answer 304 the list is unchanged, which costs no rate
+// limit at all. Otherwise it reads the whole list again: pages shift when an
+// item is added or removed, so a 304 on one page says nothing about what it
+// holds now.
+func listAll[T any](ctx context.Context, c *Client, path string, prev providers.ListState) (providers.Listed[T], error) {
+	if len(prev.ETags) > 0 {
+		unchanged := true
+		for i, etag := range prev.ETags {
+			_, _, nm, err := getPage[T](ctx, c, path, i+1, etag)
+			if err != nil {
+				return providers.Listed[T]{}, err
+			}
+			if !nm {
+				unchanged = false
+				break
+			}
+		}
+		if unchanged {
+			return providers.Listed[T]{State: prev, Unchanged: true}, nil
+		}
+	}
+	var out providers.Listed[T]
+	for page := 1; ; page++ {
+		items, resp, _, err := getPage[T](ctx, c, path, page, "")
+		if err != nil {
+			return providers.Listed[T]{}, err
+		}
+		out.Items = append(out.Items, items...)
+		out.State.ETags = append(out.State.ETags, resp.Header.Get("ETag"))
+		if resp.NextPage != 0 && len(items) > 0 {
+			continue
+		}
+		// A full last page: the next item added would open a new page
+		// without changing this one, so remember the empty page's ETag
+		// too (one extra call, only when the count is a multiple of 100).
+		if len(items) == perPage {
+			continue
+		}
+		return out, nil
+	}
+}
+
+// OwnerRepos lists every repository of an organization (or, failing that,
+// a user) that the token can see.
+func (c *Client) OwnerRepos(ctx context.Context, owner string, prev providers.ListState) (providers.Listed[providers.Repo], error) {
+	l, err := listAll[*gh.Repository](ctx, c, "orgs/"+url.PathEscape(owner)+"/repos?type=all&sort=full_name", prev)
+	if err != nil {
+		return providers.Listed[providers.Repo]{}, err
+	}
+	return providers.Listed[providers.Repo]{Items: convertSlice(l.Items, convertRepo), State: l.State, Unchanged: l.Unchanged}, nil
+}
+
+// Repo reads one repository by owner/name, conditionally. A renamed or
+// transferred repository is followed (GitHub answers 301 and the HTTP client
+// follows it); the returned Repo carries its current name.
+func (c *Client) Repo(ctx context.Context, fullName string, prev providers.ListState) (providers.Listed[providers.Repo], error) {
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok {
+		return providers.Listed[providers.Repo]{}, fmt.Errorf("%s: repository %q is not owner/name", c.name, fullName)
+	}
+	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
+	req, err := c.gh.NewRequest("GET", path, nil)
+	if err != nil {
+		return providers.Listed[providers.Repo]{}, fmt.Errorf("%s: build request %s: %w", c.name, path, err)
+	}
+	if len(prev.ETags) == 1 {
+		req.Header.Set("If-None-Match", prev.ETags[0])
+	}
+	var r gh.Repository
+	resp, err := c.gh.Do(withWait(ctx), req, &r)
+	if notModified(resp) {
+		return providers.Listed[providers.Repo]{State: prev, Unchanged: true}, nil
+	}
+	if err != nil {
+		return providers.Listed[providers.Repo]{}, c.wrap("GET "+path, resp, err)
+	}
+	return providers.Listed[providers.Repo]{
+		Items: []providers.Repo{convertRepo(&r)},
+		State: providers.ListState{ETags: []string{resp.Header.Get("ETag")}},
+	}, nil
+}
+
+// Branches lists a repository's branches with their head commits.
+func (c *Client) Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error) {
+	l, err := listAll[*gh.Branch](ctx, c, repoPath(repo)+"/branches", prev)
+	if err != nil {
+		return providers.Listed[providers.Branch]{}, err
+	}
+	return providers.Listed[providers.Branch]{Items: convertSlice(l.Items, convertBranch), State: l.State, Unchanged: l.Unchanged}, nil
+}
+
+// Tags lists a repository's tags with the commits they point to.
+func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error) {
+	l, err := listAll[*gh.RepositoryTag](ctx, c, repoPath(repo)+"/tags", prev)
+	if err != nil {
+		return providers.Listed[providers.Tag]{}, err
+	}
+	return providers.Listed[providers.Tag]{Items: convertSlice(l.Items, convertTag), State: l.State, Unchanged: l.Unchanged}, nil
+}
+
+// Commits streams the history reachable from head (a commit SHA), newest
+// first as GitHub lists it, one page of 100 at a time, calling fn for each
+// commit until fn returns stop or the history ends. Only the list endpoint
+// is used: it carries message, author and parents, never patches.
+func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error {
+	path := repoPath(repo) + "/commits?sha=" + url.QueryEscape(head)
+	for page := 1; ; page++ {
+		items, resp, _, err := getPage[*gh.RepositoryCommit](ctx, c, path, page, "")
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			stop, err := fn(convertCommit(it))
+			if err != nil || stop {
+				return err
+			}
+		}
+		if resp.NextPage == 0 || len(items) == 0 {
+			return nil
+		}
+	}
+}
+
+// PullRequests streams the repository's pull requests of every state, most
+// recently updated first, calling fn until it returns stop (the caller stops
+// at its watermark). The first page is asked conditionally with prev: any
+// new or updated pull request changes the first page, so a 304 there means
+// nothing changed since.
+func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error) {
+	path := repoPath(repo) + "/pulls?state=all&sort=updated&direction=desc"
+	var state providers.ListState
+	for page := 1; ; page++ {
+		etag := ""
+		if page == 1 && len(prev.ETags) > 0 {
+			etag = prev.ETags[0]
+		}
+		items, resp, nm, err := getPage[*gh.PullRequest](ctx, c, path, page, etag)
+		if err != nil {
+			return providers.ListState{}, false, err
+		}
+		if nm {
+			return prev, true, nil
+		}
+		if page == 1 {
+			state.ETags = []string{resp.Header.Get("ETag")}
+		}
+		for _, it := range items {
+			stop, err := fn(convertPull(it))
+			if err != nil {
+				return providers.ListState{}, false, err
+			}
+			if stop {
+				return state, false, nil
+			}
+		}
+		if resp.NextPage == 0 || len(items) == 0 {
+			return state, false, nil
+		}
+	}
+}
+
+// repoPath addresses a repository by owner/name, the documented form.
+func repoPath(r providers.Repo) string {
+	owner, name, _ := strings.Cut(r.FullName, "/")
+	return "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
+}
+
+// timeOf converts a go-github timestamp, nil-safe.
+func timeOf(ts *gh.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.Time
+}

@@ -1,0 +1,160 @@
+// Package guard enforces jiralinkd's promise that it never fetches source
+// code: every request a provider sends passes through a Transport that only
+// lets through the list and metadata endpoints on an allowlist, and refuses
+// everything else before any byte leaves the process.
+//
+// An allowlist rather than a denylist is deliberate: a new endpoint the code
+// starts calling by mistake (or a future SDK default) is refused until
+// someone reviews it and adds it here.
+package guard
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// Rules is the allowlist of one provider type.
+type Rules struct {
+	// Name is used in error messages ("github", "gitlab").
+	Name string
+	// Allowed holds path templates relative to the API base. A segment
+	// "{x}" matches exactly one non-empty path segment; a final "{x...}"
+	// matches one or more segments.
+	Allowed []string
+}
+
+// GitHub allows the REST v3 list and metadata endpoints jiralinkd needs.
+// Notably absent: contents, readme, git blobs/trees, tarball/zipball,
+// compare, the single-commit GET (it carries patches) and PR files.
+var GitHub = Rules{
+	Name: "github",
+	Allowed: []string{
+		"/",
+		"/user",
+		"/rate_limit",
+		"/meta",
+		"/orgs/{org}",
+		"/orgs/{org}/repos",
+		"/users/{user}/repos",
+		"/repositories/{id}",
+		"/repositories/{id}/branches",
+		"/repositories/{id}/tags",
+		"/repositories/{id}/commits",
+		"/repositories/{id}/pulls",
+		"/repos/{owner}/{repo}",
+		"/repos/{owner}/{repo}/branches",
+		"/repos/{owner}/{repo}/tags",
+		"/repos/{owner}/{repo}/commits",
+		"/repos/{owner}/{repo}/pulls",
+	},
+}
+
+// Error is returned for a refused request. It matches
+// providers.ErrForbiddenEndpoint with errors.Is.
+type Error struct {
+	Provider string
+	Method   string
+	Path     string
+	Reason   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %s %s refused by metadata-only guard: %s", e.Provider, e.Method, e.Path, e.Reason)
+}
+
+// Is makes errors.Is(err, providers.ErrForbiddenEndpoint) true.
+func (e *Error) Is(target error) bool { return target == providers.ErrForbiddenEndpoint }
+
+// Transport is an http.RoundTripper that refuses non-allowlisted requests.
+type Transport struct {
+	next     http.RoundTripper
+	rules    Rules
+	basePath string
+}
+
+// New wraps next (nil means http.DefaultTransport). basePath is the path
+// part of the API base URL ("/" for api.github.com, "/api/v3/" for GitHub
+// Enterprise Server) and is stripped before matching.
+func New(next http.RoundTripper, rules Rules, basePath string) *Transport {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &Transport{next: next, rules: rules, basePath: "/" + strings.Trim(basePath, "/")}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.Check(req); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
+
+// Check reports whether req would be refused, without sending it.
+func (t *Transport) Check(req *http.Request) error {
+	refuse := func(reason string) error {
+		return &Error{Provider: t.rules.Name, Method: req.Method, Path: req.URL.Path, Reason: reason}
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return refuse("only GET and HEAD are allowed")
+	}
+	accept := strings.ToLower(req.Header.Get("Accept"))
+	if strings.Contains(accept, "diff") || strings.Contains(accept, "patch") {
+		return refuse("diff/patch media types are never requested")
+	}
+	p := req.URL.Path
+	if t.basePath != "/" {
+		if !strings.HasPrefix(p, t.basePath+"/") && p != t.basePath {
+			return refuse("outside the API base path")
+		}
+		p = strings.TrimPrefix(p, t.basePath)
+	}
+	if p == "" {
+		p = "/"
+	}
+	for _, tpl := range t.rules.Allowed {
+		if match(tpl, p) {
+			return nil
+		}
+	}
+	return refuse("not a metadata list endpoint")
+}
+
+// match reports whether path matches the template.
+func match(tpl, path string) bool {
+	if tpl == "/" {
+		return path == "/"
+	}
+	ts := strings.Split(strings.Trim(tpl, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	for i, seg := range ts {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "...}") {
+			return len(ps) > i && allNonEmpty(ps[i:])
+		}
+		if i >= len(ps) || ps[i] == "" {
+			return false
+		}
+		if strings.HasPrefix(seg, "{") {
+			continue
+		}
+		if !strings.EqualFold(seg, ps[i]) {
+			return false
+		}
+	}
+	return len(ps) == len(ts)
+}
+
+func allNonEmpty(segs []string) bool {
+	for _, s := range segs {
+		if s == "" {
+			return false
+		}
+	}
+	return true
+}

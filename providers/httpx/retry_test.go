@@ -1,0 +1,290 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestGatewayErrorsRetried(t *testing.T) {
+	for _, status := range []int{502, 503, 504} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			srv := newScriptServer(t, step{status, nil, "down"}, step{status, nil, "down"}, step{200, nil, "ok"})
+			tr, rec := newTestTransport(RetryOptions{BaseBackoff: time.Second, MaxBackoff: 30 * time.Second})
+			resp, err := get(t, tr, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || mustBody(t, resp) != "ok" {
+				t.Fatalf("status = %d, want 200", resp.StatusCode)
+			}
+			// Jitter is pinned to its ceiling: 1s, then 2s.
+			if got, want := rec.got(), []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(got, want) {
+				t.Errorf("sleeps = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestNotRetried(t *testing.T) {
+	var msgs observedMessages
+	readFixture(t, "github-rate-limit.observed.json", &msgs)
+	permission := `{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest"}`
+	tests := []struct {
+		name string
+		step step
+	}{
+		{"500", step{500, nil, "internal error"}},
+		{"403 permission", step{403, hdr("X-RateLimit-Remaining", "4999", "X-RateLimit-Limit", "5000"), permission}},
+		{"403 without headers", step{403, nil, "<html>Forbidden</html>"}},
+		{"404", step{404, nil, `{"message":"Not Found"}`}},
+		{"401", step{401, nil, `{"message":"Bad credentials"}`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScriptServer(t, tc.step, step{200, nil, "retried!"})
+			tr, rec := newTestTransport(RetryOptions{})
+			resp, err := get(t, tr, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.step.status {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tc.step.status)
+			}
+			// A 403 body is read to classify it; the caller must still get it whole.
+			if got := mustBody(t, resp); got != tc.step.body {
+				t.Errorf("body = %q, want %q", got, tc.step.body)
+			}
+			if srv.requests() != 1 || len(rec.got()) != 0 {
+				t.Errorf("requests=%d sleeps=%v, want 1 request and no sleep", srv.requests(), rec.got())
+			}
+		})
+	}
+}
+
+func TestLarge403BodyRestored(t *testing.T) {
+	body := `{"message":"Must have admin rights","pad":"` + strings.Repeat("x", 3*maxClassifyBody) + `"}`
+	srv := newScriptServer(t, step{403, nil, body})
+	tr, _ := newTestTransport(RetryOptions{})
+	resp, err := get(t, tr, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustBody(t, resp); got != body {
+		t.Errorf("body of %d bytes came back as %d bytes", len(body), len(got))
+	}
+}
+
+func TestBoundedAttempts(t *testing.T) {
+	srv := newScriptServer(t, step{503, nil, "still down"})
+	tr, rec := newTestTransport(RetryOptions{MaxAttempts: 3, BaseBackoff: 10 * time.Second, MaxBackoff: 15 * time.Second})
+	resp, err := get(t, tr, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 503 || mustBody(t, resp) != "still down" {
+		t.Errorf("want the last 503 with its body, got %d", resp.StatusCode)
+	}
+	if srv.requests() != 3 {
+		t.Errorf("requests = %d, want 3", srv.requests())
+	}
+	// Exponential 10s, 20s capped at MaxBackoff 15s.
+	if got, want := rec.got(), []time.Duration{10 * time.Second, 15 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("sleeps = %v, want %v", got, want)
+	}
+}
+
+func TestBackoffJitterWithinCeiling(t *testing.T) {
+	tr := NewRetryTransport(nil, RetryOptions{BaseBackoff: time.Second, MaxBackoff: 4 * time.Second})
+	for attempt := 1; attempt <= 6; attempt++ {
+		ceiling := min(time.Second<<(attempt-1), 4*time.Second)
+		for range 50 {
+			if d := tr.backoff(attempt); d < 0 || d > ceiling {
+				t.Fatalf("backoff(%d) = %v, outside [0, %v]", attempt, d, ceiling)
+			}
+		}
+	}
+}
+
+func TestPostBodyResent(t *testing.T) {
+	payload := `{"globalId":"x","object":{"url":"https://example.com","title":"t"}}`
+	srv := newScriptServer(t, step{503, nil, ""}, step{429, hdr("Retry-After", "1"), ""}, step{201, nil, "created"})
+	tr, _ := newTestTransport(RetryOptions{})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(payload))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 201 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if want := []string{payload, payload, payload}; !slices.Equal(srv.bodies, want) {
+		t.Errorf("server saw bodies %q, want the payload 3 times", srv.bodies)
+	}
+}
+
+func TestBodyWithoutGetBodyNotRetried(t *testing.T) {
+	srv := newScriptServer(t, step{503, nil, ""}, step{200, nil, ""})
+	tr, rec := newTestTransport(RetryOptions{})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, io.NopCloser(strings.NewReader("once")))
+	req.GetBody = nil
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || srv.requests() != 1 || len(rec.got()) != 0 {
+		t.Errorf("status=%d requests=%d sleeps=%v; want the 503 unretried", resp.StatusCode, srv.requests(), rec.got())
+	}
+}
+
+func TestContextCancelDuringWait(t *testing.T) {
+	srv := newScriptServer(t, step{429, hdr("Retry-After", "30"), ""}, step{200, nil, ""})
+	// Real default Sleep: cancellation must cut the 30s wait short.
+	tr := NewRetryTransport(nil, RetryOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	start := time.Now()
+	resp, err := tr.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v; the wait ignored the context", took)
+	}
+	if srv.requests() != 1 {
+		t.Errorf("requests = %d, want 1", srv.requests())
+	}
+}
+
+// errTransport fails every round trip with err.
+type errTransport struct {
+	err   error
+	calls int
+}
+
+func (e *errTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	e.calls++
+	return nil, e.err
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestNetworkErrors(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	tests := []struct {
+		err       error
+		wantCalls int
+	}{
+		{refused, 3},
+		{reset, 3},
+		{io.ErrUnexpectedEOF, 3},
+		{fmt.Errorf("wrapped: %w", timeoutErr{}), 3},
+		{&net.DNSError{Err: "server misbehaving", Name: "jira", IsTemporary: true}, 3},
+		{&net.DNSError{Err: "no such host", Name: "jira", IsNotFound: true}, 1},
+		{errors.New("tls: failed to verify certificate"), 1},
+		{context.Canceled, 1},
+		{fmt.Errorf("read: %w", context.DeadlineExceeded), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			next := &errTransport{err: tc.err}
+			tr := NewRetryTransport(next, RetryOptions{MaxAttempts: 3, Sleep: (&sleepRecorder{}).sleep})
+			req, _ := http.NewRequest(http.MethodGet, "http://jira.invalid/rest", nil)
+			resp, err := tr.RoundTrip(req)
+			if resp != nil || !errors.Is(err, tc.err) {
+				t.Errorf("got (%v, %v), want the transport error", resp, err)
+			}
+			if next.calls != tc.wantCalls {
+				t.Errorf("calls = %d, want %d", next.calls, tc.wantCalls)
+			}
+		})
+	}
+}
+
+func TestNetworkErrorNotRetriedWhenContextDone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	next := &errTransport{err: io.ErrUnexpectedEOF}
+	tr := NewRetryTransport(next, RetryOptions{Sleep: (&sleepRecorder{}).sleep})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://jira.invalid/", nil)
+	cancel()
+	if _, err := tr.RoundTrip(req); err == nil || next.calls != 1 {
+		t.Errorf("err=%v calls=%d, want one call and an error", err, next.calls)
+	}
+}
+
+func TestConnectionRefusedRealSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tr, rec := newTestTransport(RetryOptions{MaxAttempts: 2})
+	resp, err := get(t, tr, "http://"+addr+"/")
+	if resp != nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("got (%v, %v), want ECONNREFUSED", resp, err)
+	}
+	if len(rec.got()) != 1 {
+		t.Errorf("sleeps = %v, want one retry", rec.got())
+	}
+}
+
+func TestLogsOneLinePerRetryWithoutQuery(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	srv := newScriptServer(t, step{503, nil, ""}, step{429, hdr("Retry-After", "2"), ""}, step{200, nil, ""})
+	tr, _ := newTestTransport(RetryOptions{Logger: logger, Name: "gitlab"})
+	resp, err := get(t, tr, srv.URL+"/api/v4/projects?private_token=s3cret&page=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	out := buf.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d log lines, want 2:\n%s", len(lines), out)
+	}
+	if strings.Contains(out, "s3cret") || strings.Contains(out, "page=2") {
+		t.Errorf("log leaks the query string:\n%s", out)
+	}
+	for _, want := range []string{"level=WARN", "system=gitlab", "method=GET", "url=" + srv.URL + "/api/v4/projects ", "status=503", "status=429", "wait=2s", "attempt=2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSleepContext(t *testing.T) {
+	if err := sleepContext(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleepContext = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleepContext on cancelled ctx = %v", err)
+	}
+}
