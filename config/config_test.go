@@ -350,3 +350,11 @@ func TestCAFileAccepted(t *testing.T) {
 		t.Errorf("ca_file = %q, %q", cfg.Jira.CAFile, cfg.Providers[0].CAFile)
 	}
 }
+
+func TestScheduleForms(t *testing.T) {
+	for _, spec := range []string{"*/5 * * * *", "0 9-17 * * MON-FRI", "@hourly", "@every 90s", "CRON_TZ=UTC 0 3 * * *", "TZ=UTC @daily"} {
+		if msg := checkSchedule(spec); msg != "" {
+			t.Errorf("checkSchedule(%q) = %q, want valid", spec, msg)
+		}
+	}
+}

@@ -107,6 +107,16 @@ func TestProblems(t *testing.T) {
 			`providers[0].max_concurrency: expected an integer, got "four"`}},
 		{"duration expected, got integer", jira("timeout: 30") + validProvider, []string{
 			`jira.timeout: expected a duration such as "30s" or "1m30s", got integer 30`}},
+		{"int expected, got float", validJira + gh("max_concurrency: 1.5"), []string{
+			`providers[0].max_concurrency: expected an integer, got number 1.5`}},
+		{"int out of range", validJira + gh("max_concurrency: 9223372036854775808"), []string{
+			`providers[0].max_concurrency: integer 9223372036854775808 is out of range`}},
+		{"string expected, got timestamp", validJira + gh("schedule: 2024-01-01"), []string{
+			`providers[0].schedule: expected a string, got timestamp 2024-01-01 (quote it to use it as text)`}},
+		{"string expected, got bool", validJira + "providers:\n  - name: true\n    type: github\n    token_env: GH_TOKEN\n    orgs: [acme]\n", []string{
+			`providers[0].name: expected a string, got boolean true (quote it to use it as text)`}},
+		{"key is not a string", validJira + gh("[a]: b"), []string{
+			`providers[0]: line 9: keys must be plain words, got a list`}},
 		{"invalid duration", validJira + gh("timeout: 3 minutes"), []string{
 			`providers[0].timeout: invalid duration "3 minutes": use a number with a unit such as "30s", "2m" or "1h"`}},
 		{"type error suppresses follow-ups", "jira:\n  url: 123\n  token_env: JIRA_TOKEN\n" + validProvider, []string{
@@ -142,7 +152,11 @@ func TestProblems(t *testing.T) {
 		{"key pattern zero-width", jira(`key_pattern: '\b'`) + validProvider, []string{
 			`jira.key_pattern: "\\b" matches the empty string; a project key has at least one character`}},
 		{"key pattern anchored", jira(`key_pattern: "^[A-Z]+"`) + validProvider, []string{
-			`jira.key_pattern: "^[A-Z]+" must not contain anchors (^, $, \A, \z); it is matched inside branch names and messages`}},
+			`jira.key_pattern: "^[A-Z]+" must not contain anchors or word boundaries (^ $ \A \z \b \B); it is matched inside branch names and messages`}},
+		{"key pattern word boundary", jira(`key_pattern: '[A-Z]+\b'`) + validProvider, []string{
+			`jira.key_pattern: "[A-Z]+\\b" must not contain anchors or word boundaries (^ $ \A \z \b \B); it is matched inside branch names and messages`}},
+		{"key pattern refused by the matcher", jira(`key_pattern: "[A-Z-]+"`) + validProvider, []string{
+			`jira.key_pattern: invalid Jira project key pattern "[A-Z-]+": it can match '-', which separates the project key from the issue number`}},
 		{"key pattern empty", jira(`key_pattern: ""`) + validProvider, []string{"jira.key_pattern: required"}},
 		{"jira timeout", jira("timeout: 0s") + validProvider, []string{"jira.timeout: must be positive, got 0s"}},
 		{"jira ca_file missing", jira("ca_file: /etc/missing.pem") + validProvider, []string{
@@ -167,6 +181,8 @@ func TestProblems(t *testing.T) {
 			`providers[0].schedule: invalid cron expression "0 */5 * * * *": expected exactly 5 fields, found 6`}},
 		{"schedule out of range", validJira + gh(`schedule: "61 * * * *"`), []string{
 			`providers[0].schedule: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61`}},
+		{"schedule bad time zone", validJira + gh(`schedule: "CRON_TZ=Mars/Base */5 * * *"`), []string{
+			`providers[0].schedule: invalid cron expression "CRON_TZ=Mars/Base */5 * * *": expected exactly 5 fields, found 4`}},
 		{"schedule bad descriptor", validJira + gh(`schedule: "@sometimes"`), []string{
 			`providers[0].schedule: invalid cron expression "@sometimes": unrecognized descriptor: @sometimes`}},
 		{"github with gitlab fields", validJira + gh("groups: [g]", "projects: [g/p]", "include_subgroups: false"), []string{

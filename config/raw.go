@@ -74,18 +74,18 @@ type rawProvider struct {
 // Defaults. Provider defaults are applied per list element in validation
 // because viper defaults cannot address elements of a list.
 const (
-	DefaultStatePath          = "./data/jiralinkd.db"
-	DefaultHTTPListen         = "127.0.0.1:8080"
-	DefaultLogLevel           = "info"
-	DefaultLogFormat          = "text"
-	DefaultKeyPattern         = "[A-Z][A-Z0-9_]+"
-	DefaultTimeout            = 30 * time.Second
-	DefaultSchedule           = "*/5 * * * *"
-	DefaultMaxConcurrency     = 4
-	DefaultGitHubURL          = "https://api.github.com/"
-	DefaultGitLabURL          = "https://gitlab.com/"
-	defaultBranchKeysCaseInsn = true
-	defaultIncludeSubgroups   = true
+	DefaultStatePath                 = "./data/jiralinkd.db"
+	DefaultHTTPListen                = "127.0.0.1:8080"
+	DefaultLogLevel                  = "info"
+	DefaultLogFormat                 = "text"
+	DefaultKeyPattern                = "[A-Z][A-Z0-9_]+"
+	DefaultTimeout                   = 30 * time.Second
+	DefaultSchedule                  = "*/5 * * * *"
+	DefaultMaxConcurrency            = 4
+	DefaultGitHubURL                 = "https://api.github.com/"
+	DefaultGitLabURL                 = "https://gitlab.com/"
+	defaultBranchKeysCaseInsensitive = true
+	defaultIncludeSubgroups          = true
 )
 
 // setDefaults installs the defaults of the non-list keys in v.
@@ -95,7 +95,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.level", DefaultLogLevel)
 	v.SetDefault("log.format", DefaultLogFormat)
 	v.SetDefault("jira.key_pattern", DefaultKeyPattern)
-	v.SetDefault("jira.branch_keys_case_insensitive", defaultBranchKeysCaseInsn)
+	v.SetDefault("jira.branch_keys_case_insensitive", defaultBranchKeysCaseInsensitive)
 	v.SetDefault("jira.timeout", DefaultTimeout)
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/keys"
 )
 
 // build validates the decoded configuration and converts it into a Config,
@@ -122,7 +124,10 @@ func buildJira(raw *rawJira, env func(string) string, readFile func(string) ([]b
 
 // checkKeyPattern checks a project-key regular expression. It is embedded
 // into larger expressions (key, "-", number), so it must not be anchored and
-// must not match the empty string, which would find "keys" like "-1".
+// must not match the empty string, which would find "keys" like "-1". The
+// common mistakes get specific messages here; keys.NewMatcher, which the
+// daemon builds from the pattern, then has the final word, so a pattern
+// accepted here is never refused at startup.
 func checkKeyPattern(p, pattern string, c *collector) {
 	if pattern == "" {
 		c.check(p, "required")
@@ -137,8 +142,12 @@ func checkKeyPattern(p, pattern string, c *collector) {
 		c.check(p, fmt.Sprintf("%q matches the empty string; a project key has at least one character", pattern))
 		return
 	}
-	if hasAnchor(pattern) {
-		c.check(p, fmt.Sprintf("%q must not contain anchors (^, $, \\A, \\z); it is matched inside branch names and messages", pattern))
+	if hasAssertion(pattern) {
+		c.check(p, fmt.Sprintf(`%q must not contain anchors or word boundaries (^ $ \A \z \b \B); it is matched inside branch names and messages`, pattern))
+		return
+	}
+	if _, err := keys.NewMatcher(pattern, false); err != nil {
+		c.check(p, err.Error())
 	}
 }
 
@@ -165,7 +174,7 @@ func regexpReason(err error) error {
 	return err
 }
 
-func hasAnchor(pattern string) bool {
+func hasAssertion(pattern string) bool {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return false
@@ -173,7 +182,8 @@ func hasAnchor(pattern string) bool {
 	var walk func(*syntax.Regexp) bool
 	walk = func(r *syntax.Regexp) bool {
 		switch r.Op {
-		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+			syntax.OpWordBoundary, syntax.OpNoWordBoundary:
 			return true
 		}
 		for _, s := range r.Sub {

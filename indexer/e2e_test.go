@@ -262,6 +262,9 @@ func TestEndToEndCorpus(t *testing.T) {
 	// Provider calls: every reachable commit listed once, in pages of 100.
 	reqs := s.gh.Requests()
 	assertNoForbidden(t, reqs)
+	if f := s.gh.ForbiddenRequests(); len(f) != 0 {
+		t.Errorf("the fake saw forbidden requests: %+v", f)
+	}
 	var heads []string
 	for _, b := range hist.Branches() {
 		heads = append(heads, b.SHA)
@@ -374,7 +377,7 @@ func TestInterruptedBackfillResumesWithoutDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, failAfter := range []int{0, 1, 150, 2500} {
+	for _, failAfter := range []int{1, 2500} {
 		t.Run(fmt.Sprint(failAfter), func(t *testing.T) {
 			s := newStack(t, hist, func(j indexer.Jira) indexer.Jira { return &failingJira{Jira: j, n: failAfter} })
 			rep := s.sync(t)

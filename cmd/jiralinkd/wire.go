@@ -42,14 +42,18 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// httpClient builds an HTTP client with the configured timeout and, if
-// given, a custom CA bundle (self-hosted servers with an internal CA).
+// httpClient builds an HTTP client with the configured per-attempt timeout
+// and, if given, a custom CA bundle (self-hosted servers with an internal
+// CA). The timeout bounds each attempt's wait for response headers, not the
+// whole call: http.Client.Timeout would also cover the retry transport's
+// waits for a rate-limit reset and turn every long wait into a failure.
 func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
+	tr.ResponseHeaderTimeout = timeout
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -64,7 +68,7 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
+	return &http.Client{Transport: tr}, nil
 }
 
 // buildDeps creates the clients. It contacts nothing.

@@ -20,9 +20,10 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultProjectPattern is Jira Data Center's default project key rule
-// (jira.projectkey.pattern): an upper-case letter followed by one or more
-// upper-case letters, digits or underscores.
+// DefaultProjectPattern is the project key rule of Jira Data Center: an
+// upper-case letter followed by one or more upper-case letters, digits or
+// underscores. jiralinkd's jira.key_pattern setting replaces it for instances
+// whose administrators changed Jira's jira.projectkey.pattern.
 const DefaultProjectPattern = `[A-Z][A-Z0-9_]+`
 
 // maxNumberDigits caps the issue number: a longer run of digits is not a key.
@@ -72,7 +73,9 @@ func (m *Matcher) Prose(text string) []string {
 // Matcher was made with branchCaseInsensitive, letters match regardless of
 // case, so "feature/proj-12-login" yields PROJ-12. Names like "release-3.5"
 // then yield syntactic keys (RELEASE-3) that the caller drops unless Jira has
-// such a project.
+// such a project. Case-insensitively, more text can belong to a project key:
+// "post_ZOOKEEPER-45" yields POST_ZOOKEEPER-45, as the key with the leftmost
+// start wins, where a case-sensitive match yields ZOOKEEPER-45.
 func (m *Matcher) Branch(name string) []string {
 	if !m.branchFold {
 		return m.scan(name)

@@ -63,7 +63,7 @@ func (b *Builder) Commit(parents []string, msg string, when time.Time) string {
 func (b *Builder) Add(c Commit) string {
 	c = clone(c)
 	if c.SHA == "" {
-		c.SHA = hashCommit(c)
+		c.SHA = ContentSHA(c)
 	}
 	if _, ok := b.index[c.SHA]; ok {
 		return c.SHA
@@ -124,9 +124,11 @@ func (b *Builder) Build() *History {
 	return h
 }
 
-// hashCommit is the SHA-1 of a git-like rendering of the commit's content.
-// It is not git's object hash (there is no tree), only deterministic.
-func hashCommit(c Commit) string {
+// ContentSHA is the SHA Builder and History.With give a commit without one:
+// the SHA-1 of a git-like rendering of its parents, identities, dates and
+// message (c.SHA is ignored). It is not git's object hash (there is no
+// tree), only deterministic.
+func ContentSHA(c Commit) string {
 	var sb strings.Builder
 	for _, p := range c.Parents {
 		sb.WriteString("parent " + p + "\n")

@@ -262,7 +262,7 @@ func TestBuilderPanicsOnUnknownParent(t *testing.T) {
 
 func TestLargeLinearHistory(t *testing.T) {
 	n := 200_000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 20_000
 	}
 	b := corpus.NewBuilder()

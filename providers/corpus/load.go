@@ -198,8 +198,8 @@ func newHistory(commits []Commit, refs []Ref) (*History, error) {
 // With returns a new History holding h's commits and refs plus the given
 // commits, which may build on each other and on h's commits (each commit's
 // parents must be in h or earlier in commits). h itself is unchanged. A
-// commit whose SHA h already holds is an error; SHA-less commits get the
-// content hash Builder uses.
+// commit whose SHA h already holds is an error; SHA-less commits get
+// ContentSHA.
 //
 // It copies h's indexes, so it costs O(h.Len()): meant for a fake server
 // adding a few commits between syncs, not for building large histories
@@ -209,7 +209,7 @@ func (h *History) With(commits ...Commit) (*History, error) {
 	for _, c := range commits {
 		c = clone(c)
 		if c.SHA == "" {
-			c.SHA = hashCommit(c)
+			c.SHA = ContentSHA(c)
 		}
 		cs = append(cs, c)
 	}

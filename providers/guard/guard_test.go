@@ -85,7 +85,7 @@ func TestGitHubGuard(t *testing.T) {
 func TestEnterpriseBasePath(t *testing.T) {
 	tr := New(nil, GitHub, "/api/v3/")
 	for path, ok := range map[string]bool{
-		"/api/v3/repos/o/r/branches":  true,
+		"/api/v3/repos/o/r/branches":   true,
 		"/api/v3/repos/o/r/contents/x": false,
 		"/repos/o/r/branches":          false, // outside the base path
 		"/api/v3":                      true,  // the root

@@ -288,3 +288,36 @@ func TestSleepContext(t *testing.T) {
 		t.Errorf("sleepContext on cancelled ctx = %v", err)
 	}
 }
+
+// bodyReader is a next transport that reads and closes each request body
+// itself (as any RoundTripper must), answering 503 first and 200 after.
+type bodyReader struct {
+	bodies []string
+}
+
+func (b *bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
+	var got []byte
+	if req.Body != nil {
+		got, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+	}
+	b.bodies = append(b.bodies, string(got))
+	status := http.StatusServiceUnavailable
+	if len(b.bodies) > 1 {
+		status = http.StatusOK
+	}
+	return &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+func TestFreshBodyPerAttemptWithAnyTransport(t *testing.T) {
+	next := &bodyReader{}
+	tr := NewRetryTransport(next, RetryOptions{Sleep: (&sleepRecorder{}).sleep})
+	req, _ := http.NewRequest(http.MethodPut, "http://jira.invalid/x", bytes.NewReader([]byte("payload")))
+	resp, err := tr.RoundTrip(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("RoundTrip = %v, %v", resp, err)
+	}
+	if !slices.Equal(next.bodies, []string{"payload", "payload"}) {
+		t.Errorf("bodies = %q", next.bodies)
+	}
+}

@@ -97,7 +97,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:     opts,
 		log:      opts.Logger,
-		now:      cmp.Or(opts.Now, time.Now),
+		now:      opts.Now,
 		prefix:   strings.TrimRight(opts.PathPrefix, "/"),
 		web:      strings.TrimRight(cmp.Or(opts.WebURL, "https://github.com"), "/"),
 		login:    cmp.Or(opts.Login, "jiralinkd-bot"),
@@ -109,6 +109,9 @@ func NewServer(opts Options) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.opts.RateLimit <= 0 {
 		s.opts.RateLimit = 5000
@@ -158,7 +161,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.prefix != "" {
 		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
 		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
-			s.finish(w, r, &call{r: r, route: "", path: r.URL.Path}, notFound())
+			s.finish(w, r, s.newCall(r, ""), notFound())
 			return
 		}
 		r2 := r.Clone(r.Context())
