@@ -44,7 +44,6 @@ func TestOpenCreatesPrivateFileAndRefusesSecondOpener(t *testing.T) {
 	}
 }
 
-
 func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 	s, path := open(t)
 	k := RepoKey{Provider: "github", ID: 42}
