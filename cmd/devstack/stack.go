@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
@@ -147,15 +147,48 @@ type result struct {
 func (st *stack) jiralinkd(ctx context.Context, bin string, args ...string) (result, error) {
 	cmd := exec.CommandContext(ctx, bin, append(args, "--config", st.configPath)...)
 	cmd.Env = st.env()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	r := result{output: string(out), wall: time.Since(start)}
+	if err := cmd.Start(); err != nil {
+		return result{}, fmt.Errorf("run %s: %w", bin, err)
+	}
+	peak := make(chan int64, 1)
+	stop := make(chan struct{})
+	go func() { peak <- pollPeakRSS(cmd.Process.Pid, stop) }()
+	err := cmd.Wait()
+	close(stop)
+	r := result{output: out.String(), wall: time.Since(start), maxRSSKB: <-peak}
 	if cmd.ProcessState == nil {
 		return r, fmt.Errorf("run %s: %w", bin, err)
 	}
 	r.exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSSKB = ru.Maxrss
-	}
 	return r, nil
+}
+
+// pollPeakRSS samples the child's VmHWM (the high-water mark of its own
+// address space) until stop is closed. getrusage's ru_maxrss cannot be
+// used: Go starts children with clone(CLONE_VM|CLONE_VFORK), and Linux
+// carries the parent's high-water mark into the child's ru_maxrss at exec,
+// so every child would seem at least as big as devstack itself.
+func pollPeakRSS(pid int, stop <-chan struct{}) int64 {
+	var peak int64
+	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					peak = max(peak, n)
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return peak
+		case <-t.C:
+		}
+	}
 }
