@@ -32,24 +32,6 @@ const (
 	repoID    = 1001
 )
 
-// issueExists is the demo Jira's issue set: every ZOOKEEPER issue except
-// those ending in 7 (deleted ones), and every HADOOP issue. Other projects
-// exist (KAFKA, ...) but have no issues; CVE, UTF, SHA are not projects.
-func issueExists(key string) bool {
-	proj, num, _ := strings.Cut(key, "-")
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return false
-	}
-	switch proj {
-	case "ZOOKEEPER":
-		return n%10 != 7
-	case "HADOOP":
-		return true
-	}
-	return false
-}
-
 type stack struct {
 	hist  *corpus.History
 	gh    *githubtest.Server
@@ -69,7 +51,7 @@ func newStack(t *testing.T, hist *corpus.History, wrap func(indexer.Jira) indexe
 	s := &stack{hist: hist}
 	s.gh = githubtest.Start(t, githubtest.Options{Token: ghToken})
 	s.repo = s.gh.AddCorpusRepo("apache", "zookeeper", repoID, hist)
-	s.jira = jiratest.Start(t, jiratest.Options{Token: jiraToken, IssueExists: issueExists})
+	s.jira = jiratest.Start(t, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
 	var err error
 	s.store, err = state.Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
 	if err != nil {
@@ -120,7 +102,7 @@ func expectedLinks(t *testing.T, s *stack) map[string]map[string]bool {
 	key := state.RepoKey{Provider: "github", ID: repoID}
 	add := func(gid string, ks []string) {
 		for _, k := range ks {
-			if issueExists(k) {
+			if jiratest.DemoIssues(k) {
 				if want[k] == nil {
 					want[k] = map[string]bool{}
 				}

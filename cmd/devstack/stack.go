@@ -25,24 +25,6 @@ const (
 	demoJiraToken   = "demo-jira-personal-access-token"
 )
 
-// issueExists is the demo Jira's issue set: every ZOOKEEPER issue except
-// those ending in 7 (as if deleted), and every HADOOP issue. The other
-// Apache projects exist with no issues; CVE, UTF, SHA are not projects.
-func issueExists(key string) bool {
-	proj, num, _ := strings.Cut(key, "-")
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return false
-	}
-	switch proj {
-	case "ZOOKEEPER":
-		return n%10 != 7
-	case "HADOOP":
-		return true
-	}
-	return false
-}
-
 type stack struct {
 	hist       *corpus.History
 	gh         *githubtest.Server
@@ -72,7 +54,7 @@ func startStack(dir string) (*stack, error) {
 	st := &stack{hist: hist, dir: dir}
 	st.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken})
 	st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
-	st.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: issueExists})
+	st.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: jiratest.DemoIssues})
 
 	srv, u, err := serve(st.gh.Handler())
 	if err != nil {

@@ -36,26 +36,15 @@ func (c *checker) result(name string, err error, okDetail string) {
 func (c *checker) warn(name, msg string) { fmt.Fprintf(c.w, "WARN %s: %s\n", name, msg) }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "configuration file")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	d, code := setup(flag.NewFlagSet("check", flag.ContinueOnError), args, stderr, env)
+	if code != exitOK {
+		return code
 	}
-	path := env.configPath(*cfgPath)
-	cfg, ok := loadConfig(path, stderr, env)
-	if !ok {
-		return exitConfig
-	}
+	cfg := d.cfg
 	c := &checker{w: stdout}
-	c.result("config", nil, path)
+	c.result("config", nil, d.cfgPath)
 	for _, p := range config.Warnings(cfg) {
 		c.warn(p.Path, p.Message)
-	}
-	d, err := buildDeps(cfg, newLogger(cfg, stderr))
-	if err != nil {
-		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
-		return exitConfig
 	}
 	checkState(c, cfg.State.Path)
 	checkJira(ctx, c, d)

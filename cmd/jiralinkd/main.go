@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,6 +85,30 @@ func (e envFunc) configPath(flagValue string) string {
 		return v
 	}
 	return "config.yaml"
+}
+
+// setup is the common start of every command: parse its flags (fs has
+// the command's own flags defined; --config is added here), load the
+// configuration and build the clients. code is non-zero when the command
+// must exit with it.
+func setup(fs *flag.FlagSet, args []string, stderr io.Writer, env envFunc) (d *deps, code int) {
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (default $JIRALINKD_CONFIG, else ./config.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return nil, exitConfig
+	}
+	path := env.configPath(*cfgPath)
+	cfg, ok := loadConfig(path, stderr, env)
+	if !ok {
+		return nil, exitConfig
+	}
+	d, err := buildDeps(cfg, newLogger(cfg, stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
+		return nil, exitConfig
+	}
+	d.cfgPath = path
+	return d, exitOK
 }
 
 // loadConfig loads and validates the configuration, printing problems (each

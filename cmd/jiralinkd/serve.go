@@ -26,22 +26,11 @@ import (
 const shutdownGrace = 30 * time.Second
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "configuration file")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	d, code := setup(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr, env)
+	if code != exitOK {
+		return code
 	}
-	cfg, ok := loadConfig(env.configPath(*cfgPath), stderr, env)
-	if !ok {
-		return exitConfig
-	}
-	log := newLogger(cfg, stderr)
-	d, err := buildDeps(cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
-		return exitConfig
-	}
+	cfg, log := d.cfg, d.log
 	if err := d.openStore(); err != nil {
 		log.Error("cannot open state", "err", err)
 		return exitFailed

@@ -14,23 +14,12 @@ import (
 
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "configuration file")
 	provider := fs.String("provider", "", "sync only this provider")
 	repo := fs.String("repo", "", "sync only this repository (owner/name)")
 	dryRun := fs.Bool("dry-run", false, "print the links that would be written; write nothing")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
-	}
-	cfg, ok := loadConfig(env.configPath(*cfgPath), stderr, env)
-	if !ok {
-		return exitConfig
-	}
-	log := newLogger(cfg, stderr)
-	d, err := buildDeps(cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
-		return exitConfig
+	d, code := setup(fs, args, stderr, env)
+	if code != exitOK {
+		return code
 	}
 	targets, err := d.selectTargets(*provider)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 // place. Close releases what it opened.
 type deps struct {
 	cfg     *config.Config
+	cfgPath string
 	log     *slog.Logger
 	jira    *jiraclient.Client
 	github  map[string]*github.Client // by provider name
