@@ -33,7 +33,10 @@ type Source interface {
 	Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error)
 	Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error)
 	Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error
-	PullRequests(ctx context.Context, repo providers.Repo, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error)
+	// PullRequests lists pull/merge requests most recently updated first,
+	// from since on where the provider can filter (GitLab updated_after);
+	// the caller still stops at its watermark through fn.
+	PullRequests(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error)
 }
 
 // Jira is what the indexer needs from Jira.

@@ -249,7 +249,7 @@ func (rs *repoSync) tags(ctx context.Context) error {
 func (rs *repoSync) pulls(ctx context.Context) error {
 	mark := rs.st.PullWatermark
 	newest := mark
-	ls, unchanged, err := rs.t.Source.PullRequests(ctx, rs.repo, rs.st.PullList, func(p providers.PullRequest) (bool, error) {
+	ls, unchanged, err := rs.t.Source.PullRequests(ctx, rs.repo, mark, rs.st.PullList, func(p providers.PullRequest) (bool, error) {
 		if !mark.IsZero() && p.UpdatedAt.Before(mark) {
 			return true, nil
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // checker prints one line per check and remembers whether any failed.
@@ -123,11 +124,7 @@ func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) 
 			c.result(name+" token", err, "")
 			return
 		}
-		detail := "authenticated as " + login
-		if len(scopes) > 0 {
-			detail += " (scopes: " + strings.Join(scopes, ", ") + ")"
-		}
-		c.result(name+" token", nil, detail)
+		c.result(name+" token", nil, "authenticated as "+login+scopeList(scopes))
 		for _, org := range p.Orgs {
 			c.result(name+" org "+org, gc.Org(ctx, org), "visible")
 		}
@@ -135,8 +132,56 @@ func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) 
 			_, err := gc.Repo(ctx, r, providers.ListState{})
 			c.result(name+" repo "+r, err, "visible")
 		}
-		if rl := gc.RateLimit(); rl.Known {
-			c.result(name+" rate limit", nil, fmt.Sprintf("%d of %d left, resets %s", rl.Remaining, rl.Limit, rl.Reset.Format(time.RFC3339)))
+		rateLine(c, name, gc.RateLimit())
+	case providers.TypeGitLab:
+		gc := d.gitlab[name]
+		v, err := gc.Version(ctx)
+		if err != nil {
+			c.result(name+" reachable", err, "")
+			return
+		}
+		c.result(name+" reachable", nil, p.URL+" (GitLab "+v+")")
+		user, scopes, err := gc.Whoami(ctx)
+		if err != nil {
+			c.result(name+" token", err, "")
+			return
+		}
+		c.result(name+" token", checkGitLabScopes(scopes), "authenticated as "+user+scopeList(scopes))
+		for _, g := range p.Groups {
+			c.result(name+" group "+g, gc.Group(ctx, g), "visible")
+		}
+		for _, r := range p.Projects {
+			_, err := gc.Repo(ctx, r, providers.ListState{})
+			c.result(name+" project "+r, err, "visible")
+		}
+		rateLine(c, name, gc.RateLimit())
+	}
+}
+
+func rateLine(c *checker, name string, rl httpx.RateLimit) {
+	if rl.Known {
+		c.result(name+" rate limit", nil, fmt.Sprintf("%d of %d left, resets %s", rl.Remaining, rl.Limit, rl.Reset.Format(time.RFC3339)))
+	}
+}
+
+func scopeList(scopes []string) string {
+	if len(scopes) == 0 {
+		return ""
+	}
+	return " (scopes: " + strings.Join(scopes, ", ") + ")"
+}
+
+// checkGitLabScopes fails a token that cannot read the API. An empty list
+// means the server did not say (not a personal access token, or an old
+// GitLab); the per-group and per-project checks still tell.
+func checkGitLabScopes(scopes []string) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	for _, s := range scopes {
+		if s == "read_api" || s == "api" {
+			return nil
 		}
 	}
+	return fmt.Errorf("token scopes %s lack read_api: create a token with the read_api scope", strings.Join(scopes, ", "))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/github"
+	"github.com/jiralinkd/jiralinkd/providers/gitlab"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
@@ -29,6 +30,7 @@ type deps struct {
 	log     *slog.Logger
 	jira    *jiraclient.Client
 	github  map[string]*github.Client // by provider name
+	gitlab  map[string]*gitlab.Client
 	targets []indexer.Target
 	store   *state.Store // nil until openStore
 }
@@ -74,7 +76,7 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 
 // buildDeps creates the clients. It contacts nothing.
 func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
-	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}}
+	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, gitlab: map[string]*gitlab.Client{}}
 	hc, err := httpClient(cfg.Jira.Timeout, cfg.Jira.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
@@ -107,8 +109,19 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Owners: p.Orgs, Repos: p.Repos,
 				Match: p.Matches, IncludeArchived: p.IncludeArchived,
 			})
+		case providers.TypeGitLab:
+			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, ExcludeSubgroups: !p.IncludeSubgroups})
+			if err != nil {
+				return nil, err
+			}
+			d.gitlab[p.Name] = c
+			d.targets = append(d.targets, indexer.Target{
+				Name: p.Name, Type: p.Type, Source: c,
+				Owners: p.Groups, Repos: p.Projects,
+				Match: p.Matches, IncludeArchived: p.IncludeArchived,
+			})
 		default:
-			return nil, fmt.Errorf("provider %s: type %s is not supported by this build yet", p.Name, p.Type)
+			return nil, fmt.Errorf("provider %s: unknown type %s", p.Name, p.Type)
 		}
 	}
 	return d, nil

@@ -169,7 +169,7 @@ func TestPullRequestsConditionalAndWatermark(t *testing.T) {
 	ctx := context.Background()
 
 	var seen []providers.PullRequest
-	st, unchanged, err := c.PullRequests(ctx, repo, providers.ListState{}, func(p providers.PullRequest) (bool, error) {
+	st, unchanged, err := c.PullRequests(ctx, repo, time.Time{}, providers.ListState{}, func(p providers.PullRequest) (bool, error) {
 		seen = append(seen, p)
 		return false, nil
 	})
@@ -184,7 +184,7 @@ func TestPullRequestsConditionalAndWatermark(t *testing.T) {
 	}
 
 	srv.ResetRequests()
-	_, unchanged, err = c.PullRequests(ctx, repo, st, func(providers.PullRequest) (bool, error) {
+	_, unchanged, err = c.PullRequests(ctx, repo, time.Time{}, st, func(providers.PullRequest) (bool, error) {
 		t.Error("callback on an unchanged list")
 		return true, nil
 	})
@@ -201,7 +201,7 @@ func TestPullRequestsConditionalAndWatermark(t *testing.T) {
 		CreatedAt: t0, UpdatedAt: t0.Add(300 * time.Minute)})
 	srv.ResetRequests()
 	var after []int
-	_, unchanged, err = c.PullRequests(ctx, repo, st, func(p providers.PullRequest) (bool, error) {
+	_, unchanged, err = c.PullRequests(ctx, repo, time.Time{}, st, func(p providers.PullRequest) (bool, error) {
 		if p.UpdatedAt.Before(t0.Add(200 * time.Minute)) {
 			return true, nil
 		}

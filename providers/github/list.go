@@ -173,10 +173,11 @@ func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, 
 
 // PullRequests streams the repository's pull requests of every state, most
 // recently updated first, calling fn until it returns stop (the caller stops
-// at its watermark). The first page is asked conditionally with prev: any
+// at its watermark; GitHub cannot filter by update time, so since is not
+// sent). The first page is asked conditionally with prev: any
 // new or updated pull request changes the first page, so a 304 there means
 // nothing changed since.
-func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error) {
+func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, _ time.Time, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error) {
 	path := repoPath(repo) + "/pulls?state=all&sort=updated&direction=desc"
 	var state providers.ListState
 	for page := 1; ; page++ {

@@ -52,6 +52,27 @@ var GitHub = Rules{
 	},
 }
 
+// GitLab allows the REST v4 list and metadata endpoints jiralinkd needs
+// (paths relative to .../api/v4). Notably absent: repository files, blobs,
+// tree, archive, compare, single commits and their diffs, merge request
+// changes/diffs, snippets.
+var GitLab = Rules{
+	Name: "gitlab",
+	Allowed: []string{
+		"/user",
+		"/personal_access_tokens/self",
+		"/version",
+		"/metadata",
+		"/groups/{id}",
+		"/groups/{id}/projects",
+		"/projects/{id}",
+		"/projects/{id}/repository/branches",
+		"/projects/{id}/repository/tags",
+		"/projects/{id}/repository/commits",
+		"/projects/{id}/merge_requests",
+	},
+}
+
 // Error is returned for a refused request. It matches
 // providers.ErrForbiddenEndpoint with errors.Is.
 type Error struct {
@@ -99,7 +120,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // Check reports whether req would be refused, without sending it.
 func (t *Transport) Check(req *http.Request) error {
 	refuse := func(reason string) error {
-		return &Error{Provider: t.rules.Name, Method: req.Method, Path: req.URL.Path, Reason: reason}
+		return &Error{Provider: t.rules.Name, Method: req.Method, Path: req.URL.EscapedPath(), Reason: reason}
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return refuse("only GET and HEAD are allowed")
@@ -108,7 +129,9 @@ func (t *Transport) Check(req *http.Request) error {
 	if strings.Contains(accept, "diff") || strings.Contains(accept, "patch") {
 		return refuse("diff/patch media types are never requested")
 	}
-	p := req.URL.Path
+	// Match on the escaped path: GitLab addresses projects and groups as
+	// one segment ("group%2Fproject"), which the decoded path would split.
+	p := req.URL.EscapedPath()
 	if t.basePath != "/" {
 		if !strings.HasPrefix(p, t.basePath+"/") && p != t.basePath {
 			return refuse("outside the API base path")

@@ -96,3 +96,30 @@ func TestEnterpriseBasePath(t *testing.T) {
 		}
 	}
 }
+
+func TestGitLabGuard(t *testing.T) {
+	tr := New(nil, GitLab, "/gitlab/api/v4/")
+	for path, ok := range map[string]bool{
+		"/gitlab/api/v4/projects/42/repository/commits":                        true,
+		"/gitlab/api/v4/projects/platform%2Fbackend%2Fapi/repository/branches": true,
+		"/gitlab/api/v4/groups/platform%2Fbackend/projects":                    true,
+		"/gitlab/api/v4/projects/42/merge_requests":                            true,
+		"/gitlab/api/v4/personal_access_tokens/self":                           true,
+		"/gitlab/api/v4/projects/42/repository/files/README.md":                false,
+		"/gitlab/api/v4/projects/42/repository/blobs/abc":                      false,
+		"/gitlab/api/v4/projects/42/repository/tree":                           false,
+		"/gitlab/api/v4/projects/42/repository/archive.zip":                    false,
+		"/gitlab/api/v4/projects/42/repository/compare":                        false,
+		"/gitlab/api/v4/projects/42/repository/commits/abc":                    false,
+		"/gitlab/api/v4/projects/42/repository/commits/abc/diff":               false,
+		"/gitlab/api/v4/projects/42/merge_requests/1/changes":                  false,
+		"/gitlab/api/v4/projects/42/merge_requests/1/diffs":                    false,
+		"/gitlab/api/v4/projects/42/snippets":                                  false,
+		"/gitlab/api/v4/projects/platform/api/repository/branches":             false, // unescaped path = other segments
+	} {
+		req, _ := http.NewRequest("GET", "https://gitlab.example.com"+path, nil)
+		if err := tr.Check(req); (err == nil) != ok {
+			t.Errorf("%s: allowed=%v, err=%v", path, ok, err)
+		}
+	}
+}

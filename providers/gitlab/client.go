@@ -1,0 +1,199 @@
+// Package gitlab is jiralinkd's GitLab (gitlab.com and self-managed)
+// provider. It reads project metadata through gitlab.com/gitlab-org/api/client-go
+// (the maintained continuation of the archived github.com/xanzy/go-gitlab)
+// and the REST v4 list endpoints only; client-go types never leave this
+// package (convert.go maps them to the providers domain model).
+//
+// Requests pass client-go's own rate limiter (configured from GitLab's
+// RateLimit-* headers, it paces a large group below the limit), then the
+// metadata-only guard (providers/guard), then the retry transport
+// (providers/httpx). client-go's built-in retries are switched off: they
+// read RateLimit-Reset but not Retry-After and log nothing, and retries
+// belong in one place.
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/guard"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+// perPage is the largest page GitLab serves.
+const perPage = 100
+
+// Options configures a Client.
+type Options struct {
+	Name string // configured provider name, for errors and logs
+	// BaseURL is the GitLab base URL (https://gitlab.com/ or
+	// https://gitlab.example.com/, with a relative URL root if any); the
+	// API path api/v4/ is appended.
+	BaseURL string
+	// Token is a personal, group or project access token with read_api.
+	Token      string
+	HTTPClient *http.Client // timeouts, TLS; its Transport is wrapped
+	Retry      httpx.RetryOptions
+	Logger     *slog.Logger
+	// ExcludeSubgroups limits group listings to the group's own projects
+	// (config include_subgroups: false).
+	ExcludeSubgroups bool
+}
+
+// Client reads metadata from one GitLab server with one token.
+type Client struct {
+	name             string
+	gl               *gl.Client
+	retry            *httpx.RetryTransport
+	excludeSubgroups bool
+}
+
+// New builds a Client. It does not contact the server.
+func New(opts Options) (*Client, error) {
+	base := opts.BaseURL
+	if base == "" {
+		base = "https://gitlab.com/"
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("gitlab %q: invalid base URL %q", opts.Name, opts.BaseURL)
+	}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
+		hc = &c
+	}
+	ro := opts.Retry
+	if ro.Name == "" {
+		ro.Name = opts.Name
+	}
+	if ro.Logger == nil {
+		ro.Logger = opts.Logger
+	}
+	retry := httpx.NewRetryTransport(hc.Transport, ro)
+	apiPath := strings.TrimSuffix(u.Path, "/") + "/api/v4/"
+	hc.Transport = guard.New(retry, guard.GitLab, apiPath)
+
+	c, err := gl.NewClient(opts.Token,
+		gl.WithBaseURL(base),
+		gl.WithHTTPClient(hc),
+		gl.WithoutRetries(),
+		gl.WithUserAgent("jiralinkd"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab %q: %w", opts.Name, err)
+	}
+	return &Client{name: opts.Name, gl: c, retry: retry, excludeSubgroups: opts.ExcludeSubgroups}, nil
+}
+
+// RateLimit is the latest rate-limit budget seen in responses.
+func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
+
+// Whoami returns the token user's username and the token's scopes (read
+// from /personal_access_tokens/self; empty when the server does not say,
+// e.g. for older GitLab versions).
+func (c *Client) Whoami(ctx context.Context) (username string, scopes []string, err error) {
+	u, resp, err := c.gl.Users.CurrentUser(gl.WithContext(ctx))
+	if err != nil {
+		return "", nil, c.wrap("GET user", resp, err)
+	}
+	tok, resp, err := c.gl.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	if err == nil {
+		scopes = tok.Scopes
+	} else if resp == nil || resp.StatusCode != http.StatusNotFound {
+		return u.Username, nil, c.wrap("GET personal_access_tokens/self", resp, err)
+	}
+	return u.Username, scopes, nil
+}
+
+// Version returns the server's GitLab version.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	v, resp, err := c.gl.Version.GetVersion(gl.WithContext(ctx))
+	if err != nil {
+		return "", c.wrap("GET version", resp, err)
+	}
+	return v.Version, nil
+}
+
+// Group checks that a group (full path) is visible to the token.
+func (c *Client) Group(ctx context.Context, fullPath string) error {
+	_, resp, err := c.gl.Groups.GetGroup(fullPath, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
+	return c.wrap("GET groups/"+fullPath, resp, err)
+}
+
+// Error is a failed GitLab call. It wraps one of the providers sentinels
+// (ErrNotFound, ErrUnauthorized, ...) when one applies.
+type Error struct {
+	Provider string
+	Op       string
+	Status   int
+	Err      error
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: %s: HTTP %d: %v", e.Provider, e.Op, e.Status, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v", e.Provider, e.Op, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (k *kindError) Error() string {
+	if k.msg == "" {
+		return k.kind.Error()
+	}
+	return k.kind.Error() + ": " + k.msg
+}
+func (k *kindError) Unwrap() error { return k.kind }
+
+// wrap converts a client-go error into an *Error carrying a providers
+// sentinel; nil for a nil err.
+func (c *Client) wrap(op string, resp *gl.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Provider: c.name, Op: op, Err: err}
+	if resp != nil && resp.Response != nil {
+		e.Status = resp.StatusCode
+	}
+	var er *gl.ErrorResponse
+	switch {
+	case errors.Is(err, providers.ErrForbiddenEndpoint), errors.Is(err, providers.ErrRateLimited):
+	case errors.As(err, &er):
+		msg := er.Message
+		switch e.Status {
+		case http.StatusUnauthorized:
+			e.Err = &kindError{providers.ErrUnauthorized, msg}
+		case http.StatusForbidden:
+			e.Err = &kindError{providers.ErrForbidden, msg}
+		case http.StatusNotFound, http.StatusGone:
+			e.Err = &kindError{providers.ErrNotFound, msg}
+		case http.StatusTooManyRequests:
+			e.Err = &kindError{providers.ErrRateLimited, msg}
+		default:
+			if msg == "" {
+				msg = http.StatusText(e.Status)
+			}
+			e.Err = errors.New(msg)
+		}
+	}
+	return e
+}
+
+func notModified(resp *gl.Response) bool {
+	return resp != nil && resp.Response != nil && resp.StatusCode == http.StatusNotModified
+}

@@ -1,0 +1,103 @@
+package gitlab
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// convert.go is the only place client-go types become domain types.
+
+func convertSlice[T, U any](in []T, f func(T) U) []U {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+func pid(r providers.Repo) string { return strconv.FormatInt(r.ID, 10) }
+
+func convertProject(p *gl.Project) providers.Repo {
+	return providers.Repo{
+		ID:            p.ID,
+		FullName:      p.PathWithNamespace,
+		HTMLURL:       strings.TrimSuffix(p.WebURL, "/"),
+		DefaultBranch: p.DefaultBranch,
+		Archived:      p.Archived,
+	}
+}
+
+func convertBranch(b *gl.Branch) providers.Branch {
+	sha := ""
+	if b.Commit != nil {
+		sha = b.Commit.ID
+	}
+	return providers.Branch{Name: b.Name, HeadSHA: sha}
+}
+
+func convertTag(t *gl.Tag) providers.Tag {
+	sha := ""
+	if t.Commit != nil {
+		sha = t.Commit.ID
+	}
+	return providers.Tag{Name: t.Name, SHA: sha}
+}
+
+func convertCommit(c *gl.Commit) providers.Commit {
+	return providers.Commit{
+		SHA:        c.ID,
+		Parents:    c.ParentIDs,
+		Message:    c.Message,
+		AuthorName: c.AuthorName,
+		AuthorDate: timeOf(c.AuthoredDate),
+		HTMLURL:    c.WebURL,
+	}
+}
+
+// mrState maps GitLab's merge request states; a locked request is still
+// open (it is being merged).
+func mrState(s string) providers.PullRequestState {
+	switch s {
+	case "merged":
+		return providers.PullRequestMerged
+	case "closed":
+		return providers.PullRequestClosed
+	default:
+		return providers.PullRequestOpen
+	}
+}
+
+func convertMergeRequest(m *gl.BasicMergeRequest) providers.PullRequest {
+	author := ""
+	if m.Author != nil {
+		author = m.Author.Username
+	}
+	return providers.PullRequest{
+		Number:     int(m.IID),
+		Title:      m.Title,
+		Body:       m.Description,
+		HeadBranch: m.SourceBranch,
+		BaseBranch: m.TargetBranch,
+		State:      mrState(m.State),
+		Author:     author,
+		CreatedAt:  timeOf(m.CreatedAt),
+		UpdatedAt:  timeOf(m.UpdatedAt),
+		MergedAt:   timeOf(m.MergedAt),
+		HTMLURL:    m.WebURL,
+	}
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
