@@ -382,3 +382,42 @@ func TestInterruptedBackfillResumesWithoutDuplicates(t *testing.T) {
 		})
 	}
 }
+
+func TestRenameRelinksInPlaceAndDeleteRemoves(t *testing.T) {
+	b, shas := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	mustOK(t, s.sync(t))
+	before := jiraLinks(t, s.jira)
+	n := countLinks(before)
+
+	// Renamed on GitHub: same id, new URL. The configured old name is
+	// followed through GitHub's redirect; every link is updated in place.
+	s.repo.Rename("apache", "zk")
+	s.jira.ResetCalls()
+	mustOK(t, s.sync(t))
+	after := jiraLinks(t, s.jira)
+	diffLinks(t, before, after) // same issues, same globalIds
+	if c := s.jira.Calls(); c.Writes != n {
+		t.Errorf("rename rewrote %d links, want all %d", c.Writes, n)
+	}
+	for _, l := range s.jira.Links("ZOOKEEPER-1") {
+		if !strings.Contains(l.Object.URL, "/apache/zk/") {
+			t.Errorf("link not updated to the new URL: %s", l.Object.URL)
+		}
+	}
+	if got := s.jira.Links("ZOOKEEPER-1"); len(got) != 1 || !strings.HasSuffix(got[0].Object.URL, shas["root"]) {
+		t.Errorf("ZOOKEEPER-1 links after rename: %+v", got)
+	}
+
+	// Deleted: every link of the repo goes, and the repo is forgotten.
+	deleted, err := s.ix.RemoveRepo(context.Background(), s.tgt, repoID)
+	if err != nil || deleted != n {
+		t.Fatalf("RemoveRepo deleted %d (%v), want %d", deleted, err, n)
+	}
+	if got := countLinks(jiraLinks(t, s.jira)); got != 0 {
+		t.Errorf("%d links left after repo deletion", got)
+	}
+	if _, ok, _ := s.store.Repo(state.RepoKey{Provider: "github", ID: repoID}); ok {
+		t.Error("deleted repo still in state")
+	}
+}

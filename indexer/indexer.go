@@ -94,7 +94,15 @@ type Indexer struct {
 	opts  Options
 	log   *slog.Logger
 	locks sync.Map // state.RepoKey → *sync.Mutex
+
+	projMu    sync.Mutex
+	projCache map[string]bool
+	projAt    time.Time
 }
+
+// projectCacheTTL bounds how stale the Jira project list may be for
+// targeted (webhook) syncs; full passes always read it afresh.
+const projectCacheTTL = 5 * time.Minute
 
 // New creates an Indexer.
 func New(opts Options) (*Indexer, error) {
@@ -173,13 +181,36 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		if ctx.Err() != nil {
 			break
 		}
-		rep.Repos = append(rep.Repos, ix.syncRepo(ctx, t, r, projects))
+		rep.Repos = append(rep.Repos, ix.syncRepo(ctx, t, r, projects, FullScope))
 	}
 	return rep
 }
 
+// cachedProjects is projects, reusing a list younger than projectCacheTTL.
+func (ix *Indexer) cachedProjects(ctx context.Context) (map[string]bool, error) {
+	ix.projMu.Lock()
+	if ix.projCache != nil && ix.opts.Now().Sub(ix.projAt) < projectCacheTTL {
+		p := ix.projCache
+		ix.projMu.Unlock()
+		return p, nil
+	}
+	ix.projMu.Unlock()
+	return ix.projects(ctx)
+}
+
 // projects returns the Jira project keys that links may go to.
 func (ix *Indexer) projects(ctx context.Context) (map[string]bool, error) {
+	out, err := ix.readProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ix.projMu.Lock()
+	ix.projCache, ix.projAt = out, ix.opts.Now()
+	ix.projMu.Unlock()
+	return out, nil
+}
+
+func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 	ps, err := ix.opts.Jira.Projects(ctx)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,17 @@ type repoSync struct {
 	indexed map[string]bool
 }
 
-func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool) RepoReport {
+// Scope says which parts of a repo a sync reads. A pass reads all; a
+// webhook names the part that changed (a push: branches or tags; a pull
+// request event: pull requests).
+type Scope struct {
+	Branches, Tags, Pulls bool
+}
+
+// FullScope syncs everything.
+var FullScope = Scope{Branches: true, Tags: true, Pulls: true}
+
+func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool, scope Scope) RepoReport {
 	start := ix.opts.Now()
 	key := state.RepoKey{Provider: t.Name, ID: r.ID}
 	mu := ix.repoLock(key)
@@ -31,10 +41,21 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	defer mu.Unlock()
 
 	rep := RepoReport{Repo: r.FullName}
-	st, _, err := ix.opts.Store.Repo(key)
+	st, known, err := ix.opts.Store.Repo(key)
 	if err != nil {
 		rep.Err = err
 		return rep
+	}
+	if known && st.Repo.HTMLURL != "" && st.Repo.HTMLURL != r.HTMLURL && !ix.opts.DryRun {
+		// Renamed or transferred (same id, new URL): every link's URL
+		// changes, so read the history again and update the links in
+		// place (same globalIds, never duplicated).
+		ix.log.Info("repository renamed; relinking", "provider", t.Name, "from", st.Repo.FullName, "to", r.FullName)
+		if err := ix.opts.Store.ResetRepo(key, r); err != nil {
+			rep.Err = err
+			return rep
+		}
+		st = state.RepoState{}
 	}
 	st.Key = key
 	st.Repo = r
@@ -46,11 +67,13 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]bool{}}
 
-	err = rs.branches(ctx)
-	if err == nil {
+	if scope.Branches {
+		err = rs.branches(ctx)
+	}
+	if err == nil && scope.Tags {
 		err = rs.tags(ctx)
 	}
-	if err == nil {
+	if err == nil && scope.Pulls {
 		err = rs.pulls(ctx)
 	}
 	rep.Err = err

@@ -133,3 +133,23 @@ func (s *Store) PutIssues(st map[string]IssueStatus) error {
 		return nil
 	})
 }
+
+// GlobalIDsWithPrefix returns the distinct globalIds starting with prefix
+// (all entities of one repo share a prefix).
+func (s *Store) GlobalIDsWithPrefix(prefix string) ([]string, error) {
+	var out []string
+	p := []byte(prefix)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLinks).Cursor()
+		last := ""
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			gid := string(k[:bytes.IndexByte(k, 0)])
+			if gid != last {
+				out = append(out, gid)
+				last = gid
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -32,6 +32,8 @@ var (
 	bucketCommits   = []byte("commits") // nested: one bucket per repo
 	bucketLinks     = []byte("links")
 	bucketIssues    = []byte("issues")
+	bucketQueue     = []byte("queue")      // webhook deliveries accepted, not yet processed
+	bucketDeliv     = []byte("deliveries") // delivery ids seen, for deduplication
 )
 
 // schemaVersion is bumped on incompatible layout changes.
@@ -67,7 +69,7 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	}
 	s := &Store{db: db, path: path}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketLinks, bucketIssues} {
+		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketLinks, bucketIssues, bucketQueue, bucketDeliv} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -301,4 +303,33 @@ func u64(b []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(b)
+}
+
+// ForgetRepo deletes a repo's state and its indexed commits.
+func (s *Store) ForgetRepo(k RepoKey) error {
+	return s.update("forget repo "+k.String(), func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketRepos).Delete(k.bytes()); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
+			return tx.Bucket(bucketCommits).DeleteBucket(k.bytes())
+		}
+		return nil
+	})
+}
+
+// ResetRepo forgets a repo's cursors and indexed commits but keeps its
+// link records, and stores its new identity: the next sync reads the whole
+// history again and rewrites every link whose content changed (after a
+// rename, all of them), in place.
+func (s *Store) ResetRepo(k RepoKey, r providers.Repo) error {
+	return s.update("reset repo "+k.String(), func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
+			if err := tx.Bucket(bucketCommits).DeleteBucket(k.bytes()); err != nil {
+				return err
+			}
+		}
+		st := RepoState{Key: k, Repo: r, Status: RepoPending}
+		return putRepo(tx, st)
+	})
 }

@@ -1,0 +1,75 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// ErrUnknownRepo is returned for a repo jiralinkd has never synced; the
+// caller may fall back to a pass over that repo, which checks that the
+// configuration covers it.
+var ErrUnknownRepo = errors.New("repository not indexed yet")
+
+// SyncRepo syncs one known repo (by provider id), limited to scope. It is
+// what a webhook triggers: the repo's stored identity is used, so no
+// discovery call is made. Repos never synced answer ErrUnknownRepo.
+func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope) (RepoReport, error) {
+	st, ok, err := ix.opts.Store.Repo(state.RepoKey{Provider: t.Name, ID: id})
+	if err != nil {
+		return RepoReport{}, err
+	}
+	if !ok {
+		return RepoReport{}, fmt.Errorf("%s repo id %d: %w", t.Name, id, ErrUnknownRepo)
+	}
+	projects, err := ix.cachedProjects(ctx)
+	if err != nil {
+		return RepoReport{}, fmt.Errorf("read Jira projects: %w", err)
+	}
+	return ix.syncRepo(ctx, t, st.Repo, projects, scope), nil
+}
+
+// RemoveRepo deletes every link jiralinkd wrote for a repo and forgets the
+// repo (a deleted repository). Safe to run again after an interruption:
+// links already deleted are gone from the state too.
+func (ix *Indexer) RemoveRepo(ctx context.Context, t Target, id int64) (deleted int, err error) {
+	key := state.RepoKey{Provider: t.Name, ID: id}
+	mu := ix.repoLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	lk := ix.newLinker(nil)
+	prefix := repoGlobalIDPrefix(key)
+	ids, err := ix.opts.Store.GlobalIDsWithPrefix(prefix)
+	if err != nil {
+		return 0, err
+	}
+	for _, gid := range ids {
+		if err := lk.remove(ctx, gid); err != nil {
+			return lk.deleted, err
+		}
+	}
+	if ix.opts.DryRun {
+		return lk.deleted, nil
+	}
+	ix.log.Info("repository removed", "provider", t.Name, "repo_id", id, "links_deleted", lk.deleted)
+	return lk.deleted, ix.opts.Store.ForgetRepo(key)
+}
+
+// RelinkRepo re-reads a repo's whole history and rewrites its links (a
+// rename or transfer changes every link's URL). Links keep their globalIds,
+// so they are updated in place, never duplicated.
+func (ix *Indexer) RelinkRepo(ctx context.Context, t Target, id int64, renamed providers.Repo) (RepoReport, error) {
+	key := state.RepoKey{Provider: t.Name, ID: id}
+	if err := ix.opts.Store.ResetRepo(key, renamed); err != nil {
+		return RepoReport{}, err
+	}
+	return ix.SyncRepo(ctx, t, id, FullScope)
+}
+
+func repoGlobalIDPrefix(key state.RepoKey) string {
+	return "jiralinkd/" + key.Provider + "/" + strconv.FormatInt(key.ID, 10) + "/"
+}
