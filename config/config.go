@@ -91,6 +91,18 @@ type Provider struct {
 	CAFile           string        // PEM bundle to trust; "" means the system pool
 	Timeout          time.Duration // per request, positive
 	MaxConcurrency   int           // concurrent requests, 1..64
+	// Webhook is nil unless the provider's webhook section is present;
+	// then deliveries to POST /webhooks/{name} are verified with it.
+	Webhook *Webhook
+}
+
+// Webhook holds the secrets that verify a provider's webhook deliveries.
+// GitHub: Secret (X-Hub-Signature-256 HMAC key), required. GitLab: Secret
+// (compared with X-Gitlab-Token) and/or SigningToken (the newer
+// webhook-signature HMAC, Standard Webhooks style); at least one.
+type Webhook struct {
+	Secret       Secret
+	SigningToken Secret
 }
 
 // Matches reports whether the repository fullName (owner/name, or a GitLab

@@ -107,6 +107,10 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 		c.check(pp, "token required: set token_env, token_file or token")
 	}
 
+	if raw.Webhook != nil {
+		p.Webhook = resolveWebhook(pp+".webhook", p.Type, raw.Webhook, env, readFile, c)
+	}
+
 	if msg := checkSchedule(p.Schedule); msg != "" {
 		c.check(pp+".schedule", msg)
 	}
@@ -216,4 +220,25 @@ func checkGlobs(p string, patterns []string, c *collector) {
 			c.check(ip, fmt.Sprintf("invalid glob pattern %q: %v", pat, err))
 		}
 	}
+}
+
+// resolveWebhook resolves a provider's webhook secrets. A webhook section
+// without a secret is an error: an unverified webhook endpoint would let
+// anyone trigger syncs.
+func resolveWebhook(wp string, typ providers.Type, raw *rawWebhook, env func(string) string, readFile func(string) ([]byte, error), c *collector) *Webhook {
+	w := &Webhook{}
+	var secretSet, signingSet bool
+	w.Secret, secretSet = resolveSecret(wp, secretKeys{"secret_env", "secret_file", "secret"},
+		raw.SecretEnv, raw.SecretFile, raw.Secret, env, readFile, c)
+	w.SigningToken, signingSet = resolveSecret(wp, secretKeys{"signing_token_env", "signing_token_file", "signing_token"},
+		raw.SigningTokenEnv, raw.SigningTokenFile, raw.SigningToken, env, readFile, c)
+	switch {
+	case typ == providers.TypeGitHub && signingSet:
+		c.check(wp, "signing_token is only for gitlab providers (GitHub signs with the secret)")
+	case typ == providers.TypeGitHub && !secretSet:
+		c.check(wp, "secret required: set secret_env, secret_file or secret (the webhook's secret in GitHub)")
+	case typ == providers.TypeGitLab && !secretSet && !signingSet:
+		c.check(wp, "secret or signing token required: set secret_env/secret_file/secret (the webhook's secret token) or signing_token_env/signing_token_file/signing_token")
+	}
+	return w
 }

@@ -69,6 +69,17 @@ type rawProvider struct {
 	CAFile           string         `mapstructure:"ca_file"`
 	Timeout          *time.Duration `mapstructure:"timeout"`
 	MaxConcurrency   *int           `mapstructure:"max_concurrency"`
+	Webhook          *rawWebhook    `mapstructure:"webhook"`
+}
+
+// rawWebhook enables inbound webhooks for a provider.
+type rawWebhook struct {
+	SecretEnv        string `mapstructure:"secret_env"`
+	SecretFile       string `mapstructure:"secret_file"`
+	Secret           string `mapstructure:"secret"`
+	SigningTokenEnv  string `mapstructure:"signing_token_env"`
+	SigningTokenFile string `mapstructure:"signing_token_file"`
+	SigningToken     string `mapstructure:"signing_token"`
 }
 
 // Defaults. Provider defaults are applied per list element in validation

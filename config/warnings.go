@@ -29,6 +29,10 @@ func Warnings(c *Config) []Problem {
 		pp := fmt.Sprintf("providers[%d]", i)
 		ws = append(ws, plainHTTPWarning(pp+".url", p.URL)...)
 		ws = append(ws, literalWarning(pp+".token", p.Token)...)
+		if p.Webhook != nil {
+			ws = append(ws, literalWarning(pp+".webhook.secret", p.Webhook.Secret)...)
+			ws = append(ws, literalWarning(pp+".webhook.signing_token", p.Webhook.SigningToken)...)
+		}
 		for _, g := range []struct {
 			key      string
 			patterns []string
