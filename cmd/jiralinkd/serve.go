@@ -18,6 +18,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 )
 
 // shutdownGrace bounds how long in-flight syncs may run after a stop
@@ -42,13 +43,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return exitConfig
 	}
 
+	// Webhooks: deliveries are verified, queued in bbolt and answered at
+	// once; the worker runs the targeted syncs.
+	notify := make(chan struct{}, 1)
+	hooks := webhook.NewHandler(d.store, d.receivers(), notify, log)
+	worker := webhook.NewWorker(d.store, ix, d.targets, notify, log)
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		log.Error("cannot listen", "address", cfg.HTTP.Listen, "err", err)
 		return exitFailed
 	}
 	s := &server{log: log}
-	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.routes(hooks), ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
@@ -57,6 +64,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	// new work and gives running passes shutdownGrace to finish.
 	syncCtx, cancelSyncs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSyncs()
+	workerCtx, stopWorker := context.WithCancel(syncCtx)
+	defer stopWorker()
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
 	for _, t := range d.targets {
 		job := cron.FuncJob(func() { s.pass(syncCtx, ix, t) })
@@ -74,6 +83,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}()
 	}
 	sched.Start()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		worker.Run(workerCtx)
+	}()
 	s.ready.Store(true)
 
 	select {
@@ -88,8 +102,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	_ = srv.Shutdown(hctx)
 	hcancel()
 	// 2. Scheduler and in-flight syncs: no new passes; wait for running ones
-	// up to the grace period, then cancel them.
+	// up to the grace period, then cancel them. The webhook worker stops
+	// taking deliveries now; what it has not processed stays queued.
 	stopped := sched.Stop()
+	stopWorker()
 	all := make(chan struct{})
 	go func() {
 		<-stopped.Done()
@@ -128,8 +144,9 @@ type server struct {
 	wg    sync.WaitGroup
 }
 
-func (s *server) routes() http.Handler {
+func (s *server) routes(hooks *webhook.Handler) http.Handler {
 	r := mux.NewRouter()
+	hooks.Route(r)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	}).Methods(http.MethodGet, http.MethodHead)

@@ -15,6 +15,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/github"
@@ -167,4 +168,22 @@ func (d *deps) selectTargets(name string) ([]indexer.Target, error) {
 		}
 	}
 	return nil, fmt.Errorf("no provider named %q in the configuration", name)
+}
+
+// receivers returns a webhook receiver for each provider with a webhook
+// section; the others answer 404 at /webhooks/{name}.
+func (d *deps) receivers() map[string]webhook.Receiver {
+	m := map[string]webhook.Receiver{}
+	for _, p := range d.cfg.Providers {
+		if p.Webhook == nil {
+			continue
+		}
+		switch p.Type {
+		case providers.TypeGitHub:
+			m[p.Name] = github.NewWebhook(p.Webhook.Secret.Reveal())
+		case providers.TypeGitLab:
+			m[p.Name] = gitlab.NewWebhook(p.Webhook.Secret.Reveal(), p.Webhook.SigningToken.Reveal())
+		}
+	}
+	return m
 }
