@@ -53,8 +53,30 @@ func GlobalID(repo state.RepoKey, kind EntityKind, id string) string {
 type entity struct {
 	kind EntityKind
 	id   string
-	keys []string // syntactic candidates, validated later
+	repo string // provider/owner/name, for the link record
+	hits []hit  // syntactic candidates, validated later
 	link jiraclient.RemoteLink
+}
+
+// hit is a key found in an entity and the texts it was found in.
+type hit struct {
+	key     string
+	sources []string
+}
+
+// addHits merges keys found in one source text into hits.
+func addHits(hits []hit, source string, ks []string) []hit {
+next:
+	for _, k := range ks {
+		for i := range hits {
+			if hits[i].key == k {
+				hits[i].sources = append(hits[i].sources, source)
+				continue next
+			}
+		}
+		hits = append(hits, hit{key: k, sources: []string{source}})
+	}
+	return hits
 }
 
 // maxTitle is Jira's limit on object.title.
@@ -129,24 +151,24 @@ func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo
 		u = repo.HTMLURL + "/commit/" + c.SHA
 	}
 	return entity{
-		kind: KindCommit, id: c.SHA,
-		keys: ix.opts.Matcher.Prose(c.Message),
+		kind: KindCommit, id: c.SHA, repo: t.Name + "/" + repo.FullName,
+		hits: addHits(nil, "commit message", ix.opts.Matcher.Prose(c.Message)),
 		link: ix.linkBase(t, key, repo, KindCommit, c.SHA, u, shortSHA(c.SHA)+" "+firstLine(c.Message), summary),
 	}
 }
 
 func (ix *Indexer) refEntity(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, name string) entity {
 	return entity{
-		kind: kind, id: name,
-		keys: ix.opts.Matcher.Branch(name),
+		kind: kind, id: name, repo: t.Name + "/" + repo.FullName,
+		hits: addHits(nil, string(kind)+" name", ix.opts.Matcher.Branch(name)),
 		link: ix.linkBase(t, key, repo, kind, name, refURL(repo, name), string(kind)+" "+name, repo.FullName),
 	}
 }
 
 func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, p providers.PullRequest) entity {
-	ks := ix.opts.Matcher.Prose(p.Title)
-	ks = appendUnique(ks, ix.opts.Matcher.Prose(p.Body)...)
-	ks = appendUnique(ks, ix.opts.Matcher.Branch(p.HeadBranch)...)
+	hits := addHits(nil, "PR title", ix.opts.Matcher.Prose(p.Title))
+	hits = addHits(hits, "PR description", ix.opts.Matcher.Prose(p.Body))
+	hits = addHits(hits, "PR head branch", ix.opts.Matcher.Branch(p.HeadBranch))
 	summary := fmt.Sprintf("%s · %s → %s · %s · %s", repo.FullName, p.HeadBranch, p.BaseBranch, p.Author, p.State)
 	id := strconv.Itoa(p.Number)
 	u := p.HTMLURL
@@ -155,21 +177,6 @@ func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, 
 	}
 	l := ix.linkBase(t, key, repo, KindPull, id, u, fmt.Sprintf("PR #%d: %s", p.Number, p.Title), summary)
 	l.Object.Status = &jiraclient.Status{Resolved: p.State.Resolved()}
-	return entity{kind: KindPull, id: id, keys: ks, link: l}
+	return entity{kind: KindPull, id: id, repo: t.Name + "/" + repo.FullName, hits: hits, link: l}
 }
 
-func appendUnique(dst []string, more ...string) []string {
-	for _, m := range more {
-		dup := false
-		for _, d := range dst {
-			if d == m {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			dst = append(dst, m)
-		}
-	}
-	return dst
-}

@@ -24,7 +24,8 @@ type linker struct {
 	projects map[string]bool
 	issues   map[string]bool // issue existence learnt during this sync
 	pending  []entity
-	written  int
+	written  int // links created or updated
+	updated  int // of written, links that existed and changed
 	deleted  int
 }
 
@@ -34,7 +35,7 @@ func (ix *Indexer) newLinker(projects map[string]bool) *linker {
 
 // add queues an entity, flushing when a batch is full.
 func (l *linker) add(ctx context.Context, e entity) error {
-	if len(e.keys) == 0 {
+	if len(e.hits) == 0 {
 		return nil
 	}
 	l.pending = append(l.pending, e)
@@ -56,9 +57,9 @@ func (l *linker) flush(ctx context.Context) error {
 
 	var candidates []string
 	for _, e := range batch {
-		for _, k := range e.keys {
-			if l.projects[keys.ProjectOf(k)] {
-				candidates = append(candidates, k)
+		for _, h := range e.hits {
+			if l.projects[keys.ProjectOf(h.key)] {
+				candidates = append(candidates, h.key)
 			}
 		}
 	}
@@ -67,19 +68,23 @@ func (l *linker) flush(ctx context.Context) error {
 	}
 
 	type job struct {
-		link  state.Link
-		body  jiraclient.RemoteLink
-		hash  uint64
-		title string
+		link state.Link
+		body jiraclient.RemoteLink
+		rec  state.LinkRecord
 	}
 	var jobs []job
 	var ids []state.Link
+	now := l.ix.opts.Now()
 	for _, e := range batch {
 		h := hashLink(e.link)
-		for _, k := range e.keys {
-			if l.projects[keys.ProjectOf(k)] && l.issues[k] {
-				sl := state.Link{GlobalID: e.link.GlobalID, Issue: k}
-				jobs = append(jobs, job{link: sl, body: e.link, hash: h})
+		for _, hit := range e.hits {
+			if l.projects[keys.ProjectOf(hit.key)] && l.issues[hit.key] {
+				sl := state.Link{GlobalID: e.link.GlobalID, Issue: hit.key}
+				rec := state.LinkRecord{Hash: h, Info: state.LinkInfo{
+					Kind: string(e.kind), Repo: e.repo, URL: e.link.Object.URL, Title: e.link.Object.Title,
+					Sources: hit.sources, Written: now,
+				}}
+				jobs = append(jobs, job{link: sl, body: e.link, rec: rec})
 				ids = append(ids, sl)
 			}
 		}
@@ -88,10 +93,11 @@ func (l *linker) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	done := map[state.Link]uint64{}
+	done := map[state.Link]state.LinkRecord{}
 	var werr error
 	for _, j := range jobs {
-		if old, ok := have[j.link]; ok && old == j.hash {
+		old, existed := have[j.link]
+		if existed && old == j.rec.Hash {
 			continue
 		}
 		if l.ix.opts.DryRun {
@@ -110,8 +116,11 @@ func (l *linker) flush(ctx context.Context) error {
 			werr = fmt.Errorf("write link %s on %s: %w", j.body.GlobalID, j.link.Issue, err)
 			break
 		}
-		done[j.link] = j.hash
+		done[j.link] = j.rec
 		l.written++
+		if existed {
+			l.updated++
+		}
 	}
 	if l.ix.opts.DryRun {
 		return nil

@@ -64,7 +64,17 @@ func (ix *Indexer) RemoveRepo(ctx context.Context, t Target, id int64) (deleted 
 // so they are updated in place, never duplicated.
 func (ix *Indexer) RelinkRepo(ctx context.Context, t Target, id int64, renamed providers.Repo) (RepoReport, error) {
 	key := state.RepoKey{Provider: t.Name, ID: id}
-	if err := ix.opts.Store.ResetRepo(key, renamed); err != nil {
+	if _, ok, err := ix.opts.Store.Repo(key); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%s repo id %d: %w", t.Name, id, ErrUnknownRepo)
+		}
+		return RepoReport{}, err
+	}
+	mu := ix.repoLock(key)
+	mu.Lock()
+	err := ix.opts.Store.ResetRepo(key, renamed)
+	mu.Unlock()
+	if err != nil {
 		return RepoReport{}, err
 	}
 	return ix.SyncRepo(ctx, t, id, FullScope)

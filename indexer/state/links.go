@@ -18,6 +18,28 @@ type Link struct {
 
 func (l Link) key() []byte { return []byte(l.GlobalID + "\x00" + l.Issue) }
 
+func (l Link) issueKey() []byte { return []byte(l.Issue + "\x00" + l.GlobalID) }
+
+// LinkInfo is what jiralinkd remembers about a link it wrote: what it
+// points at and why (which text named the issue), for explain and the
+// admin API.
+type LinkInfo struct {
+	Kind    string    `json:"k"`           // commit, branch, tag, pr
+	Repo    string    `json:"r"`           // provider/owner/name
+	URL     string    `json:"u"`           // object.url
+	Title   string    `json:"t"`           // object.title
+	Sources []string  `json:"s,omitempty"` // e.g. "commit message", "PR title"
+	Written time.Time `json:"w"`
+}
+
+// LinkRecord is a link's content hash (to skip unchanged rewrites) and
+// its info. Stored as 8 hash bytes followed by the info as JSON, so hash
+// lookups do not decode JSON.
+type LinkRecord struct {
+	Hash uint64
+	Info LinkInfo
+}
+
 // LinkHashes returns the stored content hash of each link that is known to
 // be in Jira (absent links are missing from the map).
 func (s *Store) LinkHashes(links []Link) (map[Link]uint64, error) {
@@ -25,8 +47,8 @@ func (s *Store) LinkHashes(links []Link) (map[Link]uint64, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
 		for _, l := range links {
-			if v := b.Get(l.key()); v != nil {
-				out[l] = u64(v)
+			if v := b.Get(l.key()); len(v) >= 8 {
+				out[l] = u64(v[:8])
 			}
 		}
 		return nil
@@ -34,22 +56,58 @@ func (s *Store) LinkHashes(links []Link) (map[Link]uint64, error) {
 	return out, err
 }
 
-// PutLinks records links written to Jira with their content hashes.
-func (s *Store) PutLinks(links map[Link]uint64) error {
+// PutLinks records links written to Jira.
+func (s *Store) PutLinks(links map[Link]LinkRecord) error {
 	if len(links) == 0 {
 		return nil
 	}
 	return s.update("record links", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
-		for l, h := range links {
+		byIssue := tx.Bucket(bucketByIssue)
+		for l, r := range links {
+			info, err := json.Marshal(r.Info)
+			if err != nil {
+				return err
+			}
 			// A fresh slice per Put: bbolt keeps the value until commit.
-			v := binary.BigEndian.AppendUint64(nil, h)
+			v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(info)), r.Hash), info...)
 			if err := b.Put(l.key(), v); err != nil {
+				return err
+			}
+			if err := byIssue.Put(l.issueKey(), nil); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// IssueLink is one link recorded on an issue.
+type IssueLink struct {
+	Link
+	LinkInfo
+}
+
+// IssueLinks returns what jiralinkd linked to an issue, ordered by globalId.
+func (s *Store) IssueLinks(issue string) ([]IssueLink, error) {
+	var out []IssueLink
+	prefix := []byte(issue + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		links := tx.Bucket(bucketLinks)
+		c := tx.Bucket(bucketByIssue).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			l := Link{Issue: issue, GlobalID: string(k[len(prefix):])}
+			il := IssueLink{Link: l}
+			if v := links.Get(l.key()); len(v) > 8 {
+				if err := json.Unmarshal(v[8:], &il.LinkInfo); err != nil {
+					return err
+				}
+			}
+			out = append(out, il)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // LinksOf returns the issues linked to an entity's globalId.
@@ -70,8 +128,12 @@ func (s *Store) LinksOf(globalID string) ([]Link, error) {
 func (s *Store) DeleteLinks(links []Link) error {
 	return s.update("forget links", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
+		byIssue := tx.Bucket(bucketByIssue)
 		for _, l := range links {
 			if err := b.Delete(l.key()); err != nil {
+				return err
+			}
+			if err := byIssue.Delete(l.issueKey()); err != nil {
 				return err
 			}
 		}

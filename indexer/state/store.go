@@ -31,6 +31,7 @@ var (
 	bucketDiscovery = []byte("discovery")
 	bucketCommits   = []byte("commits") // nested: one bucket per repo
 	bucketLinks     = []byte("links")
+	bucketByIssue   = []byte("links_by_issue") // issue\x00globalId → nil
 	bucketIssues    = []byte("issues")
 	bucketQueue     = []byte("queue")      // webhook deliveries accepted, not yet processed
 	bucketDeliv     = []byte("deliveries") // delivery ids seen, for deduplication
@@ -69,7 +70,7 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	}
 	s := &Store{db: db, path: path}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketLinks, bucketIssues, bucketQueue, bucketDeliv} {
+		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketLinks, bucketByIssue, bucketIssues, bucketQueue, bucketDeliv} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

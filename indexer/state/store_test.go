@@ -88,12 +88,16 @@ func TestLinks(t *testing.T) {
 	a := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-1"}
 	b := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-2"}
 	c := Link{GlobalID: "jiralinkd/github/1/branch/xy", Issue: "P-1"} // prefix of a's id must not match
-	if err := s.PutLinks(map[Link]uint64{a: 1, b: 2, c: 3}); err != nil {
+	if err := s.PutLinks(map[Link]LinkRecord{a: {Hash: 1, Info: LinkInfo{Kind: "branch", Title: "branch x", Sources: []string{"branch name"}}}, b: {Hash: 2}, c: {Hash: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := s.LinkHashes([]Link{a, b, c, {GlobalID: "nope", Issue: "P-1"}})
 	if h[a] != 1 || h[b] != 2 || h[c] != 3 || len(h) != 3 {
 		t.Errorf("hashes = %v", h)
+	}
+	il, err := s.IssueLinks("P-1")
+	if err != nil || len(il) != 2 || il[0].Link != a || il[0].Title != "branch x" || il[0].Sources[0] != "branch name" || il[1].Link != c {
+		t.Errorf("IssueLinks(P-1) = %+v (%v)", il, err)
 	}
 	of, _ := s.LinksOf(a.GlobalID)
 	if len(of) != 2 || of[0] != a || of[1] != b {
@@ -105,6 +109,9 @@ func TestLinks(t *testing.T) {
 	of, _ = s.LinksOf(a.GlobalID)
 	if len(of) != 0 {
 		t.Errorf("after delete LinksOf = %v", of)
+	}
+	if il, _ := s.IssueLinks("P-2"); len(il) != 0 {
+		t.Errorf("issue index not cleaned on delete: %+v", il)
 	}
 	var all []Link
 	_ = s.AllLinks(func(l Link) error { all = append(all, l); return nil })
