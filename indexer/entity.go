@@ -179,4 +179,3 @@ func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, 
 	l.Object.Status = &jiraclient.Status{Resolved: p.State.Resolved()}
 	return entity{kind: KindPull, id: id, repo: t.Name + "/" + repo.FullName, hits: hits, link: l}
 }
-
