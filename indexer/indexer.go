@@ -79,6 +79,10 @@ type Options struct {
 	// names them). Default 24h.
 	NegativeCacheTTL time.Duration
 	Now              func() time.Time
+	// OnRepoStart and OnRepoDone, if set, bracket each repo sync (status
+	// page, metrics).
+	OnRepoStart func(state.RepoKey)
+	OnRepoDone  func(state.RepoKey, RepoReport)
 }
 
 // Progress reports how far a repo's sync has come.
@@ -152,6 +156,7 @@ type RepoReport struct {
 	Repo                       string
 	Commits, Branches, Pulls   int // new entities handled
 	LinksWritten, LinksDeleted int
+	LinksUpdated               int // of LinksWritten, links that existed and changed
 	Duration                   time.Duration
 	Err                        error
 }

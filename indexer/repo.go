@@ -39,8 +39,14 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	mu := ix.repoLock(key)
 	mu.Lock()
 	defer mu.Unlock()
+	if ix.opts.OnRepoStart != nil {
+		ix.opts.OnRepoStart(key)
+	}
 
 	rep := RepoReport{Repo: r.FullName}
+	if ix.opts.OnRepoDone != nil {
+		defer func() { ix.opts.OnRepoDone(key, rep) }()
+	}
 	st, known, err := ix.opts.Store.Repo(key)
 	if err != nil {
 		rep.Err = err
@@ -77,7 +83,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 		err = rs.pulls(ctx)
 	}
 	rep.Err = err
-	rep.LinksWritten, rep.LinksDeleted = rs.lk.written, rs.lk.deleted
+	rep.LinksWritten, rep.LinksDeleted, rep.LinksUpdated = rs.lk.written, rs.lk.deleted, rs.lk.updated
 	rep.Duration = ix.opts.Now().Sub(start)
 
 	rs.st.LastSync = ix.opts.Now()

@@ -47,6 +47,13 @@ type RetryOptions struct {
 	Now func() time.Time
 	// Name is the remote system's name for logs and errors, e.g. "jira".
 	Name string
+	// Observe, if set, is called after every attempt (each one is an API
+	// call the remote system counts) with the response status, or 0 and
+	// the error when no response arrived. For metrics.
+	Observe func(req *http.Request, status int, err error)
+	// OnWait, if set, is called before each wait with its length and
+	// whether a rate limit demanded it (status pages show paused clients).
+	OnWait func(d time.Duration, rateLimited bool)
 }
 
 // RetryTransport is an http.RoundTripper that retries transient failures and
@@ -125,6 +132,13 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		resp, err := t.next.RoundTrip(r)
+		if t.opts.Observe != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.opts.Observe(req, status, err)
+		}
 		var d decision
 		if err != nil {
 			if ctx.Err() != nil || !transientError(err) || attempt >= maxAttempts {
@@ -151,6 +165,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			discard(resp)
 			t.logRetry(req, resp.StatusCode, nil, d.wait, attempt, maxAttempts)
+		}
+		if t.opts.OnWait != nil {
+			t.opts.OnWait(d.wait, d.rateLimited)
 		}
 		if err := t.opts.Sleep(ctx, d.wait); err != nil {
 			return nil, err

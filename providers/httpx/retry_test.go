@@ -321,3 +321,24 @@ func TestFreshBodyPerAttemptWithAnyTransport(t *testing.T) {
 		t.Errorf("bodies = %q", next.bodies)
 	}
 }
+
+func TestObserveSeesEveryAttemptAndOnWaitEveryWait(t *testing.T) {
+	srv := newScriptServer(t, step{503, nil, "down"}, step{429, http.Header{"Retry-After": {"3"}}, "slow down"}, step{200, nil, "ok"})
+	var statuses []int
+	var waits []time.Duration
+	var limited []bool
+	tr, _ := newTestTransport(RetryOptions{
+		Observe: func(_ *http.Request, status int, err error) { statuses = append(statuses, status) },
+		OnWait:  func(d time.Duration, rl bool) { waits = append(waits, d); limited = append(limited, rl) },
+	})
+	resp, err := get(t, tr, srv.URL)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if want := []int{503, 429, 200}; !slices.Equal(statuses, want) {
+		t.Errorf("observed %v, want %v", statuses, want)
+	}
+	if len(waits) != 2 || waits[1] != 3*time.Second || limited[0] || !limited[1] {
+		t.Errorf("waits %v rate-limited %v", waits, limited)
+	}
+}

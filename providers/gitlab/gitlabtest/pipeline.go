@@ -1,0 +1,363 @@
+package gitlabtest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is one request the server received, in arrival order.
+type Request struct {
+	Method string
+	// Path is the escaped path after PathPrefix, "/api/v4" included, e.g.
+	// "/api/v4/projects/apache%2Fzookeeper/repository/commits"; the full
+	// path if it lies outside PathPrefix.
+	Path     string
+	RawQuery string
+	Accept   string
+	// IfNoneMatch is the conditional-request header as sent.
+	IfNoneMatch string
+	// Route is the matched endpoint in GitLab's notation, e.g.
+	// "GET /projects/:id/repository/commits" (HEAD is recorded as GET);
+	// "" for paths no route matches.
+	Route  string
+	Status int
+	// Counted reports that the request was counted by the rate limiter:
+	// every authenticated request (every request when Options.Token is
+	// empty), including 304 answers and requests refused with 429, because
+	// GitLab's limiter counts a request before it is answered. Requests
+	// refused with 401 and paths outside the API are not counted.
+	Counted bool
+	// Forbidden reports a request outside the modelled metadata endpoints
+	// (files, blobs, trees, archives, compare, single commit and its diff,
+	// merge request changes and diffs, snippets, diff/patch media types or
+	// suffixes, commit lists with stats, writes, unknown paths).
+	// jiralinkd must never send one.
+	Forbidden bool
+}
+
+// Requests returns a copy of every request received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// ForbiddenRequests returns the recorded requests marked Forbidden.
+func (s *Server) ForbiddenRequests() []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Forbidden {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ResetRequests clears the request log (not the rate-limit budget).
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// RateRemaining is the budget left in the current minute.
+func (s *Server) RateRemaining() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollWindow()
+	return max(0, s.opts.RateLimit-s.used)
+}
+
+// SetRateRemaining sets the budget left in the current minute, e.g. 0 to
+// exercise the exhausted path without thousands of requests.
+func (s *Server) SetRateRemaining(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollWindow()
+	s.used = s.opts.RateLimit - max(0, min(n, s.opts.RateLimit))
+}
+
+type failRule struct {
+	route  string
+	left   int
+	status int
+	header http.Header
+	body   string
+}
+
+// FailNext makes the next n requests to route (a Request.Route value such
+// as "GET /projects/:id/repository/commits", or "*" for any route) answer
+// status with the given extra headers (they override the server's own,
+// e.g. RateLimit-Remaining or Retry-After) and body. Authentication and
+// rate limiting come first. Rules queue up in the order they were added.
+func (s *Server) FailNext(route string, n int, status int, header http.Header, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, failRule{route: route, left: n, status: status, header: header.Clone(), body: body})
+}
+
+// SetLatency delays every subsequent response by d (a request whose client
+// gives up earlier is dropped).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+func (s *Server) currentLatency() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latency
+}
+
+// call is one request on its way through the pipeline.
+type call struct {
+	r      *http.Request
+	route  *route            // nil when no route matched
+	name   string            // Request.Route
+	params map[string]string // route parameters, unescaped
+	path   string            // escaped, after PathPrefix
+	origin string            // scheme://host as addressed
+	reqID  string            // X-Request-Id
+}
+
+// response is what a route handler produces; the pipeline adds the common
+// headers, the ETag and the rate-limit accounting.
+type response struct {
+	status    int
+	header    http.Header
+	body      []byte
+	forbidden bool
+	counted   bool // set by process
+}
+
+func jsonResponse(status int, v any) response {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own encodable types reach here.
+		panic(fmt.Sprintf("gitlabtest: encode: %v", err))
+	}
+	return response{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+}
+
+func textResponse(status int, body string) response {
+	return response{status: status, header: http.Header{"Content-Type": {"text/plain"}}, body: []byte(body)}
+}
+
+// messageResponse is GitLab's error body, e.g. {"message":"404 Project Not Found"}.
+func messageResponse(status int, msg string) response {
+	return jsonResponse(status, map[string]string{"message": msg})
+}
+
+// errorResponse is the body Grape sends for an invalid parameter, e.g.
+// {"error":"per_page is invalid"}.
+func errorResponse(status int, msg string) response {
+	return jsonResponse(status, map[string]string{"error": msg})
+}
+
+func forbidden(r response) response {
+	r.forbidden = true
+	return r
+}
+
+// process runs authentication, the scope check, rate limiting and failure
+// injection, then fn, and turns a 200 into a 304 for a matching
+// If-None-Match.
+func (s *Server) process(c *call, fn handlerFunc) response {
+	if !s.authorized(c.r) {
+		return messageResponse(http.StatusUnauthorized, "401 Unauthorized")
+	}
+
+	s.mu.Lock()
+	s.rollWindow()
+	s.used++ // counted before the answer, as Rack::Attack does
+	throttled := s.used > s.opts.RateLimit
+	var inject *failRule
+	if !throttled {
+		for i := range s.fails {
+			f := &s.fails[i]
+			if f.left > 0 && (f.route == "*" || f.route == c.name) {
+				f.left--
+				rule := *f
+				inject = &rule
+				break
+			}
+		}
+		s.fails = slices.DeleteFunc(s.fails, func(f failRule) bool { return f.left <= 0 })
+	}
+	s.mu.Unlock()
+
+	var resp response
+	switch {
+	case throttled:
+		resp = s.throttled()
+	case !s.scopeAllows(c):
+		resp = jsonResponse(http.StatusForbidden, map[string]string{
+			"error":             "insufficient_scope",
+			"error_description": "The request requires higher privileges than provided by the access token.",
+			"scope":             "api read_api",
+		})
+	case inject != nil:
+		resp = response{status: inject.status, header: inject.header.Clone(), body: []byte(inject.body)}
+	default:
+		resp = fn(c)
+	}
+	if resp.header == nil {
+		resp.header = http.Header{}
+	}
+	if c.route != nil && c.route.forbidden {
+		resp.forbidden = true
+	}
+	accept := c.r.Header.Get("Accept")
+	if strings.Contains(accept, "diff") || strings.Contains(accept, "patch") ||
+		strings.HasSuffix(c.path, ".diff") || strings.HasSuffix(c.path, ".patch") {
+		resp.forbidden = true
+	}
+	if resp.status == http.StatusOK && resp.body != nil {
+		if resp.header.Get("ETag") == "" {
+			resp.header.Set("ETag", weakETag(resp.body))
+		}
+		if etagMatch(c.r.Header.Get("If-None-Match"), resp.header.Get("ETag")) {
+			h := http.Header{}
+			h.Set("ETag", resp.header.Get("ETag"))
+			resp = response{status: http.StatusNotModified, header: h, forbidden: resp.forbidden}
+		}
+	}
+	resp.counted = true
+	return resp
+}
+
+// throttled is Rack::Attack's answer once the budget is spent: 429, a
+// plain-text body and Retry-After, the whole seconds left in the window
+// (period - now%period, as Rack::Attack computes it).
+func (s *Server) throttled() response {
+	retry := 60 - s.now().Unix()%60
+	resp := textResponse(http.StatusTooManyRequests, "Retry later\n")
+	resp.header.Set("Retry-After", strconv.FormatInt(retry, 10))
+	return resp
+}
+
+// authorized reports whether r carries the accepted token, as
+// PRIVATE-TOKEN or as a Bearer token.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.opts.Token == "" {
+		return true
+	}
+	tok := r.Header.Get("Private-Token")
+	if tok == "" {
+		scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "bearer") {
+			return false
+		}
+		tok = t
+	}
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1
+}
+
+// scopeAllows applies the token's scopes to the route of c.
+func (s *Server) scopeAllows(c *call) bool {
+	has := func(want ...string) bool {
+		return slices.ContainsFunc(s.scopes, func(sc string) bool { return slices.Contains(want, sc) })
+	}
+	need := needAPI
+	if c.route != nil {
+		need = c.route.need
+	}
+	switch need {
+	case needAny:
+		return true
+	case needUser:
+		return has("api", "read_api", "read_user")
+	}
+	return has("api", "read_api")
+}
+
+// rollWindow starts a new window at each whole minute of the Unix clock.
+// Callers hold s.mu.
+func (s *Server) rollWindow() {
+	start := s.now().Truncate(time.Minute)
+	if !start.Equal(s.windowStart) {
+		s.used = 0
+		s.windowStart = start
+	}
+}
+
+// nextRequestID makes an id in the shape of GitLab's X-Request-Id (a
+// correlation id of 26 base-32 characters).
+func (s *Server) nextRequestID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("01JGLTEST%017X", s.seq)
+}
+
+// finish writes resp with GitLab's common headers and records the request.
+func (s *Server) finish(w http.ResponseWriter, c *call, resp response) {
+	r := c.r
+	s.mu.Lock()
+	s.rollWindow()
+	observed := s.used
+	reset := s.windowStart.Add(time.Minute)
+	s.requests = append(s.requests, Request{
+		Method: r.Method, Path: c.path, RawQuery: r.URL.RawQuery,
+		Accept: r.Header.Get("Accept"), IfNoneMatch: r.Header.Get("If-None-Match"),
+		Route: c.name, Status: resp.status, Counted: resp.counted, Forbidden: resp.forbidden || c.name == "",
+	})
+	s.mu.Unlock()
+
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+	h.Set("Vary", "Origin, Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Request-Id", c.reqID)
+	h.Set("X-Gitlab-Meta", `{"correlation_id":"`+c.reqID+`","version":"1"}`)
+	h.Set("RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+	h.Set("RateLimit-Name", "throttle_authenticated_api")
+	h.Set("RateLimit-Observed", strconv.Itoa(observed))
+	h.Set("RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-observed)))
+	h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	if resp.status == http.StatusNotModified {
+		h.Del("Content-Type")
+	}
+	w.WriteHeader(resp.status)
+	if resp.status != http.StatusNotModified && r.Method != http.MethodHead {
+		_, _ = w.Write(resp.body)
+	}
+	// The query is left out: it is the client's business.
+	s.log.Debug("gitlabtest request", "method", r.Method, "path", c.path,
+		"route", c.name, "status", resp.status, "counted", resp.counted)
+}
+
+// weakETag is the ETag Rack::ETag gives a body: W/ and a hex digest.
+func weakETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// etagMatch implements If-None-Match's weak comparison (RFC 9110 13.1.2).
+func etagMatch(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" || etag == "" {
+		return false
+	}
+	strip := func(t string) string { return strings.TrimPrefix(strings.TrimSpace(t), "W/") }
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		if strings.TrimSpace(t) == "*" || strip(t) == strip(etag) {
+			return true
+		}
+	}
+	return false
+}
