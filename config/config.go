@@ -40,6 +40,10 @@ type State struct {
 // HTTP configures the HTTP server.
 type HTTP struct {
 	Listen string // host:port with a numeric port
+	// AdminToken protects the status page, the admin API and /metrics.
+	// Unset, those routes are disabled (answer 404); /healthz, /readyz and
+	// webhooks never need it.
+	AdminToken Secret
 }
 
 // Log configures logging.

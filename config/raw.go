@@ -26,7 +26,10 @@ type rawState struct {
 }
 
 type rawHTTP struct {
-	Listen string `mapstructure:"listen"`
+	Listen         string `mapstructure:"listen"`
+	AdminTokenEnv  string `mapstructure:"admin_token_env" secret:"true"`
+	AdminTokenFile string `mapstructure:"admin_token_file" secret:"true"`
+	AdminToken     string `mapstructure:"admin_token" secret:"true"`
 }
 
 type rawLog struct {

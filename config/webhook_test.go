@@ -65,3 +65,21 @@ providers:
 		})
 	}
 }
+
+func TestAdminToken(t *testing.T) {
+	base := "jira:\n  url: https://jira.example.com\n  token_env: JT\nproviders:\n  - name: gh\n    type: github\n    token_env: JT\n    repos: [a/b]\n"
+	env := func(k string) string {
+		return map[string]string{"JT": "j", "ADM": "0123456789abcdef0123", "SHORT": "abc"}[k]
+	}
+	c, err := Parse([]byte("http:\n  admin_token_env: ADM\n"+base), "t.yaml", env, nil)
+	if err != nil || c.HTTP.AdminToken.Reveal() != "0123456789abcdef0123" {
+		t.Fatalf("admin token: %v", err)
+	}
+	if c, _ := Parse([]byte(base), "t.yaml", env, nil); c.HTTP.AdminToken.IsSet() {
+		t.Error("admin token set without configuration")
+	}
+	_, err = Parse([]byte("http:\n  admin_token_env: SHORT\n"+base), "t.yaml", env, nil)
+	if err == nil || !strings.Contains(err.Error(), "http.admin_token: too short") || strings.Contains(err.Error(), "abc") {
+		t.Errorf("short admin token: %v", err)
+	}
+}
