@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build test demo bench lint fmt clean
+.PHONY: all build test demo bench lint fmt clean release
 
 all: lint test build
 
@@ -33,8 +33,12 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## release: static linux/amd64 + linux/arm64 binaries and SHA256SUMS into ./dist
+release:
+	VERSION=$(VERSION) GO=$(GO) ./scripts/release.sh
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(BIN) data/demo
+	rm -rf $(BIN) data/demo dist

@@ -50,7 +50,9 @@ func resolveSecret(path string, k secretKeys, envName, file, literal string,
 			c.check(p, fmt.Sprintf("%q is not an environment variable name", envName))
 			return s, true
 		}
-		s.value = env(envName)
+		// Trimmed like file secrets: a trailing newline (echo, kubectl
+		// create secret --from-file) would break every request header.
+		s.value = strings.TrimSpace(env(envName))
 		if s.value == "" {
 			c.check(p, fmt.Sprintf("environment variable %s is not set or empty", envName))
 		}

@@ -83,3 +83,14 @@ func TestAdminToken(t *testing.T) {
 		t.Errorf("short admin token: %v", err)
 	}
 }
+
+func TestEnvSecretsAreTrimmed(t *testing.T) {
+	y := "jira:\n  url: https://jira.example.com\n  token_env: JT\nproviders:\n  - name: gh\n    type: github\n    token_env: GT\n    repos: [a/b]\n"
+	c, err := Parse([]byte(y), "t.yaml", func(k string) string { return map[string]string{"JT": "jira-tok\n", "GT": "  gh-tok\r\n"}[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Jira.Token.Reveal() != "jira-tok" || c.Providers[0].Token.Reveal() != "gh-tok" {
+		t.Errorf("env secrets not trimmed: %q %q", c.Jira.Token.Reveal(), c.Providers[0].Token.Reveal())
+	}
+}

@@ -131,22 +131,52 @@ func (t *Transport) Check(req *http.Request) error {
 	}
 	// Match on the escaped path: GitLab addresses projects and groups as
 	// one segment ("group%2Fproject"), which the decoded path would split.
-	p := req.URL.EscapedPath()
-	if t.basePath != "/" {
-		if !strings.HasPrefix(p, t.basePath+"/") && p != t.basePath {
-			return refuse("outside the API base path")
+	p, ok := relative(t.basePath, req.URL.EscapedPath())
+	if !ok {
+		return refuse("outside the API base path")
+	}
+	if t.rules.template(p) == "" {
+		return refuse("not a metadata list endpoint")
+	}
+	return nil
+}
+
+// Classify names the allowlisted endpoint an escaped request path falls
+// under (its template, e.g. "/repos/{owner}/{repo}/commits"), or "other":
+// a low-cardinality label for metrics.
+func (t *Transport) Classify(escapedPath string) string {
+	p, ok := relative(t.basePath, escapedPath)
+	if !ok {
+		return "other"
+	}
+	if tpl := t.rules.template(p); tpl != "" {
+		return tpl
+	}
+	return "other"
+}
+
+// relative strips the API base path.
+func relative(basePath, p string) (string, bool) {
+	if basePath != "/" {
+		if !strings.HasPrefix(p, basePath+"/") && p != basePath {
+			return "", false
 		}
-		p = strings.TrimPrefix(p, t.basePath)
+		p = strings.TrimPrefix(p, basePath)
 	}
 	if p == "" {
 		p = "/"
 	}
-	for _, tpl := range t.rules.Allowed {
+	return p, true
+}
+
+// template returns the allowlist entry p matches, or "".
+func (r Rules) template(p string) string {
+	for _, tpl := range r.Allowed {
 		if match(tpl, p) {
-			return nil
+			return tpl
 		}
 	}
-	return refuse("not a metadata list endpoint")
+	return ""
 }
 
 // match reports whether path matches the template.

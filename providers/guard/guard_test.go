@@ -123,3 +123,21 @@ func TestGitLabGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestClassify(t *testing.T) {
+	gh := New(nil, GitHub, "/api/v3/")
+	gl := New(nil, GitLab, "/api/v4/")
+	for _, c := range []struct {
+		tr         *Transport
+		path, want string
+	}{
+		{gh, "/api/v3/repos/acme/api/commits", "/repos/{owner}/{repo}/commits"},
+		{gh, "/api/v3/repos/acme/api/contents/x", "other"},
+		{gh, "/elsewhere", "other"},
+		{gl, "/api/v4/projects/group%2Fname/merge_requests", "/projects/{id}/merge_requests"},
+	} {
+		if got := c.tr.Classify(c.path); got != c.want {
+			t.Errorf("Classify(%q) = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
