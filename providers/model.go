@@ -96,6 +96,10 @@ type ListState struct {
 	// LastPageFull records that the last page held a full page of items, so
 	// a new item may have started a new page that must be probed.
 	LastPageFull bool `json:"last_page_full,omitempty"`
+	// Query identifies the request the ETags answer, when it varies (a
+	// GitLab merge request list filtered by updated_after): an ETag is
+	// only sent with the same query.
+	Query string `json:"query,omitempty"`
 }
 
 // Sentinel errors shared by every provider. Provider errors wrap one of these

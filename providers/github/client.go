@@ -52,6 +52,7 @@ type Client struct {
 	name  string
 	gh    *gh.Client
 	retry *httpx.RetryTransport
+	guard *guard.Transport
 }
 
 // New builds a Client. It does not contact the server.
@@ -80,7 +81,8 @@ func New(opts Options) (*Client, error) {
 		ro.Logger = opts.Logger
 	}
 	retry := httpx.NewRetryTransport(hc.Transport, ro)
-	hc.Transport = guard.New(retry, guard.GitHub, u.Path)
+	g := guard.New(retry, guard.GitHub, u.Path)
+	hc.Transport = g
 
 	c := gh.NewClient(hc)
 	c.BaseURL = u
@@ -89,8 +91,11 @@ func New(opts Options) (*Client, error) {
 	if opts.Token != "" {
 		c = c.WithAuthToken(opts.Token)
 	}
-	return &Client{name: opts.Name, gh: c, retry: retry}, nil
+	return &Client{name: opts.Name, gh: c, retry: retry, guard: g}, nil
 }
+
+// Classify names the API endpoint of an escaped request path (metrics).
+func (c *Client) Classify(escapedPath string) string { return c.guard.Classify(escapedPath) }
 
 // RateLimit is the latest primary rate-limit budget seen in responses.
 func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }

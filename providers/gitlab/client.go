@@ -53,6 +53,7 @@ type Client struct {
 	name             string
 	gl               *gl.Client
 	retry            *httpx.RetryTransport
+	guard            *guard.Transport
 	excludeSubgroups bool
 }
 
@@ -80,7 +81,8 @@ func New(opts Options) (*Client, error) {
 	}
 	retry := httpx.NewRetryTransport(hc.Transport, ro)
 	apiPath := strings.TrimSuffix(u.Path, "/") + "/api/v4/"
-	hc.Transport = guard.New(retry, guard.GitLab, apiPath)
+	g := guard.New(retry, guard.GitLab, apiPath)
+	hc.Transport = g
 
 	c, err := gl.NewClient(opts.Token,
 		gl.WithBaseURL(base),
@@ -91,8 +93,11 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %q: %w", opts.Name, err)
 	}
-	return &Client{name: opts.Name, gl: c, retry: retry, excludeSubgroups: opts.ExcludeSubgroups}, nil
+	return &Client{name: opts.Name, gl: c, retry: retry, guard: g, excludeSubgroups: opts.ExcludeSubgroups}, nil
 }
+
+// Classify names the API endpoint of an escaped request path (metrics).
+func (c *Client) Classify(escapedPath string) string { return c.guard.Classify(escapedPath) }
 
 // RateLimit is the latest rate-limit budget seen in responses.
 func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
@@ -173,8 +178,13 @@ func (c *Client) wrap(op string, resp *gl.Response, err error) error {
 	var er *gl.ErrorResponse
 	switch {
 	case errors.Is(err, providers.ErrForbiddenEndpoint), errors.Is(err, providers.ErrRateLimited):
-	case errors.As(err, &er):
-		msg := er.Message
+	case errors.As(err, &er) || e.Status >= 400:
+		// client-go answers some statuses (404) with a bare sentinel
+		// instead of an *ErrorResponse: classify by status either way.
+		msg := ""
+		if er != nil {
+			msg = er.Message
+		}
 		switch e.Status {
 		case http.StatusUnauthorized:
 			e.Err = &kindError{providers.ErrUnauthorized, msg}

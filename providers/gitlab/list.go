@@ -177,10 +177,15 @@ func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, since ti
 		}
 		return c.gl.MergeRequests.ListProjectMergeRequests(repo.ID, opt, o...)
 	}
-	var state providers.ListState
+	// The ETag answers one query: a moved watermark is a new query.
+	query := ""
+	if !since.IsZero() {
+		query = "updated_after=" + since.UTC().Format(time.RFC3339)
+	}
+	state := providers.ListState{Query: query}
 	for page := int64(1); ; page++ {
 		etag := ""
-		if page == 1 && len(prev.ETags) > 0 {
+		if page == 1 && len(prev.ETags) > 0 && prev.Query == query {
 			etag = prev.ETags[0]
 		}
 		items, resp, nm, err := getPage(ctx, c, op, fetch, page, etag)
