@@ -33,7 +33,8 @@ const (
 )
 
 type stack struct {
-	hist  *corpus.History
+	provider string // provider name: part of every globalId
+	hist     *corpus.History
 	gh    *githubtest.Server
 	repo  *githubtest.RepoHandle
 	jira  *jiratest.Server
@@ -48,20 +49,31 @@ func noSleep(context.Context, time.Duration) error { return nil }
 
 func newStack(t *testing.T, hist *corpus.History, wrap func(indexer.Jira) indexer.Jira) *stack {
 	t.Helper()
-	s := &stack{hist: hist}
+	s := &stack{hist: hist, provider: "github"}
 	s.gh = githubtest.Start(t, githubtest.Options{Token: ghToken})
 	s.repo = s.gh.AddCorpusRepo("apache", "zookeeper", repoID, hist)
 	s.jira = jiratest.Start(t, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
+	var err error
+	s.openCommon(t)
+	gc, err := github.New(github.Options{Name: "github", BaseURL: s.gh.URL(), Token: ghToken, Retry: httpx.RetryOptions{Sleep: noSleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tgt = indexer.Target{Name: "github", Type: providers.TypeGitHub, Source: gc, Repos: []string{"apache/zookeeper"}}
+	s.ix = s.newIndexer(t, wrap)
+	return s
+}
+
+// openCommon starts the fake Jira and opens the state, Jira client and
+// matcher shared by both providers' stacks.
+func (s *stack) openCommon(t *testing.T) {
+	t.Helper()
 	var err error
 	s.store, err = state.Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.store.Close() })
-	gc, err := github.New(github.Options{Name: "github", BaseURL: s.gh.URL(), Token: ghToken, Retry: httpx.RetryOptions{Sleep: noSleep}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	s.jc, err = jiraclient.New(jiraclient.Options{BaseURL: s.jira.URL(), Auth: jiraclient.Auth{Token: jiraToken}, Retry: httpx.RetryOptions{Sleep: noSleep}})
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +82,6 @@ func newStack(t *testing.T, hist *corpus.History, wrap func(indexer.Jira) indexe
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.tgt = indexer.Target{Name: "github", Type: providers.TypeGitHub, Source: gc, Repos: []string{"apache/zookeeper"}}
-	s.ix = s.newIndexer(t, wrap)
-	return s
 }
 
 func (s *stack) newIndexer(t *testing.T, wrap func(indexer.Jira) indexer.Jira) *indexer.Indexer {
@@ -99,7 +108,7 @@ func (s *stack) sync(t *testing.T) indexer.Report {
 func expectedLinks(t *testing.T, s *stack) map[string]map[string]bool {
 	t.Helper()
 	want := map[string]map[string]bool{}
-	key := state.RepoKey{Provider: "github", ID: repoID}
+	key := state.RepoKey{Provider: s.provider, ID: repoID}
 	add := func(gid string, ks []string) {
 		for _, k := range ks {
 			if jiratest.DemoIssues(k) {
