@@ -35,14 +35,14 @@ const (
 type stack struct {
 	provider string // provider name: part of every globalId
 	hist     *corpus.History
-	gh    *githubtest.Server
-	repo  *githubtest.RepoHandle
-	jira  *jiratest.Server
-	store *state.Store
-	ix    *indexer.Indexer
-	tgt   indexer.Target
-	jc    *jiraclient.Client
-	m     *keys.Matcher
+	gh       *githubtest.Server
+	repo     *githubtest.RepoHandle
+	jira     *jiratest.Server
+	store    *state.Store
+	ix       *indexer.Indexer
+	tgt      indexer.Target
+	jc       *jiraclient.Client
+	m        *keys.Matcher
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }
