@@ -9,17 +9,35 @@ import (
 	"strings"
 )
 
+// provStats are one provider's calls during a run.
+type provStats struct {
+	calls, counted, notModified, commitPages int
+}
+
+func (p *provStats) add(path string, status int, counted bool) {
+	p.calls++
+	if counted {
+		p.counted++
+	}
+	if status == 304 {
+		p.notModified++
+	}
+	if strings.HasSuffix(path, "/commits") {
+		p.commitPages++
+	}
+}
+
 // runStats are the counts of one jiralinkd run, read from the fakes.
 type runStats struct {
 	result
-	ghCalls, ghCounted, ghNotModified int
-	commitPages                       int
-	jiraCalls, jiraWrites, searches   int
+	gh, gl                          provStats
+	jiraCalls, jiraWrites, searches int
 }
 
-// measured runs jiralinkd once and collects what it cost on both fakes.
+// measured runs jiralinkd once and collects what it cost on the fakes.
 func (st *stack) measured(ctx context.Context, bin string, args ...string) (runStats, error) {
 	st.gh.ResetRequests()
+	st.gl.ResetRequests()
 	st.jira.ResetCalls()
 	r, err := st.jiralinkd(ctx, bin, args...)
 	if err != nil {
@@ -27,16 +45,10 @@ func (st *stack) measured(ctx context.Context, bin string, args ...string) (runS
 	}
 	s := runStats{result: r}
 	for _, q := range st.gh.Requests() {
-		s.ghCalls++
-		if q.Counted {
-			s.ghCounted++
-		}
-		if q.Status == 304 {
-			s.ghNotModified++
-		}
-		if strings.HasSuffix(q.Path, "/commits") {
-			s.commitPages++
-		}
+		s.gh.add(q.Path, q.Status, q.Counted)
+	}
+	for _, q := range st.gl.Requests() {
+		s.gl.add(q.Path, q.Status, q.Counted)
 	}
 	c := st.jira.Calls()
 	s.jiraCalls, s.jiraWrites, s.searches = c.Total, c.Writes, c.Searches
@@ -44,8 +56,8 @@ func (st *stack) measured(ctx context.Context, bin string, args ...string) (runS
 }
 
 func demo(ctx context.Context, st *stack, bin string, out, errw io.Writer) int {
-	fmt.Fprintf(out, "== jiralinkd demo: fake GitHub %s (apache/zookeeper, %d branches, %d tags), fake Jira %s\n\n",
-		st.ghURL, len(st.hist.Branches()), len(st.hist.Tags()), st.jiraURL)
+	fmt.Fprintf(out, "== jiralinkd demo: the Apache ZooKeeper history (%d branches, %d tags) on a fake GitHub %s\n   and a fake GitLab %s, linked into a fake Jira Data Center %s\n\n",
+		len(st.hist.Branches()), len(st.hist.Tags()), st.ghURL, st.glURL, st.jiraURL)
 
 	fmt.Fprintf(out, "$ jiralinkd check --config %s\n", st.configPath)
 	r, err := st.jiralinkd(ctx, bin, "check")
@@ -66,8 +78,8 @@ func demo(ctx context.Context, st *stack, bin string, out, errw io.Writer) int {
 		return 1
 	}
 	fmt.Fprint(out, indent(first.output))
-	fmt.Fprintf(out, "  → %d GitHub calls (%d commit pages), %d Jira calls (%d link writes, %d issue searches), %s\n",
-		first.ghCalls, first.commitPages, first.jiraCalls, first.jiraWrites, first.searches, first.wall.Round(1e6))
+	fmt.Fprintf(out, "  → %d GitHub calls (%d commit pages), %d GitLab calls (%d commit pages), %d Jira calls (%d link writes, %d issue searches), %s\n",
+		first.gh.calls, first.gh.commitPages, first.gl.calls, first.gl.commitPages, first.jiraCalls, first.jiraWrites, first.searches, first.wall.Round(1e6))
 
 	fmt.Fprintf(out, "\n$ jiralinkd sync --config %s     # second run: nothing changed\n", st.configPath)
 	second, err := st.measured(ctx, bin, "sync")
@@ -76,8 +88,8 @@ func demo(ctx context.Context, st *stack, bin string, out, errw io.Writer) int {
 		return 1
 	}
 	fmt.Fprint(out, indent(second.output))
-	fmt.Fprintf(out, "  → %d GitHub calls, all conditional (%d answered 304, %d counted against the rate limit), %d Jira writes\n",
-		second.ghCalls, second.ghNotModified, second.ghCounted, second.jiraWrites)
+	fmt.Fprintf(out, "  → GitHub: %d calls, %d answered 304, %d counted against the rate limit; GitLab: %d calls, %d answered 304; %d Jira writes\n",
+		second.gh.calls, second.gh.notModified, second.gh.counted, second.gl.calls, second.gl.notModified, second.jiraWrites)
 
 	printLanded(out, st)
 	return 0

@@ -16,20 +16,24 @@ import (
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
+	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 )
 
 // Demo credentials: the fakes accept only these, so the demo also proves
 // that jiralinkd sends them (and check fails with anything else).
 const (
 	demoGitHubToken = "ghp_demo0000000000000000000000000000000"
+	demoGitLabToken = "glpat-demo000000000000"
 	demoJiraToken   = "demo-jira-personal-access-token"
 )
 
 type stack struct {
 	hist       *corpus.History
 	gh         *githubtest.Server
+	gl         *gitlabtest.Server
 	jira       *jiratest.Server
 	ghURL      string
+	glURL      string
 	jiraURL    string
 	dir        string
 	configPath string
@@ -54,6 +58,8 @@ func startStack(dir string) (*stack, error) {
 	st := &stack{hist: hist, dir: dir}
 	st.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken})
 	st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
+	st.gl = gitlabtest.NewServer(gitlabtest.Options{Token: demoGitLabToken, RateLimit: 100_000})
+	st.gl.AddCorpusProject("apache", "zookeeper", 2002, hist)
 	st.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: jiratest.DemoIssues})
 
 	srv, u, err := serve(st.gh.Handler())
@@ -62,6 +68,13 @@ func startStack(dir string) (*stack, error) {
 	}
 	st.servers = append(st.servers, srv)
 	st.ghURL = u + "/"
+	srv, u, err = serve(st.gl.Handler())
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	st.servers = append(st.servers, srv)
+	st.glURL = u + "/"
 	srv, u, err = serve(st.jira.Handler())
 	if err != nil {
 		st.close()
@@ -96,7 +109,13 @@ providers:
     token_env: DEMO_GITHUB_TOKEN
     schedule: "@every 1m"
     repos: [apache/zookeeper]
-`, filepath.Join(dir, "jiralinkd.db"), st.jiraURL, st.ghURL)
+  - name: gitlab
+    type: gitlab
+    url: %s
+    token_env: DEMO_GITLAB_TOKEN
+    schedule: "@every 1m"
+    groups: [apache]
+`, filepath.Join(dir, "jiralinkd.db"), st.jiraURL, st.ghURL, st.glURL)
 	if err := os.WriteFile(st.configPath, []byte(cfg), 0o600); err != nil {
 		st.close()
 		return nil, err
@@ -111,11 +130,11 @@ func (st *stack) close() {
 }
 
 func (st *stack) env() []string {
-	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_JIRA_TOKEN="+demoJiraToken)
+	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_GITLAB_TOKEN="+demoGitLabToken, "DEMO_JIRA_TOKEN="+demoJiraToken)
 }
 
 func (st *stack) envLine(bin, cmd string) string {
-	return fmt.Sprintf("DEMO_GITHUB_TOKEN=%s DEMO_JIRA_TOKEN=%s %s %s --config %s", demoGitHubToken, demoJiraToken, bin, cmd, st.configPath)
+	return fmt.Sprintf("DEMO_GITHUB_TOKEN=%s DEMO_GITLAB_TOKEN=%s DEMO_JIRA_TOKEN=%s %s %s --config %s", demoGitHubToken, demoGitLabToken, demoJiraToken, bin, cmd, st.configPath)
 }
 
 // result is one run of the jiralinkd binary.
