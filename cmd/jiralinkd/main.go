@@ -42,6 +42,9 @@ Usage:
   jiralinkd sync    [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--dry-run]
                                                one sync pass, then exit
   jiralinkd check   [--config FILE]            test every connection and permission
+  jiralinkd status  [--config FILE] [--json]   providers and repos: sync state, errors
+  jiralinkd explain [--config FILE] [--json] ISSUE-KEY
+                                               what jiralinkd linked to an issue, and why
   jiralinkd version
 
 --config defaults to $JIRALINKD_CONFIG, else ./config.yaml.
@@ -62,6 +65,10 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdSync(ctx, args[1:], stdout, stderr, env)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr, env)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr, env)
+	case "explain":
+		return cmdExplain(ctx, args[1:], stdout, stderr, env)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "jiralinkd %s\n", version)
 		return exitOK

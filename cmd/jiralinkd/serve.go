@@ -14,10 +14,17 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/metrics"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 )
 
@@ -37,28 +44,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return exitFailed
 	}
 	defer d.close() // last: after HTTP and the scheduler have stopped
-	ix, err := d.newIndexer(false, io.Discard, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
-		return exitConfig
-	}
-
-	// Webhooks: deliveries are verified, queued in bbolt and answered at
-	// once; the worker runs the targeted syncs.
-	notify := make(chan struct{}, 1)
-	hooks := webhook.NewHandler(d.store, d.receivers(), notify, log)
-	worker := webhook.NewWorker(d.store, ix, d.targets, notify, log)
-
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		log.Error("cannot listen", "address", cfg.HTTP.Listen, "err", err)
-		return exitFailed
-	}
-	s := &server{log: log}
-	srv := &http.Server{Handler: s.routes(hooks), ReadHeaderTimeout: 10 * time.Second}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
 
 	// Syncs run under their own context so that a stop signal first stops
 	// new work and gives running passes shutdownGrace to finish.
@@ -66,14 +51,66 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	defer cancelSyncs()
 	workerCtx, stopWorker := context.WithCancel(syncCtx)
 	defer stopWorker()
+
+	// Status, metrics and the hooks that feed them.
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	entries := map[string]cron.EntryID{} // written before serving starts
+	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
+		return sched.Entry(entries[name]).Next
+	}))
+	reg, m := newMetrics(d, tracker)
+	ix, err := d.newIndexerWith(indexer.Options{
+		OnRepoStart: func(k state.RepoKey) { tracker.RepoSyncing(k, true) },
+		OnRepoDone: func(k state.RepoKey, r indexer.RepoReport) {
+			tracker.RepoSyncing(k, false)
+			m.RepoDone(k.Provider, r)
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
+		return exitConfig
+	}
+	s := &server{log: log, tracker: tracker, metrics: m}
+
+	// Webhooks: deliveries are verified, queued in bbolt and answered at
+	// once; the worker runs the targeted syncs.
+	notify := make(chan struct{}, 1)
+	hooks := webhook.NewHandler(d.store, d.receivers(), notify, log)
+	hooks.Observe = func(p string, r webhook.Result, dur time.Duration) { m.Webhook(p, string(r), dur) }
+	worker := webhook.NewWorker(d.store, ix, d.targets, notify, log)
+
+	// Admin: status page, API and /metrics behind the admin token.
+	be := &backend{tracker: tracker, store: d.store, ix: ix, targets: map[string]indexer.Target{}, ctx: syncCtx, wg: &s.wg}
+	for _, t := range d.targets {
+		be.targets[t.Name] = t
+	}
+	adm := admin.New(be, admin.Options{
+		Token:   cfg.HTTP.AdminToken.Reveal(),
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}),
+		Logger:  log, Version: version,
+	})
+	if !adm.Enabled() {
+		log.Warn("status page, admin API and /metrics are disabled: set http.admin_token_env to enable them")
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		log.Error("cannot listen", "address", cfg.HTTP.Listen, "err", err)
+		return exitFailed
+	}
+	srv := &http.Server{Handler: s.routes(hooks, adm), ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
+
 	for _, t := range d.targets {
 		job := cron.FuncJob(func() { s.pass(syncCtx, ix, t) })
-		// Validated by config; a failure here is a bug.
-		if _, err := sched.AddJob(scheduleOf(cfg, t.Name), job); err != nil {
+		id, err := sched.AddJob(scheduleOf(cfg, t.Name), job)
+		if err != nil { // validated by config; a failure here is a bug
 			log.Error("bad schedule", "provider", t.Name, "err", err)
 			return exitConfig
 		}
+		entries[t.Name] = id
 		// The first pass starts now, not at the first tick. (Cron's Stop
 		// waits for the passes it started; this one is waited for by wg.)
 		s.wg.Add(1)
@@ -127,6 +164,31 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	return exitFailed
 }
 
+// newMetrics creates the Prometheus registry (with Go and process
+// collectors) and the metrics, and points the clients' hooks at them.
+func newMetrics(d *deps, tracker *status.Tracker) (*prometheus.Registry, *metrics.Metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg, tracker.Snapshot)
+	observers := map[string]func(*http.Request, int, error){"jira": m.RequestObserver("jira", d.classify("jira"))}
+	for _, t := range d.targets {
+		observers[t.Name] = m.RequestObserver(t.Name, d.classify(t.Name))
+	}
+	d.hooks = clientHooks{
+		observe: func(system string, req *http.Request, status int, err error) {
+			if o := observers[system]; o != nil {
+				o(req, status, err)
+			}
+		},
+		wait: func(system string, wait time.Duration, rateLimited bool) {
+			if rateLimited {
+				tracker.Waiting(system, wait)
+			}
+		},
+	}
+	return reg, m
+}
+
 // scheduleOf returns the cron schedule of the named provider.
 func scheduleOf(cfg *config.Config, name string) string {
 	for _, p := range cfg.Providers {
@@ -139,14 +201,17 @@ func scheduleOf(cfg *config.Config, name string) string {
 
 // server holds the HTTP handlers' state.
 type server struct {
-	log   *slog.Logger
-	ready atomic.Bool
-	wg    sync.WaitGroup
+	log     *slog.Logger
+	tracker *status.Tracker
+	metrics *metrics.Metrics
+	ready   atomic.Bool
+	wg      sync.WaitGroup
 }
 
-func (s *server) routes(hooks *webhook.Handler) http.Handler {
+func (s *server) routes(hooks *webhook.Handler, adm *admin.Server) http.Handler {
 	r := mux.NewRouter()
 	hooks.Route(r)
+	adm.Route(r)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	}).Methods(http.MethodGet, http.MethodHead)
@@ -163,7 +228,10 @@ func (s *server) routes(hooks *webhook.Handler) http.Handler {
 // pass runs one sync pass of a target and logs its outcome.
 func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target) {
 	start := time.Now()
+	s.tracker.PassStarted(t.Name)
 	rep := ix.Sync(ctx, t, "")
+	s.tracker.PassDone(t.Name)
+	s.metrics.PassDone(t.Name, rep, time.Since(start))
 	if rep.Err != nil && !errors.Is(rep.Err, context.Canceled) {
 		s.log.Error("sync pass incomplete", "provider", t.Name, "err", rep.Err)
 	}

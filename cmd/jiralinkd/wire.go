@@ -14,7 +14,9 @@ import (
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
+	"github.com/jiralinkd/jiralinkd/indexer/metrics"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
@@ -34,6 +36,33 @@ type deps struct {
 	gitlab  map[string]*gitlab.Client
 	targets []indexer.Target
 	store   *state.Store // nil until openStore
+	hooks   clientHooks
+}
+
+// clientHooks let serve observe every outbound request (metrics) and every
+// rate-limit wait (status page). They are set before any request is made;
+// the clients' retry transports reach them through late-binding closures.
+type clientHooks struct {
+	observe func(system string, req *http.Request, status int, err error)
+	wait    func(system string, d time.Duration, rateLimited bool)
+}
+
+// retryOptions is the retry configuration of one system's client.
+func (d *deps) retryOptions(system string) httpx.RetryOptions {
+	return httpx.RetryOptions{
+		Name:   system,
+		Logger: d.log,
+		Observe: func(req *http.Request, status int, err error) {
+			if h := d.hooks.observe; h != nil {
+				h(system, req, status, err)
+			}
+		},
+		OnWait: func(wait time.Duration, rateLimited bool) {
+			if h := d.hooks.wait; h != nil {
+				h(system, wait, rateLimited)
+			}
+		},
+	}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -86,7 +115,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 		BaseURL:    cfg.Jira.URL,
 		Auth:       jiraclient.Auth{Token: cfg.Jira.Token.Reveal(), Username: cfg.Jira.Username, Password: cfg.Jira.Password.Reveal()},
 		HTTPClient: hc,
-		Retry:      httpx.RetryOptions{Name: "jira", Logger: log},
+		Retry:      d.retryOptions("jira"),
 		UserAgent:  "jiralinkd/" + version,
 		Logger:     log,
 	})
@@ -100,7 +129,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 		}
 		switch p.Type {
 		case providers.TypeGitHub:
-			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log})
+			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
 			if err != nil {
 				return nil, err
 			}
@@ -111,7 +140,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Match: p.Matches, IncludeArchived: p.IncludeArchived,
 			})
 		case providers.TypeGitLab:
-			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, ExcludeSubgroups: !p.IncludeSubgroups})
+			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
 			}
@@ -139,14 +168,18 @@ func (d *deps) openStore() error {
 }
 
 func (d *deps) newIndexer(dryRun bool, out io.Writer, progress func(indexer.Progress)) (*indexer.Indexer, error) {
+	return d.newIndexerWith(indexer.Options{DryRun: dryRun, DryRunOut: out, Progress: progress})
+}
+
+// newIndexerWith builds the indexer from the configuration; opts supplies
+// the run-specific options (dry run, progress, hooks).
+func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 	m, err := keys.NewMatcher(d.cfg.Jira.KeyPattern, d.cfg.Jira.BranchKeysCaseInsensitive)
 	if err != nil {
 		return nil, fmt.Errorf("jira.key_pattern: %w", err)
 	}
-	return indexer.New(indexer.Options{
-		Store: d.store, Jira: d.jira, Matcher: m, Projects: d.cfg.Jira.Projects,
-		Logger: d.log, DryRun: dryRun, DryRunOut: out, Progress: progress,
-	})
+	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
+	return indexer.New(opts)
 }
 
 func (d *deps) close() {
@@ -186,4 +219,36 @@ func (d *deps) receivers() map[string]webhook.Receiver {
 		}
 	}
 	return m
+}
+
+// classify returns the endpoint classifier of a system's client (metrics).
+func (d *deps) classify(system string) func(string) string {
+	if c, ok := d.github[system]; ok {
+		return c.Classify
+	}
+	if c, ok := d.gitlab[system]; ok {
+		return c.Classify
+	}
+	return metrics.ClassifyJira
+}
+
+// providerInfos describes the providers for status snapshots; nextRun may
+// be nil (outside serve).
+func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.ProviderInfo {
+	var out []status.ProviderInfo
+	for _, p := range d.cfg.Providers {
+		pi := status.ProviderInfo{Name: p.Name, Type: string(p.Type), Schedule: p.Schedule, Webhook: p.Webhook != nil}
+		if c, ok := d.github[p.Name]; ok {
+			pi.RateLimit = c.RateLimit
+		}
+		if c, ok := d.gitlab[p.Name]; ok {
+			pi.RateLimit = c.RateLimit
+		}
+		if nextRun != nil {
+			name := p.Name
+			pi.NextRun = func() time.Time { return nextRun(name) }
+		}
+		out = append(out, pi)
+	}
+	return out
 }

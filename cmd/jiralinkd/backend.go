@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
+)
+
+// backend is what the admin routes of serve read and trigger.
+type backend struct {
+	tracker *status.Tracker
+	store   *state.Store
+	ix      *indexer.Indexer
+	targets map[string]indexer.Target
+	ctx     context.Context // syncs' context: cancelled at shutdown
+	wg      *sync.WaitGroup // waited for at shutdown
+	busy    sync.Map        // state.RepoKey → struct{} while a resync runs
+}
+
+func (b *backend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapshot() }
+
+func (b *backend) IssueLinks(issue string) ([]state.IssueLink, error) {
+	return b.store.IssueLinks(issue)
+}
+
+// Resync runs a pass over one indexed repo in the background. Only repos
+// already in the state can be resynced: the page lists exactly those.
+func (b *backend) Resync(provider, fullName string) error {
+	t, ok := b.targets[provider]
+	if !ok {
+		return admin.ErrUnknownRepo
+	}
+	repos, err := b.store.Repos()
+	if err != nil {
+		return err
+	}
+	var key state.RepoKey
+	found := false
+	for _, r := range repos {
+		if r.Key.Provider == provider && strings.EqualFold(r.Repo.FullName, fullName) {
+			key, fullName, found = r.Key, r.Repo.FullName, true
+			break
+		}
+	}
+	if !found {
+		return admin.ErrUnknownRepo
+	}
+	if _, running := b.busy.LoadOrStore(key, struct{}{}); running {
+		return admin.ErrBusy
+	}
+	b.tracker.RepoSyncing(key, true) // shown at once, before the lock is taken
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer b.busy.Delete(key)
+		defer b.tracker.RepoSyncing(key, false)
+		b.ix.Sync(b.ctx, t, fullName)
+	}()
+	return nil
+}
