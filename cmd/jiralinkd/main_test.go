@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer/admin/browsertest"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
@@ -240,5 +241,48 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 	code, _, _ := f.run(context.Background(), "sync", "--config", cfg)
 	if code != exitOK {
 		t.Errorf("sync after serve stopped: exit %d", code)
+	}
+}
+
+// TestStatusPageOnRunningStack loads the status page of a real `serve`
+// (fake GitHub and Jira behind it) in headless chromium, clicks Resync and
+// sees the repo syncing: the page against the running stack.
+func TestStatusPageOnRunningStack(t *testing.T) {
+	f := newFixture(t)
+	const adminToken = "admin-token-for-the-browser-test-0123"
+	f.env["ADMIN_TOKEN"] = adminToken
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := f.write(t, "serve.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+"\n  admin_token_env: ADMIN_TOKEN", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := f.run(ctx, "serve", "--config", cfg)
+		done <- code
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(f.jira.AllLinks()["ABC-2"]) == 0 { // the start-up pass is done
+		if time.Now().After(deadline) {
+			t.Fatal("start-up pass wrote no link")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Slow GitHub down so the resync is still running when the page reloads.
+	f.gh.SetLatency(400 * time.Millisecond)
+	f.gh.ResetRequests()
+	browsertest.Run(t, browsertest.Options{
+		URL: "http://" + addr, Token: adminToken, ResyncRepo: "github/acme/api", ExplainKey: "ABC-1",
+		ExpectText: []string{"github", "acme/api", "ok", "*/5 * * * *", "Repositories", "in "},
+	})
+	if len(f.gh.Requests()) == 0 {
+		t.Error("the Resync click reached no GitHub endpoint")
 	}
 }
