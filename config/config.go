@@ -95,6 +95,13 @@ type Provider struct {
 	CAFile           string        // PEM bundle to trust; "" means the system pool
 	Timeout          time.Duration // per request, positive
 	MaxConcurrency   int           // concurrent requests, 1..64
+	// PruneUnreachable removes the links of commits no longer reachable
+	// from any branch or tag after a force-push (default true).
+	PruneUnreachable bool
+	// PruneRemovedRepos removes the links of repos that are no longer
+	// configured (default false: they keep their links). Deleted repos
+	// always lose theirs.
+	PruneRemovedRepos bool
 	// Webhook is nil unless the provider's webhook section is present;
 	// then deliveries to POST /webhooks/{name} are verified with it.
 	Webhook *Webhook

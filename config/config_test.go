@@ -110,6 +110,7 @@ func TestParseDefaults(t *testing.T) {
 			IncludeSubgroups: true,
 			Timeout:          30 * time.Second,
 			MaxConcurrency:   4,
+			PruneUnreachable: true,
 		}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -193,6 +194,7 @@ providers:
 		IncludeArchived:  true,
 		Timeout:          5 * time.Second,
 		MaxConcurrency:   64,
+		PruneUnreachable: true,
 	}
 	if !reflect.DeepEqual(cfg.Providers[0], want) {
 		t.Errorf("provider =\n%#v\nwant\n%#v", cfg.Providers[0], want)

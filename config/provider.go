@@ -38,20 +38,25 @@ func buildProviders(raws []rawProvider, env func(string) string, readFile func(s
 
 func buildProvider(pp string, raw *rawProvider, env func(string) string, readFile func(string) ([]byte, error), c *collector) Provider {
 	p := Provider{
-		Name:             raw.Name,
-		Type:             providers.Type(raw.Type),
-		Schedule:         raw.Schedule,
-		Orgs:             raw.Orgs,
-		Repos:            raw.Repos,
-		Groups:           raw.Groups,
-		Projects:         raw.Projects,
-		IncludeSubgroups: defaultIncludeSubgroups,
-		Include:          raw.Include,
-		Exclude:          raw.Exclude,
-		IncludeArchived:  raw.IncludeArchived,
-		CAFile:           raw.CAFile,
-		Timeout:          DefaultTimeout,
-		MaxConcurrency:   DefaultMaxConcurrency,
+		Name:              raw.Name,
+		Type:              providers.Type(raw.Type),
+		Schedule:          raw.Schedule,
+		Orgs:              raw.Orgs,
+		Repos:             raw.Repos,
+		Groups:            raw.Groups,
+		Projects:          raw.Projects,
+		IncludeSubgroups:  defaultIncludeSubgroups,
+		Include:           raw.Include,
+		Exclude:           raw.Exclude,
+		IncludeArchived:   raw.IncludeArchived,
+		CAFile:            raw.CAFile,
+		Timeout:           DefaultTimeout,
+		MaxConcurrency:    DefaultMaxConcurrency,
+		PruneUnreachable:  true,
+		PruneRemovedRepos: raw.PruneRemoved,
+	}
+	if raw.PruneUnreachable != nil {
+		p.PruneUnreachable = *raw.PruneUnreachable
 	}
 	if raw.IncludeSubgroups != nil {
 		p.IncludeSubgroups = *raw.IncludeSubgroups

@@ -73,6 +73,8 @@ type rawProvider struct {
 	Timeout          *time.Duration `mapstructure:"timeout"`
 	MaxConcurrency   *int           `mapstructure:"max_concurrency"`
 	Webhook          *rawWebhook    `mapstructure:"webhook"`
+	PruneUnreachable *bool          `mapstructure:"prune_unreachable"`
+	PruneRemoved     bool           `mapstructure:"prune_removed_repos"`
 }
 
 // rawWebhook enables inbound webhooks for a provider.

@@ -14,9 +14,10 @@ import (
 // discover lists the repos a target covers: every repo of its owners plus
 // its explicit repos, filtered, archived ones dropped unless wanted, each
 // once (by id). Listings are conditional; a 304 reuses the cached result.
-// An owner or repo that cannot be read is reported in the returned error
-// while the others still sync.
-func (ix *Indexer) discover(ctx context.Context, t Target) ([]providers.Repo, error) {
+// Explicit repos the provider does not know (404) are returned in missing;
+// any other owner or repo that cannot be read is reported in err while the
+// others still sync.
+func (ix *Indexer) discover(ctx context.Context, t Target) (repos []providers.Repo, missing []string, err error) {
 	var (
 		out  []providers.Repo
 		seen = map[int64]bool{}
@@ -51,6 +52,10 @@ func (ix *Indexer) discover(ctx context.Context, t Target) ([]providers.Repo, er
 		repos, err := ix.discoverOne(ctx, t, "repo:"+strings.ToLower(full), func(prev providers.ListState) (providers.Listed[providers.Repo], error) {
 			return t.Source.Repo(ctx, full, prev)
 		})
+		if errors.Is(err, providers.ErrNotFound) {
+			missing = append(missing, full)
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read repository %s: %w", full, err))
 			continue
@@ -60,7 +65,7 @@ func (ix *Indexer) discover(ctx context.Context, t Target) ([]providers.Repo, er
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].FullName < out[j].FullName })
-	return out, errors.Join(errs...)
+	return out, missing, errors.Join(errs...)
 }
 
 func (ix *Indexer) discoverOne(ctx context.Context, t Target, key string, list func(providers.ListState) (providers.Listed[providers.Repo], error)) ([]providers.Repo, error) {

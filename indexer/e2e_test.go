@@ -430,3 +430,43 @@ func TestRenameRelinksInPlaceAndDeleteRemoves(t *testing.T) {
 		t.Error("deleted repo still in state")
 	}
 }
+
+func TestDeletedRepoLosesItsLinksOnNextPass(t *testing.T) {
+	b, _ := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	mustOK(t, s.sync(t))
+	if n := countLinks(jiraLinks(t, s.jira)); n == 0 {
+		t.Fatal("no links to start with")
+	}
+	s.gh.DeleteRepo("apache", "zookeeper")
+	rep := s.sync(t)
+	if rep.Err == nil || !strings.Contains(rep.Err.Error(), "apache/zookeeper") {
+		t.Errorf("a configured repo that vanished must be reported: %v", rep.Err)
+	}
+	if len(rep.Removed) != 1 {
+		t.Errorf("removed = %v", rep.Removed)
+	}
+	if n := countLinks(jiraLinks(t, s.jira)); n != 0 {
+		t.Errorf("%d links left after the repo was deleted", n)
+	}
+}
+
+func TestUnconfiguredRepoKeepsLinksUnlessPruned(t *testing.T) {
+	b, _ := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	mustOK(t, s.sync(t))
+	n := countLinks(jiraLinks(t, s.jira))
+	s.tgt.Repos = nil
+	s.tgt.Owners = []string{"nobody-org"}
+	s.gh.AddOrg("nobody-org")
+	mustOK(t, s.sync(t))
+	if got := countLinks(jiraLinks(t, s.jira)); got != n {
+		t.Errorf("repo removed from the configuration lost links: %d → %d", n, got)
+	}
+	s.tgt.PruneRemovedRepos = true
+	rep := s.sync(t)
+	mustOK(t, rep)
+	if got := countLinks(jiraLinks(t, s.jira)); got != 0 || len(rep.Removed) != 1 {
+		t.Errorf("prune_removed_repos: %d links left, removed %v", got, rep.Removed)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ import (
 type Source interface {
 	OwnerRepos(ctx context.Context, owner string, prev providers.ListState) (providers.Listed[providers.Repo], error)
 	Repo(ctx context.Context, fullName string, prev providers.ListState) (providers.Listed[providers.Repo], error)
+	// RepoByID reads a repository by its numeric id; a deleted one answers
+	// an error wrapping providers.ErrNotFound.
+	RepoByID(ctx context.Context, id int64) (providers.Repo, error)
 	Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error)
 	Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error)
 	Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error
@@ -58,6 +62,9 @@ type Target struct {
 	// nil accepts all.
 	Match           func(fullName string) bool
 	IncludeArchived bool
+	// PruneRemovedRepos removes the links of repos that still exist but
+	// are no longer configured; otherwise they keep their links.
+	PruneRemovedRepos bool
 }
 
 // Options configures an Indexer.
@@ -135,6 +142,9 @@ type Report struct {
 	// Err is set when the pass could not even start (Jira projects or repo
 	// discovery failed); Repos then lists what could be done.
 	Err error
+	// Removed lists repos whose links were removed in this pass (deleted
+	// on the provider, or no longer configured with prune_removed_repos).
+	Removed []string
 }
 
 // Failed counts the repos that failed, plus one if the pass itself failed.
@@ -171,10 +181,12 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		rep.Err = fmt.Errorf("read Jira projects: %w", err)
 		return rep
 	}
-	repos, derr := ix.discover(ctx, t)
+	repos, missing, derr := ix.discover(ctx, t)
 	if derr != nil {
 		rep.Err = derr
 		ix.log.Error("repository discovery incomplete", "provider", t.Name, "err", derr)
+	} else if len(missing) > 0 {
+		rep.Err = fmt.Errorf("configured repositories not found (deleted, renamed beyond redirect, or not visible to the token): %s", strings.Join(missing, ", "))
 	}
 	if onlyRepo != "" {
 		repos = filterRepo(repos, onlyRepo)
@@ -187,6 +199,11 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 			break
 		}
 		rep.Repos = append(rep.Repos, ix.syncRepo(ctx, t, r, projects, FullScope))
+	}
+	if onlyRepo == "" && derr == nil && ctx.Err() == nil {
+		removed, perr := ix.pruneVanished(ctx, t, repos)
+		rep.Removed = removed
+		rep.Err = errors.Join(rep.Err, perr)
 	}
 	return rep
 }

@@ -83,3 +83,47 @@ func (ix *Indexer) RelinkRepo(ctx context.Context, t Target, id int64, renamed p
 func repoGlobalIDPrefix(key state.RepoKey) string {
 	return "jiralinkd/" + key.Provider + "/" + strconv.FormatInt(key.ID, 10) + "/"
 }
+
+// pruneVanished handles indexed repos that discovery no longer returns:
+// deleted on the provider (404 by id) → their links are removed; still
+// there but no longer configured (or filtered, or archived) → kept unless
+// the target prunes removed repos. Discovery must have succeeded
+// completely, or a transient error would look like a deletion.
+func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []providers.Repo) ([]string, error) {
+	seen := make(map[int64]bool, len(discovered))
+	for _, r := range discovered {
+		seen[r.ID] = true
+	}
+	all, err := ix.opts.Store.Repos()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, st := range all {
+		if st.Key.Provider != t.Name || seen[st.Key.ID] {
+			continue
+		}
+		_, err := t.Source.RepoByID(ctx, st.Key.ID)
+		var why string
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			why = "deleted on the provider (or no longer visible to the token)"
+		case err != nil:
+			errs = append(errs, fmt.Errorf("check vanished repo %s: %w", st.Repo.FullName, err))
+			continue
+		case t.PruneRemovedRepos:
+			why = "no longer configured (prune_removed_repos)"
+		default:
+			continue // not configured any more: keeps its links
+		}
+		n, err := ix.RemoveRepo(ctx, t, st.Key.ID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove links of %s: %w", st.Repo.FullName, err))
+			continue
+		}
+		ix.log.Warn("repository links removed", "provider", t.Name, "repo", st.Repo.FullName, "reason", why, "links_deleted", n)
+		removed = append(removed, st.Repo.FullName)
+	}
+	return removed, errors.Join(errs...)
+}

@@ -98,6 +98,9 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			links += rr.LinksWritten
 			deleted += rr.LinksDeleted
 		}
+		for _, name := range r.Removed {
+			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)
+		}
 		failed += r.Failed()
 	}
 	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed\n", commits, verb, links, deleted, failed)

@@ -223,3 +223,13 @@ func timeOf(ts *gh.Timestamp) time.Time {
 	}
 	return ts.Time
 }
+
+// RepoByID reads a repository by numeric id (GET /repositories/{id}), which
+// follows renames and transfers; a deleted repository answers ErrNotFound.
+func (c *Client) RepoByID(ctx context.Context, id int64) (providers.Repo, error) {
+	r, resp, err := c.gh.Repositories.GetByID(withWait(ctx), id)
+	if err != nil {
+		return providers.Repo{}, c.wrap(fmt.Sprintf("GET repositories/%d", id), resp, err)
+	}
+	return convertRepo(r), nil
+}

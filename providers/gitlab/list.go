@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -211,4 +212,14 @@ func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, since ti
 			return state, false, nil
 		}
 	}
+}
+
+// RepoByID reads a project by numeric id; a deleted project answers
+// ErrNotFound.
+func (c *Client) RepoByID(ctx context.Context, id int64) (providers.Repo, error) {
+	p, resp, err := c.gl.Projects.GetProject(id, nil, gl.WithContext(ctx))
+	if err != nil {
+		return providers.Repo{}, c.wrap("GET projects/"+strconv.FormatInt(id, 10), resp, err)
+	}
+	return convertProject(p), nil
 }
