@@ -65,6 +65,12 @@ type Target struct {
 	// PruneRemovedRepos removes the links of repos that still exist but
 	// are no longer configured; otherwise they keep their links.
 	PruneRemovedRepos bool
+	// PruneUnreachable removes the links of commits no longer reachable
+	// from any branch or tag (after a force-push or a branch deletion).
+	PruneUnreachable bool
+	// MaxConcurrency is how many of the target's repos sync at once
+	// (default 1). Each repo's branches are walked one after another.
+	MaxConcurrency int
 }
 
 // Options configures an Indexer.
@@ -86,6 +92,9 @@ type Options struct {
 	// names them). Default 24h.
 	NegativeCacheTTL time.Duration
 	Now              func() time.Time
+	// JiraConcurrency bounds concurrent Jira calls across all syncs
+	// (default 4), so parallel repos and providers cannot flood Jira.
+	JiraConcurrency int
 	// OnRepoStart and OnRepoDone, if set, bracket each repo sync (status
 	// page, metrics).
 	OnRepoStart func(state.RepoKey)
@@ -132,6 +141,10 @@ func New(opts Options) (*Indexer, error) {
 	if opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard
 	}
+	if opts.JiraConcurrency <= 0 {
+		opts.JiraConcurrency = 4
+	}
+	opts.Jira = &boundedJira{Jira: opts.Jira, sem: make(chan struct{}, opts.JiraConcurrency)}
 	return &Indexer{opts: opts, log: opts.Logger}, nil
 }
 
@@ -194,12 +207,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 			rep.Err = fmt.Errorf("repository %s is not among %s's configured repositories", onlyRepo, t.Name)
 		}
 	}
-	for _, r := range repos {
-		if ctx.Err() != nil {
-			break
-		}
-		rep.Repos = append(rep.Repos, ix.syncRepo(ctx, t, r, projects, FullScope))
-	}
+	rep.Repos = ix.syncRepos(ctx, t, repos, projects)
 	if onlyRepo == "" && derr == nil && ctx.Err() == nil {
 		removed, perr := ix.pruneVanished(ctx, t, repos)
 		rep.Removed = removed
@@ -250,7 +258,77 @@ func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
+// syncRepos syncs repos with up to t.MaxConcurrency at once; reports keep
+// the repos' order.
+func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Repo, projects map[string]bool) []RepoReport {
+	n := max(t.MaxConcurrency, 1)
+	out := make([]RepoReport, len(repos))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, r := range repos {
+		if ctx.Err() != nil {
+			out = out[:i]
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = ix.syncRepo(ctx, t, r, projects, FullScope)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 func (ix *Indexer) repoLock(k state.RepoKey) *sync.Mutex {
 	m, _ := ix.locks.LoadOrStore(k, &sync.Mutex{})
 	return m.(*sync.Mutex)
+}
+
+// boundedJira limits concurrent Jira calls.
+type boundedJira struct {
+	Jira
+	sem chan struct{}
+}
+
+func (b *boundedJira) acquire(ctx context.Context) error {
+	select {
+	case b.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *boundedJira) Projects(ctx context.Context) ([]jiraclient.Project, error) {
+	if err := b.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-b.sem }()
+	return b.Jira.Projects(ctx)
+}
+
+func (b *boundedJira) ExistingIssues(ctx context.Context, keys []string) (map[string]bool, error) {
+	if err := b.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-b.sem }()
+	return b.Jira.ExistingIssues(ctx, keys)
+}
+
+func (b *boundedJira) UpsertRemoteLink(ctx context.Context, issueKey string, link jiraclient.RemoteLink) (int64, error) {
+	if err := b.acquire(ctx); err != nil {
+		return 0, err
+	}
+	defer func() { <-b.sem }()
+	return b.Jira.UpsertRemoteLink(ctx, issueKey, link)
+}
+
+func (b *boundedJira) DeleteRemoteLink(ctx context.Context, issueKey, globalID string) error {
+	if err := b.acquire(ctx); err != nil {
+		return err
+	}
+	defer func() { <-b.sem }()
+	return b.Jira.DeleteRemoteLink(ctx, issueKey, globalID)
 }

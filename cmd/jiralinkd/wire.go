@@ -138,6 +138,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Name: p.Name, Type: p.Type, Source: c,
 				Owners: p.Orgs, Repos: p.Repos,
 				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
+				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency,
 			})
 		case providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
@@ -149,6 +150,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Name: p.Name, Type: p.Type, Source: c,
 				Owners: p.Groups, Repos: p.Projects,
 				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
+				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency,
 			})
 		default:
 			return nil, fmt.Errorf("provider %s: unknown type %s", p.Name, p.Type)
