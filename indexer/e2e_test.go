@@ -470,3 +470,51 @@ func TestUnconfiguredRepoKeepsLinksUnlessPruned(t *testing.T) {
 		t.Errorf("prune_removed_repos: %d links left, removed %v", got, rep.Removed)
 	}
 }
+
+func TestForcePushPrunesUnreachableCommitsOnly(t *testing.T) {
+	for _, prune := range []bool{true, false} {
+		t.Run(fmt.Sprint("prune=", prune), func(t *testing.T) {
+			at := func(h int) time.Time { return time.Date(2024, 2, 1, h, 0, 0, 0, time.UTC) }
+			b := corpus.NewBuilder()
+			root := b.Commit(nil, "ZOOKEEPER-1: root", at(0))
+			shared := b.Commit([]string{root}, "ZOOKEEPER-2: on main and on the release branch", at(1))
+			dropped := b.Commit([]string{shared}, "ZOOKEEPER-3: will be force-pushed away", at(2))
+			tagged := b.Commit([]string{shared}, "ZOOKEEPER-4: reachable only from a tag after the rewrite", at(3))
+			b.Branch("master", dropped)
+			b.Branch("release", shared)
+			b.Branch("topic", tagged)
+			s := newStack(t, b.Build(), nil)
+			s.tgt.PruneUnreachable = prune
+			s.repo.SetDefaultBranch("master")
+			mustOK(t, s.sync(t))
+			key := state.RepoKey{Provider: "github", ID: repoID}
+			gid := func(sha string) string { return indexer.GlobalID(key, indexer.KindCommit, sha) }
+			if got := jiraLinks(t, s.jira); !got["ZOOKEEPER-3"][gid(dropped)] || !got["ZOOKEEPER-4"][gid(tagged)] {
+				t.Fatalf("initial links: %v", got)
+			}
+
+			// Force-push master to a rewritten commit; the topic branch is
+			// deleted but a tag keeps its commit reachable.
+			rewritten := corpus.Commit{SHA: "7171717171717171717171717171717171717171", Parents: []string{shared}, AuthorName: "dev",
+				AuthorDate: at(5), CommitterDate: at(5), Message: "ZOOKEEPER-5: rewritten"}
+			s.repo.AddCommit(rewritten)
+			s.repo.SetBranch("master", rewritten.SHA)
+			s.repo.SetTag("v1", tagged)
+			s.repo.DeleteBranch("topic")
+			mustOK(t, s.sync(t))
+			got := jiraLinks(t, s.jira)
+			if !got["ZOOKEEPER-5"][gid(rewritten.SHA)] {
+				t.Error("new history not linked")
+			}
+			if !got["ZOOKEEPER-2"][gid(shared)] || !got["ZOOKEEPER-1"][gid(root)] {
+				t.Error("commits still reachable lost their links")
+			}
+			if !got["ZOOKEEPER-4"][gid(tagged)] {
+				t.Error("a commit reachable from a tag lost its link")
+			}
+			if got["ZOOKEEPER-3"][gid(dropped)] == prune {
+				t.Errorf("force-pushed-away commit link present=%v with prune_unreachable=%v", got["ZOOKEEPER-3"][gid(dropped)], prune)
+			}
+		})
+	}
+}

@@ -82,6 +82,9 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	if err == nil && scope.Pulls {
 		err = rs.pulls(ctx)
 	}
+	if err == nil {
+		err = rs.pruneUnreachable(ctx)
+	}
 	rep.Err = err
 	rep.LinksWritten, rep.LinksDeleted, rep.LinksUpdated = rs.lk.written, rs.lk.deleted, rs.lk.updated
 	rep.Duration = ix.opts.Now().Sub(start)
@@ -139,13 +142,19 @@ func (rs *repoSync) branches(ctx context.Context) error {
 		return bs[i].Name < bs[j].Name
 	})
 	present := map[string]bool{}
+	rewritten := false // a head moved backwards or sideways, or a branch went
 	for _, b := range bs {
 		present[b.Name] = true
 		if rs.st.Branches[b.Name] == b.HeadSHA {
 			continue
 		}
-		if err := rs.walk(ctx, b); err != nil {
+		forced, err := rs.walk(ctx, b)
+		if err != nil {
 			return fmt.Errorf("branch %s: %w", b.Name, err)
+		}
+		if forced {
+			rs.ix.log.Info("branch history rewritten (force-push)", "provider", rs.t.Name, "repo", rs.repo.FullName, "branch", b.Name)
+			rewritten = true
 		}
 	}
 	for name := range rs.st.Branches {
@@ -156,26 +165,75 @@ func (rs *repoSync) branches(ctx context.Context) error {
 			return fmt.Errorf("deleted branch %s: %w", name, err)
 		}
 		delete(rs.st.Branches, name)
+		rewritten = true
+	}
+	if rewritten && rs.t.PruneUnreachable && !rs.ix.opts.DryRun {
+		// Pruning waits for the tags step (a tag may keep commits
+		// reachable); the flag is saved with the branch cursors, so a crash
+		// in between cannot skip it.
+		rs.st.PrunePending = true
 	}
 	rs.st.BranchList = l.State
 	return rs.save()
 }
 
+// pruneUnreachable removes the links of indexed commits that no branch or
+// tag reaches any more (after a force-push or a branch deletion) and
+// forgets them. Commits still reachable from another branch or a tag keep
+// their links. Reachability is computed from the stored parents of indexed
+// commits: no provider call.
+func (rs *repoSync) pruneUnreachable(ctx context.Context) error {
+	if !rs.st.PrunePending || rs.ix.opts.DryRun {
+		return nil
+	}
+	heads := make([]string, 0, len(rs.st.Branches)+len(rs.st.Tags))
+	for _, sha := range rs.st.Branches {
+		heads = append(heads, sha)
+	}
+	for _, sha := range rs.st.Tags {
+		heads = append(heads, sha)
+	}
+	gone, err := rs.ix.opts.Store.Unreachable(rs.key(), heads)
+	if err != nil {
+		return err
+	}
+	defer func() { rs.st.PrunePending = false }()
+	if len(gone) == 0 {
+		return nil
+	}
+	for _, sha := range gone {
+		if err := rs.lk.remove(ctx, GlobalID(rs.key(), KindCommit, sha)); err != nil {
+			return fmt.Errorf("unlink unreachable commit %s: %w", shortSHA(sha), err)
+		}
+	}
+	rs.ix.log.Info("unreachable commits unlinked", "provider", rs.t.Name, "repo", rs.repo.FullName, "commits", len(gone))
+	rs.st.Commits -= len(gone)
+	if err := rs.ix.opts.Store.ForgetCommits(rs.key(), gone); err != nil {
+		return err
+	}
+	rs.st.PrunePending = false
+	return rs.save()
+}
+
 // walk indexes the commits reachable from b's head that are not indexed
-// yet, then advances the branch cursor.
+// yet, then advances the branch cursor. forced reports that the previous
+// head is not an ancestor of the new one (a force-push or rebase).
 //
 // GitHub and GitLab list history newest first, and merges interleave old
 // commits from the merged line, so meeting one known commit does not mean
 // the rest is known. The walk keeps a frontier of parents it still has to
 // meet and stops only when every parent of every new commit is indexed.
-func (rs *repoSync) walk(ctx context.Context, b providers.Branch) error {
-	head := b.HeadSHA
-	var fresh []string
+func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, err error) {
+	head, old := b.HeadSHA, rs.st.Branches[b.Name]
+	var fresh []state.Commit
+	boundary := map[string]bool{} // known parents of new commits
 	known, err := rs.known(head)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if !known[head] {
+	if known[head] {
+		boundary[head] = true
+	} else {
 		frontier := map[string]bool{head: true}
 		err := rs.t.Source.Commits(ctx, rs.repo, head, func(c providers.Commit) (bool, error) {
 			delete(frontier, c.SHA)
@@ -187,9 +245,11 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) error {
 				return len(frontier) == 0, nil
 			}
 			rs.indexed[c.SHA] = true
-			fresh = append(fresh, c.SHA)
+			fresh = append(fresh, state.Commit{SHA: c.SHA, Parents: c.Parents})
 			for _, p := range c.Parents {
-				if !kn[p] {
+				if kn[p] {
+					boundary[p] = true
+				} else {
 					frontier[p] = true
 				}
 			}
@@ -203,22 +263,35 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) error {
 			return len(frontier) == 0, nil
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := rs.lk.add(ctx, rs.ix.refEntity(rs.t, rs.key(), rs.repo, KindBranch, b.Name)); err != nil {
-		return err
+		return false, err
 	}
 	if err := rs.lk.flush(ctx); err != nil {
-		return err
+		return false, err
+	}
+	if old != "" && !boundary[old] {
+		// Usually the old head is a direct parent of a new commit; if not,
+		// ask the stored graph whether it is an ancestor of the boundary.
+		from := make([]string, 0, len(boundary))
+		for p := range boundary {
+			from = append(from, p)
+		}
+		anc, err := rs.ix.opts.Store.IsAncestor(rs.key(), old, from)
+		if err != nil {
+			return false, err
+		}
+		forced = !anc
 	}
 	rs.rep.Branches++
 	rs.st.Branches[b.Name] = head
 	rs.st.Commits += len(fresh)
 	if rs.ix.opts.DryRun {
-		return nil
+		return forced, nil
 	}
-	return rs.ix.opts.Store.AdvanceBranch(rs.st, fresh)
+	return forced, rs.ix.opts.Store.AdvanceBranch(rs.st, fresh)
 }
 
 // known reports which shas are indexed, in the store or in this sync.

@@ -51,6 +51,7 @@ type clientHooks struct {
 func (d *deps) retryOptions(system string) httpx.RetryOptions {
 	return httpx.RetryOptions{
 		Name:   system,
+		Pace:   true,
 		Logger: d.log,
 		Observe: func(req *http.Request, status int, err error) {
 			if h := d.hooks.observe; h != nil {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -138,6 +139,9 @@ type RepoState struct {
 	BranchList providers.ListState `json:"branch_list"`
 	TagList    providers.ListState `json:"tag_list"`
 	PullList   providers.ListState `json:"pull_list"`
+	// PrunePending is set when a force-push or branch deletion may have
+	// left indexed commits unreachable; cleared once they are unlinked.
+	PrunePending bool `json:"prune_pending,omitempty"`
 	// PullWatermark is the newest updated_at of a handled pull request.
 	PullWatermark time.Time  `json:"pull_watermark"`
 	Status        RepoStatus `json:"status"`
@@ -262,24 +266,160 @@ func (s *Store) CommitCount(k RepoKey) (int, error) {
 	return n, err
 }
 
-// AdvanceBranch records, in one transaction, that shas (a history closed
-// under ancestry together with the already known commits) are indexed and
-// that branch now points at head, and saves st.
-func (s *Store) AdvanceBranch(st RepoState, shas []string) error {
+// Commit is an indexed commit: its id and its parents, kept so that
+// ancestry (force-push detection) and reachability (pruning) can be decided
+// locally, without asking the provider.
+type Commit struct {
+	SHA     string
+	Parents []string
+}
+
+// AdvanceBranch records, in one transaction, that commits (a history
+// closed under ancestry together with the already known commits) are
+// indexed, and saves st with its advanced branch cursor.
+func (s *Store) AdvanceBranch(st RepoState, commits []Commit) error {
 	return s.update("advance cursor "+st.Key.String(), func(tx *bolt.Tx) error {
-		if len(shas) > 0 {
+		if len(commits) > 0 {
 			b, err := tx.Bucket(bucketCommits).CreateBucketIfNotExists(st.Key.bytes())
 			if err != nil {
 				return err
 			}
-			b.FillPercent = 0.9 // mostly appends of random keys; keep pages dense
-			for _, sha := range shas {
-				if err := b.Put(shaKey(sha), nil); err != nil {
+			for _, c := range commits {
+				if err := b.Put(shaKey(c.SHA), encodeParents(c.Parents)); err != nil {
 					return err
 				}
 			}
 		}
 		return putRepo(tx, st)
+	})
+}
+
+// encodeParents packs parent ids: binary SHAs back to back when all are
+// 20-byte hex ids (the norm), else a 0x00 marker and NUL-separated text.
+func encodeParents(ps []string) []byte {
+	out := make([]byte, 0, 20*len(ps))
+	for _, p := range ps {
+		b, err := hex.DecodeString(p)
+		if err != nil || len(b) != 20 {
+			out = []byte{0}
+			for i, p := range ps {
+				if i > 0 {
+					out = append(out, 0)
+				}
+				out = append(out, p...)
+			}
+			return out
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+func decodeParents(v []byte) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	if v[0] == 0 && len(v)%20 != 0 {
+		return strings.Split(string(v[1:]), "\x00")
+	}
+	out := make([]string, 0, len(v)/20)
+	for i := 0; i+20 <= len(v); i += 20 {
+		out = append(out, hex.EncodeToString(v[i:i+20]))
+	}
+	return out
+}
+
+// IsAncestor reports whether ancestor is reachable from any of from,
+// following the stored parents of indexed commits.
+func (s *Store) IsAncestor(k RepoKey, ancestor string, from []string) (bool, error) {
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
+		if b == nil {
+			return nil
+		}
+		seen := map[string]bool{}
+		stack := append([]string(nil), from...)
+		for len(stack) > 0 && !found {
+			c := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			if c == ancestor {
+				found = true
+				break
+			}
+			stack = append(stack, decodeParents(b.Get(shaKey(c)))...)
+		}
+		return nil
+	})
+	return found, err
+}
+
+// Unreachable returns the indexed commits that no head reaches (heads
+// that are not indexed commits are ignored).
+func (s *Store) Unreachable(k RepoKey, heads []string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
+		if b == nil {
+			return nil
+		}
+		seen := map[string]bool{}
+		stack := append([]string(nil), heads...)
+		for len(stack) > 0 {
+			c := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[c] {
+				continue
+			}
+			v := b.Get(shaKey(c))
+			if v == nil && !knownEmpty(b, c) {
+				continue // not indexed (e.g. a tag's own commit)
+			}
+			seen[c] = true
+			stack = append(stack, decodeParents(v)...)
+		}
+		return b.ForEach(func(key, _ []byte) error {
+			sha := shaString(key)
+			if !seen[sha] {
+				out = append(out, sha)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// knownEmpty tells an indexed root commit (empty value) from a missing one.
+func knownEmpty(b *bolt.Bucket, sha string) bool {
+	k, _ := b.Cursor().Seek(shaKey(sha))
+	return k != nil && string(k) == string(shaKey(sha))
+}
+
+func shaString(key []byte) string {
+	if len(key) == 20 {
+		return hex.EncodeToString(key)
+	}
+	return string(key)
+}
+
+// ForgetCommits drops commits from the indexed set (they became
+// unreachable and their links were removed).
+func (s *Store) ForgetCommits(k RepoKey, shas []string) error {
+	return s.update("forget commits "+k.String(), func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
+		if b == nil {
+			return nil
+		}
+		for _, sha := range shas {
+			if err := b.Delete(shaKey(sha)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

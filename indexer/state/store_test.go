@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 	st := RepoState{Key: k, Repo: providers.Repo{ID: 42, FullName: "acme/api"}, Branches: map[string]string{"main": "aa"},
 		BranchList: providers.ListState{ETags: []string{`"e1"`, `"e2"`}}, Status: RepoOK}
 	shas := []string{"0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"}
-	if err := s.AdvanceBranch(st, shas); err != nil {
+	if err := s.AdvanceBranch(st, []Commit{{SHA: shas[0]}, {SHA: shas[1], Parents: shas[:1]}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -140,5 +142,44 @@ func TestIssueCacheAndDiscovery(t *testing.T) {
 	}
 	if _, ok, _ := s.Discovery("gitlab", "owner:a"); ok {
 		t.Error("discovery leaked across providers")
+	}
+}
+
+func TestAncestryAndReachability(t *testing.T) {
+	s, _ := open(t)
+	k := RepoKey{Provider: "gh", ID: 1}
+	sha := func(c byte) string { return strings.Repeat(string([]byte{c}), 40) }
+	// a ← b ← c (main), b ← d (feature), and x (odd non-hex id) on top of d.
+	a, b, c, d := sha('a'), sha('b'), sha('c'), sha('d')
+	x := "not-a-hex-id"
+	commits := []Commit{{SHA: a}, {SHA: b, Parents: []string{a}}, {SHA: c, Parents: []string{b}}, {SHA: d, Parents: []string{b}}, {SHA: x, Parents: []string{d, "weird/parent"}}}
+	if err := s.AdvanceBranch(RepoState{Key: k}, commits); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		anc  string
+		from []string
+		want bool
+	}{{a, []string{c}, true}, {d, []string{c}, false}, {c, []string{d}, false}, {b, []string{x}, true}, {x, []string{x}, true}} {
+		if got, err := s.IsAncestor(k, tc.anc, tc.from); err != nil || got != tc.want {
+			t.Errorf("IsAncestor(%.6s, %v) = %v, %v", tc.anc, tc.from, got, err)
+		}
+	}
+	un, err := s.Unreachable(k, []string{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(un)
+	if want := []string{d, x}; !slices.Equal(un, want) {
+		t.Errorf("unreachable from main = %v, want %v", un, want)
+	}
+	if un, _ := s.Unreachable(k, []string{c, x}); len(un) != 0 {
+		t.Errorf("unreachable from main+feature = %v", un)
+	}
+	if err := s.ForgetCommits(k, []string{d, x}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CommitCount(k); n != 3 {
+		t.Errorf("%d commits after forgetting 2 of 5", n)
 	}
 }

@@ -54,6 +54,9 @@ type RetryOptions struct {
 	// OnWait, if set, is called before each wait with its length and
 	// whether a rate limit demanded it (status pages show paused clients).
 	OnWait func(d time.Duration, rateLimited bool)
+	// Pace spreads requests out when the reported budget runs low and
+	// waits for the reset when it is gone (see pace).
+	Pace bool
 }
 
 // RetryTransport is an http.RoundTripper that retries transient failures and
@@ -81,8 +84,9 @@ type RetryTransport struct {
 	// jitter returns a random duration in [0, d]; replaced in tests.
 	jitter func(d time.Duration) time.Duration
 
-	mu sync.Mutex
-	rl RateLimit
+	mu       sync.Mutex
+	rl       RateLimit
+	nextSlot time.Time // next paced request's turn
 }
 
 // NewRetryTransport wraps next (http.DefaultTransport if nil) in a
@@ -127,6 +131,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		maxAttempts = 1
 	}
 	for attempt := 1; ; attempt++ {
+		if err := t.pace(ctx); err != nil {
+			return nil, err
+		}
 		r, err := attemptRequest(req, attempt)
 		if err != nil {
 			return nil, err

@@ -342,3 +342,39 @@ func TestObserveSeesEveryAttemptAndOnWaitEveryWait(t *testing.T) {
 		t.Errorf("waits %v rate-limited %v", waits, limited)
 	}
 }
+
+func TestPacingSpreadsTheLastOfTheBudgetAndWaitsForReset(t *testing.T) {
+	reset := testNow.Add(100 * time.Second)
+	hdr := func(remaining int) http.Header {
+		return http.Header{"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {fmt.Sprint(remaining)},
+			"X-Ratelimit-Reset": {fmt.Sprint(reset.Unix())}}
+	}
+	srv := newScriptServer(t, step{200, hdr(4000), "a"}, step{200, hdr(10), "b"}, step{200, hdr(9), "c"}, step{200, hdr(0), "d"}, step{200, hdr(4999), "e"})
+	tr, rec := newTestTransport(RetryOptions{Pace: true})
+	for i := 0; i < 5; i++ {
+		resp, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	got := rec.got()
+	// (The clock stands still.) 1st: budget unknown; 2nd: 4000 left, above
+	// the reserve; 3rd: 10 left → takes the current slot, the next one is
+	// 100s/10 later; 4th: waits for that slot; 5th: none left → waits until
+	// the reset (+1s).
+	want := []time.Duration{10 * time.Second, 101 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("pacing waits %v, want %v", got, want)
+	}
+	// Without Pace nothing waits.
+	srv2 := newScriptServer(t, step{200, hdr(0), "a"}, step{200, hdr(0), "b"})
+	tr2, rec2 := newTestTransport(RetryOptions{})
+	for i := 0; i < 2; i++ {
+		resp, _ := get(t, tr2, srv2.URL)
+		resp.Body.Close()
+	}
+	if len(rec2.got()) != 0 {
+		t.Errorf("unpaced transport waited %v", rec2.got())
+	}
+}

@@ -1,0 +1,56 @@
+package httpx
+
+import (
+	"context"
+	"time"
+)
+
+// paceReserve is the share of a rate-limit window's budget below which
+// requests are spread out: above it they go at full speed.
+const paceReserve = 0.2
+
+// maxPaceWait bounds one pacing wait (a GitHub window is an hour).
+const maxPaceWait = 65 * time.Minute
+
+// pace waits, before a request, as the known budget requires: with less than
+// paceReserve of the window's budget left, requests are spaced so the rest
+// lasts until the reset; with none left, the request waits for the reset
+// instead of failing. Requests of concurrent callers take consecutive
+// slots, so the spacing holds however many goroutines share the client.
+// A budget the server never reported (GitHub Enterprise Server without rate
+// limits) is never paced.
+func (t *RetryTransport) pace(ctx context.Context) error {
+	if !t.opts.Pace {
+		return nil
+	}
+	now := t.opts.Now()
+	t.mu.Lock()
+	rl := t.rl
+	var wait time.Duration
+	if rl.Known && rl.Limit > 0 && !rl.Reset.IsZero() && rl.Reset.After(now) {
+		window := rl.Reset.Sub(now)
+		switch {
+		case rl.Remaining <= 0:
+			wait = window + time.Second
+		case float64(rl.Remaining) < paceReserve*float64(rl.Limit):
+			interval := window / time.Duration(rl.Remaining)
+			slot := t.nextSlot
+			if slot.Before(now) {
+				slot = now
+			}
+			t.nextSlot = slot.Add(interval)
+			wait = slot.Sub(now)
+		}
+	}
+	t.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	wait = min(wait, maxPaceWait)
+	if t.opts.OnWait != nil {
+		t.opts.OnWait(wait, true)
+	}
+	t.logger.Info("pacing requests to stay within the rate limit", "system", t.opts.Name,
+		"remaining", rl.Remaining, "limit", rl.Limit, "resets", rl.Reset.UTC().Format(time.RFC3339), "wait", wait.Round(time.Millisecond))
+	return t.opts.Sleep(ctx, wait)
+}
