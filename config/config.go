@@ -98,6 +98,10 @@ type Provider struct {
 	// PruneUnreachable removes the links of commits no longer reachable
 	// from any branch or tag after a force-push (default true).
 	PruneUnreachable bool
+	// ReconcileSchedule is the cron schedule of reconciliation passes,
+	// which re-read every list without ETags (default "@weekly"; "off"
+	// disables them).
+	ReconcileSchedule string
 	// PruneRemovedRepos removes the links of repos that are no longer
 	// configured (default false: they keep their links). Deleted repos
 	// always lose theirs.

@@ -70,6 +70,10 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	if p.Schedule == "" {
 		p.Schedule = DefaultSchedule
 	}
+	p.ReconcileSchedule = raw.Reconcile
+	if p.ReconcileSchedule == "" {
+		p.ReconcileSchedule = DefaultReconcileSchedule
+	}
 
 	switch {
 	case p.Name == "":
@@ -118,6 +122,11 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 
 	if msg := checkSchedule(p.Schedule); msg != "" {
 		c.check(pp+".schedule", msg)
+	}
+	if p.ReconcileSchedule != "off" {
+		if msg := checkSchedule(p.ReconcileSchedule); msg != "" {
+			c.check(pp+".reconcile_schedule", msg+` (or "off")`)
+		}
 	}
 	checkGlobs(pp+".include", p.Include, c)
 	checkGlobs(pp+".exclude", p.Exclude, c)

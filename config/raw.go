@@ -75,6 +75,7 @@ type rawProvider struct {
 	Webhook          *rawWebhook    `mapstructure:"webhook"`
 	PruneUnreachable *bool          `mapstructure:"prune_unreachable"`
 	PruneRemoved     bool           `mapstructure:"prune_removed_repos"`
+	Reconcile        string         `mapstructure:"reconcile_schedule"`
 }
 
 // rawWebhook enables inbound webhooks for a provider.
@@ -97,6 +98,7 @@ const (
 	DefaultKeyPattern                = "[A-Z][A-Z0-9_]+"
 	DefaultTimeout                   = 30 * time.Second
 	DefaultSchedule                  = "*/5 * * * *"
+	DefaultReconcileSchedule         = "@weekly"
 	DefaultMaxConcurrency            = 4
 	DefaultGitHubURL                 = "https://api.github.com/"
 	DefaultGitLabURL                 = "https://gitlab.com/"

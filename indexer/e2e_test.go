@@ -518,3 +518,34 @@ func TestForcePushPrunesUnreachableCommitsOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestReconcileRepairsWhatConditionalListsHide(t *testing.T) {
+	b, shas := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	mustOK(t, s.sync(t))
+	key := state.RepoKey{Provider: "github", ID: repoID}
+
+	// A push lands, but the state ends up with the new branch-list ETag and
+	// the old cursor (what a lost update would leave behind).
+	c := corpus.Commit{SHA: "8181818181818181818181818181818181818181", Parents: []string{shas["main1"]}, AuthorName: "dev",
+		AuthorDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), CommitterDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Message: "ZOOKEEPER-78: hidden"}
+	s.repo.AddCommit(c)
+	s.repo.SetBranch("master", c.SHA)
+	st, _, _ := s.store.Repo(key)
+	l, err := s.tgt.Source.Branches(context.Background(), st.Repo, providers.ListState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.BranchList = l.State
+	if err := s.store.PutRepo(st); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, s.sync(t))
+	if len(s.jira.Links("ZOOKEEPER-78")) != 0 {
+		t.Fatal("test premise broken: a normal pass already saw the push")
+	}
+	mustOK(t, s.ix.Reconcile(context.Background(), s.tgt))
+	if got := s.jira.Links("ZOOKEEPER-78"); len(got) != 1 {
+		t.Errorf("reconciliation did not repair the missed push: %+v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
@@ -126,4 +127,45 @@ func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []pro
 		removed = append(removed, st.Repo.FullName)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// reconcileLookback is how far back a reconciliation re-reads pull
+// requests before the watermark.
+const reconcileLookback = 7 * 24 * time.Hour
+
+// Reconcile is a pass that trusts no cached list: the stored ETags of every
+// branch, tag and pull request list are dropped (pull requests re-read a
+// week back from the watermark) and pruning is re-checked, so anything a
+// missed webhook, a provider hiccup or a bug left behind is repaired.
+// History already indexed is not re-read: branch heads are compared with
+// the cursors, which costs a few calls per repo.
+func (ix *Indexer) Reconcile(ctx context.Context, t Target) Report {
+	if !ix.opts.DryRun {
+		repos, err := ix.opts.Store.Repos()
+		if err != nil {
+			return Report{Provider: t.Name, Err: err}
+		}
+		for _, st := range repos {
+			if st.Key.Provider != t.Name {
+				continue
+			}
+			mu := ix.repoLock(st.Key)
+			mu.Lock()
+			cur, ok, err := ix.opts.Store.Repo(st.Key)
+			if err == nil && ok {
+				cur.BranchList, cur.TagList, cur.PullList = providers.ListState{}, providers.ListState{}, providers.ListState{}
+				if !cur.PullWatermark.IsZero() {
+					cur.PullWatermark = cur.PullWatermark.Add(-reconcileLookback)
+				}
+				cur.PrunePending = t.PruneUnreachable
+				err = ix.opts.Store.PutRepo(cur)
+			}
+			mu.Unlock()
+			if err != nil {
+				return Report{Provider: t.Name, Err: err}
+			}
+		}
+	}
+	ix.log.Info("reconciliation pass", "provider", t.Name)
+	return ix.Sync(ctx, t, "")
 }

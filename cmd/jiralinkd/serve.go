@@ -111,6 +111,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 			return exitConfig
 		}
 		entries[t.Name] = id
+		if rs := reconcileOf(cfg, t.Name); rs != "off" {
+			rjob := cron.FuncJob(func() { s.reconcile(syncCtx, ix, t) })
+			if _, err := sched.AddJob(rs, rjob); err != nil {
+				log.Error("bad reconcile schedule", "provider", t.Name, "err", err)
+				return exitConfig
+			}
+		}
 		// The first pass starts now, not at the first tick. (Cron's Stop
 		// waits for the passes it started; this one is waited for by wg.)
 		s.wg.Add(1)
@@ -187,6 +194,26 @@ func newMetrics(d *deps, tracker *status.Tracker) (*prometheus.Registry, *metric
 		},
 	}
 	return reg, m
+}
+
+// reconcileOf returns the reconciliation schedule of the named provider.
+func reconcileOf(cfg *config.Config, name string) string {
+	for _, p := range cfg.Providers {
+		if p.Name == name {
+			return p.ReconcileSchedule
+		}
+	}
+	return "off"
+}
+
+// reconcile runs a reconciliation pass of a target.
+func (s *server) reconcile(ctx context.Context, ix *indexer.Indexer, t indexer.Target) {
+	start := time.Now()
+	s.tracker.PassStarted(t.Name)
+	rep := ix.Reconcile(ctx, t)
+	s.tracker.PassDone(t.Name)
+	s.metrics.PassDone(t.Name, rep, time.Since(start))
+	s.log.Info("reconciliation done", "provider", t.Name, "repos", len(rep.Repos), "failed", rep.Failed(), "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // scheduleOf returns the cron schedule of the named provider.
