@@ -66,6 +66,10 @@ func bench(ctx context.Context, st *stack, bin string, out, errw io.Writer) int 
 	fmt.Fprintf(out, "Jira calls vs links written: %d vs %d (%s; target at most +5%%)\n", first.jiraCalls, links, ratio(first.jiraCalls, links))
 	fmt.Fprintf(out, "second run: GitHub %d rate-limit-counted calls; GitLab %d calls, %d answered 304 (the merge request list's moved watermark asks once more); %d Jira writes (target 0)\n",
 		second.gh.counted, second.gl.calls, second.gl.notModified, second.jiraWrites)
+	if err := webhookBench(ctx, st, bin, out); err != nil {
+		fmt.Fprintf(errw, "devstack: webhook benchmark: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

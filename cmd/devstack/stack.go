@@ -25,11 +25,13 @@ const (
 	demoGitHubToken = "ghp_demo0000000000000000000000000000000"
 	demoGitLabToken = "glpat-demo000000000000"
 	demoJiraToken   = "demo-jira-personal-access-token"
+	demoHookSecret  = "demo-webhook-secret"
 )
 
 type stack struct {
 	hist       *corpus.History
 	gh         *githubtest.Server
+	ghRepo     *githubtest.RepoHandle
 	gl         *gitlabtest.Server
 	jira       *jiratest.Server
 	ghURL      string
@@ -37,6 +39,7 @@ type stack struct {
 	jiraURL    string
 	dir        string
 	configPath string
+	listen     string // jiralinkd serve's address
 	servers    []*http.Server
 }
 
@@ -57,7 +60,7 @@ func startStack(dir string) (*stack, error) {
 	}
 	st := &stack{hist: hist, dir: dir}
 	st.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken})
-	st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
+	st.ghRepo = st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
 	st.gl = gitlabtest.NewServer(gitlabtest.Options{Token: demoGitLabToken, RateLimit: 100_000})
 	st.gl.AddCorpusProject("apache", "zookeeper", 2002, hist)
 	st.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: jiratest.DemoIssues})
@@ -92,11 +95,15 @@ func startStack(dir string) (*stack, error) {
 		return nil, err
 	}
 	st.configPath = filepath.Join(dir, "config.yaml")
+	if st.listen, err = freeAddr(); err != nil {
+		st.close()
+		return nil, err
+	}
 	cfg := fmt.Sprintf(`# Written by devstack: jiralinkd against the local fake GitHub and Jira.
 state:
   path: %s
 http:
-  listen: 127.0.0.1:8080
+  listen: %s
 log:
   level: warn
 jira:
@@ -109,18 +116,30 @@ providers:
     token_env: DEMO_GITHUB_TOKEN
     schedule: "@every 1m"
     repos: [apache/zookeeper]
+    webhook:
+      secret_env: DEMO_WEBHOOK_SECRET
   - name: gitlab
     type: gitlab
     url: %s
     token_env: DEMO_GITLAB_TOKEN
     schedule: "@every 1m"
     groups: [apache]
-`, filepath.Join(dir, "jiralinkd.db"), st.jiraURL, st.ghURL, st.glURL)
+`, filepath.Join(dir, "jiralinkd.db"), st.listen, st.jiraURL, st.ghURL, st.glURL)
 	if err := os.WriteFile(st.configPath, []byte(cfg), 0o600); err != nil {
 		st.close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// freeAddr picks a free loopback port for jiralinkd serve.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func (st *stack) close() {
@@ -130,11 +149,11 @@ func (st *stack) close() {
 }
 
 func (st *stack) env() []string {
-	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_GITLAB_TOKEN="+demoGitLabToken, "DEMO_JIRA_TOKEN="+demoJiraToken)
+	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_GITLAB_TOKEN="+demoGitLabToken, "DEMO_JIRA_TOKEN="+demoJiraToken, "DEMO_WEBHOOK_SECRET="+demoHookSecret)
 }
 
 func (st *stack) envLine(bin, cmd string) string {
-	return fmt.Sprintf("DEMO_GITHUB_TOKEN=%s DEMO_GITLAB_TOKEN=%s DEMO_JIRA_TOKEN=%s %s %s --config %s", demoGitHubToken, demoGitLabToken, demoJiraToken, bin, cmd, st.configPath)
+	return fmt.Sprintf("DEMO_GITHUB_TOKEN=%s DEMO_GITLAB_TOKEN=%s DEMO_JIRA_TOKEN=%s DEMO_WEBHOOK_SECRET=%s %s %s --config %s", demoGitHubToken, demoGitLabToken, demoJiraToken, demoHookSecret, bin, cmd, st.configPath)
 }
 
 // result is one run of the jiralinkd binary.
