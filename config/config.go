@@ -98,6 +98,10 @@ type Provider struct {
 	// PruneUnreachable removes the links of commits no longer reachable
 	// from any branch or tag after a force-push (default true).
 	PruneUnreachable bool
+	// SmartCommits is nil unless smart_commits.enabled: then Jira
+	// smart-commit commands (#comment, #time, #<transition>) of new commits
+	// on the branches matching SmartCommits.Branches are run.
+	SmartCommits *SmartCommits
 	// ReconcileSchedule is the cron schedule of reconciliation passes,
 	// which re-read every list without ETags (default "@weekly"; "off"
 	// disables them).
@@ -109,6 +113,21 @@ type Provider struct {
 	// Webhook is nil unless the provider's webhook section is present;
 	// then deliveries to POST /webhooks/{name} are verified with it.
 	Webhook *Webhook
+}
+
+// SmartCommits configures smart commits for one provider.
+type SmartCommits struct {
+	Branches []string // path.Match globs on branch names; required
+}
+
+// Matches reports whether commands of commits on branch are run.
+func (s *SmartCommits) Matches(branch string) bool {
+	for _, g := range s.Branches {
+		if ok, _ := path.Match(g, branch); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Webhook holds the secrets that verify a provider's webhook deliveries.

@@ -116,6 +116,13 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 		c.check(pp, "token required: set token_env, token_file or token")
 	}
 
+	if raw.SmartCommits != nil && raw.SmartCommits.Enabled {
+		p.SmartCommits = &SmartCommits{Branches: raw.SmartCommits.Branches}
+		if len(raw.SmartCommits.Branches) == 0 {
+			c.check(pp+".smart_commits.branches", "required when smart commits are enabled: the branches whose commits run commands, e.g. [main]")
+		}
+		checkGlobs(pp+".smart_commits.branches", raw.SmartCommits.Branches, c)
+	}
 	if raw.Webhook != nil {
 		p.Webhook = resolveWebhook(pp+".webhook", p.Type, raw.Webhook, env, readFile, c)
 	}

@@ -76,6 +76,13 @@ type rawProvider struct {
 	PruneUnreachable *bool          `mapstructure:"prune_unreachable"`
 	PruneRemoved     bool           `mapstructure:"prune_removed_repos"`
 	Reconcile        string         `mapstructure:"reconcile_schedule"`
+	SmartCommits     *rawSmart      `mapstructure:"smart_commits"`
+}
+
+// rawSmart configures smart commits for a provider.
+type rawSmart struct {
+	Enabled  bool     `mapstructure:"enabled"`
+	Branches []string `mapstructure:"branches"`
 }
 
 // rawWebhook enables inbound webhooks for a provider.

@@ -105,8 +105,40 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-// linkBase fills the parts common to every link of a repo.
+// redact removes credentials from text bound for Jira, logging the rule
+// and the entity (never the secret). found reports whether any matched.
+func (ix *Indexer) redact(key state.RepoKey, kind EntityKind, id, text string) (out string, found bool) {
+	if ix.opts.Redact == nil {
+		return text, false
+	}
+	out, rules := ix.opts.Redact(text)
+	for _, r := range rules {
+		ix.log.Warn("credential redacted before writing to Jira", "rule", r, "provider", key.Provider, "repo_id", key.ID, "kind", kind, "id", shortID(kind, id))
+		if ix.opts.OnRedaction != nil {
+			ix.opts.OnRedaction(r)
+		}
+	}
+	return out, len(rules) > 0
+}
+
+// shortID names an entity in logs: a commit by its short SHA; a ref name
+// is not logged at all (it may be the secret itself).
+func shortID(kind EntityKind, id string) string {
+	switch kind {
+	case KindCommit:
+		return shortSHA(id)
+	case KindPull:
+		return id
+	}
+	return "(name withheld)"
+}
+
+// linkBase fills the parts common to every link of a repo. Title and
+// summary are redacted before they are truncated (a cut token would no
+// longer be recognised).
 func (ix *Indexer) linkBase(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, id, url, title, summary string) jiraclient.RemoteLink {
+	title, _ = ix.redact(key, kind, id, title)
+	summary, _ = ix.redact(key, kind, id, summary)
 	l := jiraclient.RemoteLink{
 		GlobalID:     GlobalID(key, kind, id),
 		Application:  &jiraclient.Application{Type: "com.jiralinkd." + string(t.Type), Name: t.Name},
@@ -158,6 +190,11 @@ func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo
 }
 
 func (ix *Indexer) refEntity(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, name string) entity {
+	if _, secret := ix.redact(key, kind, name, name); secret {
+		// The name would be in the link's URL and globalId, which cannot
+		// be redacted: write no link for it.
+		return entity{kind: kind, id: name}
+	}
 	return entity{
 		kind: kind, id: name, repo: t.Name + "/" + repo.FullName,
 		hits: addHits(nil, string(kind)+" name", ix.opts.Matcher.Branch(name)),

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
@@ -71,6 +72,17 @@ type Target struct {
 	// MaxConcurrency is how many of the target's repos sync at once
 	// (default 1). Each repo's branches are walked one after another.
 	MaxConcurrency int
+	// SmartCommits, when set, runs Jira smart-commit commands of new
+	// commits on branches it accepts (nil: smart commits off).
+	SmartCommits func(branch string) bool
+}
+
+// SmartCommitRunner carries out smart-commit commands exactly once.
+type SmartCommitRunner interface {
+	Handle(ctx context.Context, c smartcommit.CommitInfo) ([]smartcommit.Result, error)
+	// Retry re-attempts commands that failed transiently and whose backoff
+	// has passed (once per pass).
+	Retry(ctx context.Context) ([]smartcommit.Result, error)
 }
 
 // Options configures an Indexer.
@@ -92,6 +104,13 @@ type Options struct {
 	// names them). Default 24h.
 	NegativeCacheTTL time.Duration
 	Now              func() time.Time
+	// Redact, if set, replaces credentials in text before it is written to
+	// Jira (link titles and summaries, smart-commit comments) and returns
+	// the ids of the rules that matched. OnRedaction is told each rule.
+	Redact      func(text string) (string, []string)
+	OnRedaction func(rule string)
+	// SmartCommits runs smart-commit commands (nil: none run anywhere).
+	SmartCommits SmartCommitRunner
 	// JiraConcurrency bounds concurrent Jira calls across all syncs
 	// (default 4), so parallel repos and providers cannot flood Jira.
 	JiraConcurrency int
@@ -189,6 +208,11 @@ type RepoReport struct {
 // not stop the others.
 func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 	rep := Report{Provider: t.Name}
+	if ix.opts.SmartCommits != nil && t.SmartCommits != nil && !ix.opts.DryRun {
+		if _, err := ix.opts.SmartCommits.Retry(ctx); err != nil {
+			ix.log.Warn("smart commit retries", "err", err)
+		}
+	}
 	projects, err := ix.projects(ctx)
 	if err != nil {
 		rep.Err = fmt.Errorf("read Jira projects: %w", err)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
 )
@@ -84,6 +85,9 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	if err == nil {
 		err = rs.pruneUnreachable(ctx)
+	}
+	if err == nil && scope == FullScope && rs.t.SmartCommits != nil && !rs.st.SmartCommitsArmed && !ix.opts.DryRun {
+		rs.st.SmartCommitsArmed = true // from now on, new commits run their commands
 	}
 	rep.Err = err
 	rep.LinksWritten, rep.LinksDeleted, rep.LinksUpdated = rs.lk.written, rs.lk.deleted, rs.lk.updated
@@ -227,6 +231,12 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	head, old := b.HeadSHA, rs.st.Branches[b.Name]
 	var fresh []state.Commit
 	boundary := map[string]bool{} // known parents of new commits
+	// Smart commits run for commits first seen now, on accepted branches,
+	// once the repo is armed (its first sync with them enabled is a
+	// backfill and runs none).
+	smart := rs.ix.opts.SmartCommits != nil && rs.t.SmartCommits != nil && rs.st.SmartCommitsArmed &&
+		rs.t.SmartCommits(b.Name) && !rs.ix.opts.DryRun
+	var smartQueue []providers.Commit
 	known, err := rs.known(head)
 	if err != nil {
 		return false, err
@@ -246,6 +256,9 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 			}
 			rs.indexed[c.SHA] = true
 			fresh = append(fresh, state.Commit{SHA: c.SHA, Parents: c.Parents})
+			if smart {
+				smartQueue = append(smartQueue, c)
+			}
 			for _, p := range c.Parents {
 				if kn[p] {
 					boundary[p] = true
@@ -271,6 +284,19 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	}
 	if err := rs.lk.flush(ctx); err != nil {
 		return false, err
+	}
+	// Oldest first, as they were committed. An error means nothing was
+	// recorded or sent for that commit: the cursor stays, and the next
+	// pass runs it (exactly once, by the ledger).
+	for i := len(smartQueue) - 1; i >= 0; i-- {
+		c := smartQueue[i]
+		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message) // comments carry its text
+		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
+			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: b.Name, SHA: c.SHA, URL: c.HTMLURL,
+			Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), Message: msg, When: c.AuthorDate, Merge: len(c.Parents) > 1,
+		}); err != nil {
+			return false, fmt.Errorf("smart commit %s: %w", shortSHA(c.SHA), err)
+		}
 	}
 	if old != "" && !boundary[old] {
 		// Usually the old head is a direct parent of a new commit; if not,
@@ -373,4 +399,13 @@ func (rs *repoSync) pulls(ctx context.Context) error {
 	rs.st.PullList = ls
 	rs.st.PullWatermark = newest
 	return rs.save()
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -11,11 +11,11 @@ import (
 // SearchBatchSize is the most issue keys ExistingIssues puts into one search.
 const SearchBatchSize = 100
 
-// ServerInfo returns GET /rest/api/2/serverInfo.
+// ServerInfo returns GET /rest/api/2/serverInfo. It also settles
+// Deployment when that is auto.
 func (c *Client) ServerInfo(ctx context.Context) (ServerInfo, error) {
-	var si ServerInfo
-	_, err := c.do(ctx, http.MethodGet, "serverInfo", nil, nil, &si, http.StatusOK)
-	return si, err
+	si, _, err := c.serverInfo(ctx)
+	return si.ServerInfo, err
 }
 
 // Myself returns the user the credentials belong to (GET /rest/api/2/myself).
@@ -60,6 +60,12 @@ type searchResult struct {
 //
 // An issue moved to another project comes back under its new key; the old
 // key asked for is then reported as not existing.
+//
+// On Jira Cloud, which removed /rest/api/2/search, the batches go to
+// POST /rest/api/3/search/jql instead (see existingCloud). With
+// Options.Deployment auto and a host that is not *.atlassian.net, the
+// first search tries Data Center's endpoint and switches for good when
+// Jira answers 410 Gone, so Data Center pays no extra request.
 func (c *Client) ExistingIssues(ctx context.Context, keys []string) (map[string]bool, error) {
 	exists := make(map[string]bool, len(keys))
 	unique := make([]string, 0, len(keys))
@@ -72,31 +78,57 @@ func (c *Client) ExistingIssues(ctx context.Context, keys []string) (map[string]
 			unique = append(unique, k)
 		}
 	}
+	mode := c.knownDeployment()
 	for start := 0; start < len(unique); start += SearchBatchSize {
 		batch := unique[start:min(start+SearchBatchSize, len(unique))]
-		req := searchRequest{
-			JQL:           "key in (" + strings.Join(batch, ",") + ")",
-			ValidateQuery: false,
-			Fields:        []string{"key"},
-			MaxResults:    len(batch),
-		}
-		var res searchResult
-		if _, err := c.do(ctx, http.MethodPost, "search", nil, req, &res, http.StatusOK); err != nil {
-			return nil, err
-		}
-		for _, is := range res.Issues {
-			if _, asked := exists[is.Key]; asked {
-				exists[is.Key] = true
+		if mode == DeploymentCloud {
+			if err := c.existingCloud(ctx, batch, exists); err != nil {
+				return nil, err
 			}
+			continue
+		}
+		err := c.existingDataCenter(ctx, batch, exists)
+		if mode == DeploymentAuto && isGone(err) {
+			c.remember(DeploymentCloud)
+			mode = DeploymentCloud
+			err = c.existingCloud(ctx, batch, exists)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return exists, nil
 }
 
+// keyJQL is the JQL of a batch of valid issue keys.
+func keyJQL(batch []string) string { return "key in (" + strings.Join(batch, ",") + ")" }
+
+// existingDataCenter marks in exists which keys of batch Data Center's
+// POST /rest/api/2/search finds (one page: maxResults is the batch size).
+func (c *Client) existingDataCenter(ctx context.Context, batch []string, exists map[string]bool) error {
+	req := searchRequest{
+		JQL:           keyJQL(batch),
+		ValidateQuery: false,
+		Fields:        []string{"key"},
+		MaxResults:    len(batch),
+	}
+	var res searchResult
+	if _, err := c.do(ctx, http.MethodPost, "search", nil, req, &res, http.StatusOK); err != nil {
+		return err
+	}
+	for _, is := range res.Issues {
+		if _, asked := exists[is.Key]; asked {
+			exists[is.Key] = true
+		}
+	}
+	return nil
+}
+
 // UpsertRemoteLink creates link on the issue, or updates in place the link
 // of the issue with the same GlobalID (POST .../remotelink; Jira answers 201
 // for a create, 200 for an update). It returns the link's Jira id, which an
-// update keeps.
+// update keeps. When the issue has as many remote links as Jira allows
+// (Cloud: 2,000), the error matches ErrLinkLimit.
 func (c *Client) UpsertRemoteLink(ctx context.Context, issueKey string, link RemoteLink) (int64, error) {
 	if !ValidIssueKey(issueKey) {
 		return 0, fmt.Errorf("jiraclient: %q: %w", issueKey, ErrInvalidIssueKey)
@@ -105,7 +137,7 @@ func (c *Client) UpsertRemoteLink(ctx context.Context, issueKey string, link Rem
 		ID int64 `json:"id"`
 	}
 	_, err := c.do(ctx, http.MethodPost, "issue/"+issueKey+"/remotelink", nil, link, &res, http.StatusCreated, http.StatusOK)
-	return res.ID, err
+	return res.ID, asLinkLimit(issueKey, err)
 }
 
 // DeleteRemoteLink deletes every link of the issue with the given global id

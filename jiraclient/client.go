@@ -3,6 +3,12 @@
 // project list, a batched "which of these issues exist" search and remote
 // issue links.
 //
+// The same client talks to Jira Cloud (see Deployment): Cloud serves the
+// same v2 endpoints but for the issue search, which it only offers as
+// POST /rest/api/3/search/jql, and caps remote links per issue
+// (ErrLinkLimit). On Cloud, authenticate with the account's e-mail address
+// and an API token as Auth.Username and Auth.Password.
+//
 // Retries and rate limits are handled once, by the httpx.RetryTransport the
 // client wraps around its HTTP transport; the methods here make one logical
 // request each and turn non-success responses into *Error.
@@ -20,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
@@ -89,6 +96,13 @@ type Options struct {
 	Retry     httpx.RetryOptions
 	UserAgent string // default "jiralinkd"
 	Logger    *slog.Logger
+	// Deployment says which kind of Jira BaseURL is: DeploymentAuto (the
+	// zero value) detects it on first use, see Client.Deployment. On Jira
+	// Cloud, authenticate with basic auth: Auth.Username is the account's
+	// e-mail address and Auth.Password an API token
+	// (id.atlassian.com → Security → API tokens); Cloud does not accept
+	// API tokens as Bearer tokens.
+	Deployment Deployment
 }
 
 // Client talks to one Jira server. It is safe for concurrent use.
@@ -99,6 +113,11 @@ type Client struct {
 	retry     *httpx.RetryTransport
 	userAgent string
 	logger    *slog.Logger
+	// deployment is Options.Deployment; detected caches what
+	// Client.Deployment found when that is DeploymentAuto.
+	deployment Deployment
+	mu         sync.Mutex
+	detected   Deployment
 }
 
 // New returns a client for opts.BaseURL. It makes no request.
@@ -118,6 +137,10 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Auth.Token == "" && opts.Auth.Username == "" {
 		return nil, errors.New("jiraclient: Auth needs a Token or a Username and Password")
+	}
+	if !opts.Deployment.valid() {
+		return nil, fmt.Errorf("jiraclient: unknown deployment %q: want %q, %q or %q (auto)",
+			opts.Deployment, DeploymentDataCenter, DeploymentCloud, DeploymentAuto)
 	}
 	base.Path = strings.TrimRight(base.Path, "/")
 	base.RawPath = ""
@@ -150,7 +173,8 @@ func New(opts Options) (*Client, error) {
 	if userAgent == "" {
 		userAgent = defaultUserAgent
 	}
-	return &Client{base: base, auth: opts.Auth, http: &hc, retry: retry, userAgent: userAgent, logger: logger}, nil
+	return &Client{base: base, auth: opts.Auth, http: &hc, retry: retry, userAgent: userAgent, logger: logger,
+		deployment: opts.Deployment}, nil
 }
 
 // noRedirectUnlessGet follows redirects only for GET: a redirected write
@@ -179,21 +203,35 @@ func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
 // ok become *Error; network failures keep their cause (errors.Is works) but
 // never the query string.
 func (c *Client) do(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) (int, error) {
+	status, _, err := c.send(ctx, method, apiV2+rel, query, in, out, ok...)
+	return status, err
+}
+
+// apiV2 and apiV3 prefix the REST paths below the base URL. Only Jira Cloud
+// has v3; jiralinkd uses it for the one endpoint Cloud has no v2 form of.
+const (
+	apiV2 = "/rest/api/2/"
+	apiV3 = "/rest/api/3/"
+)
+
+// send is do for any path below the base URL; it also returns the
+// response headers (nil when no response arrived).
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, ok ...int) (int, http.Header, error) {
 	u := *c.base
-	u.Path = c.base.Path + "/rest/api/2/" + rel
+	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
 
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return 0, fmt.Errorf("jira: encoding %s %s request: %w", method, u.Path, err)
+			return 0, nil, fmt.Errorf("jira: encoding %s %s request: %w", method, u.Path, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return 0, fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
+		return 0, nil, fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -213,7 +251,7 @@ func (c *Client) do(ctx context.Context, method, rel string, query url.Values, i
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL with the query string
 		}
-		return 0, &transportError{method: method, path: u.Path, err: err}
+		return 0, nil, &transportError{method: method, path: u.Path, err: err}
 	}
 	defer resp.Body.Close()
 	c.logger.Debug("jira request", "method", method, "path", u.Path, "status", resp.StatusCode, "duration", time.Since(start))
@@ -224,13 +262,13 @@ func (c *Client) do(ctx context.Context, method, rel string, query url.Values, i
 		}
 		if out == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-			return resp.StatusCode, nil
+			return resp.StatusCode, resp.Header, nil
 		}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody)).Decode(out); err != nil {
-			return resp.StatusCode, fmt.Errorf("jira: %s %s: decoding response: %w", method, u.Path, err)
+			return resp.StatusCode, resp.Header, fmt.Errorf("jira: %s %s: decoding response: %w", method, u.Path, err)
 		}
-		return resp.StatusCode, nil
+		return resp.StatusCode, resp.Header, nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return resp.StatusCode, newError(method, u.Path, resp.StatusCode, b)
+	return resp.StatusCode, resp.Header, newError(method, u.Path, resp.StatusCode, b)
 }

@@ -49,6 +49,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return demo(ctx, st, *bin, stdout, stderr)
 	case "bench":
 		return bench(ctx, st, *bin, stdout, stderr)
+	case "scale":
+		return scale(ctx, st, *bin, fs.Args(), stdout, stderr)
 	case "serve":
 		fmt.Fprintf(stdout, "fake GitHub: %s\nfake Jira:   %s\nconfig:      %s\n\nrun: %s\n\nCtrl-C stops the stack.\n",
 			st.ghURL, st.jiraURL, st.configPath, st.envLine(*bin, "serve"))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
@@ -26,6 +27,15 @@ func (b *backend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapsho
 
 func (b *backend) IssueLinks(issue string) ([]state.IssueLink, error) {
 	return b.store.IssueLinks(issue)
+}
+
+// SmartCommits is the smart-commit history of an issue (admin explain).
+func (b *backend) SmartCommits(issue string) ([]smartcommit.Record, error) {
+	ledger, err := smartcommit.NewBoltLedger(b.store.DB())
+	if err != nil {
+		return nil, err
+	}
+	return ledger.ByIssue(issue)
 }
 
 // Resync runs a pass over one indexed repo in the background. Only repos
@@ -62,4 +72,16 @@ func (b *backend) Resync(provider, fullName string) error {
 		b.ix.Sync(b.ctx, t, fullName)
 	}()
 	return nil
+}
+
+// countSmartFailures counts smart-commit commands that failed for good.
+func countSmartFailures(ledger *smartcommit.BoltLedger) (int, error) {
+	recs, err := ledger.ByIssue("")
+	n := 0
+	for _, r := range recs {
+		if r.State == smartcommit.StateFailed {
+			n++
+		}
+	}
+	return n, err
 }

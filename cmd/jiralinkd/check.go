@@ -1,16 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
@@ -51,7 +54,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	checkJira(ctx, c, d)
 	for _, p := range cfg.Providers {
 		checkProvider(ctx, c, d, p)
+		checkProviderClock(ctx, c, p)
+		checkWebhook(c, p)
 	}
+	checkAdmin(c, cfg.HTTP.AdminToken)
 	if c.failed > 0 {
 		fmt.Fprintf(stdout, "%d check(s) failed\n", c.failed)
 		return exitFailed
@@ -79,16 +85,27 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 	defer cancel()
 	info, err := d.jira.ServerInfo(ctx)
 	if err != nil {
-		c.result("jira reachable", err, "")
+		dep, _ := d.jira.Deployment(ctx) // known without serverInfo only for Cloud hosts or when configured
+		c.result("jira reachable", jiraAuthHint(err, dep), "")
 		return
 	}
 	c.result("jira reachable", nil, fmt.Sprintf("%s (%s %s)", d.cfg.Jira.URL, strings.TrimSpace(info.DeploymentType+" Jira"), info.Version))
+	cloud := checkJiraDeployment(ctx, c, d, info)
+	if t, err := d.jira.ServerTime(ctx); err != nil {
+		c.warn("jira clock", fmt.Sprintf("cannot read Jira's time: %v", err))
+	} else {
+		checkSkew(c, "jira clock", "Jira", t, time.Now())
+	}
 	me, err := d.jira.Myself(ctx)
 	if err != nil {
-		c.result("jira token", err, "")
+		dep := jiraclient.DeploymentDataCenter
+		if cloud {
+			dep = jiraclient.DeploymentCloud
+		}
+		c.result("jira token", jiraAuthHint(err, dep), "")
 		return
 	}
-	c.result("jira token", nil, "authenticated as "+me.Name)
+	c.result("jira token", nil, "authenticated as "+cmp.Or(me.Name, me.DisplayName, me.EmailAddress))
 	ps, err := d.jira.Projects(ctx)
 	if err != nil {
 		c.result("jira projects", err, "")
@@ -110,6 +127,7 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 		}
 		c.result("jira project "+k, err, "visible")
 	}
+	checkJiraPermissions(ctx, c, d, ps, visible)
 }
 
 func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) {
@@ -119,12 +137,15 @@ func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) 
 	switch p.Type {
 	case providers.TypeGitHub:
 		gc := d.github[name]
+		kind := githubTokenKindOf(p.Token.Reveal())
 		login, scopes, err := gc.Whoami(ctx)
 		if err != nil {
 			c.result(name+" token", err, "")
+			checkGitHubToken(c, name, kind, nil)
 			return
 		}
 		c.result(name+" token", nil, "authenticated as "+login+scopeList(scopes))
+		checkGitHubToken(c, name, kind, scopes)
 		for _, org := range p.Orgs {
 			c.result(name+" org "+org, gc.Org(ctx, org), "visible")
 		}
@@ -184,4 +205,278 @@ func checkGitLabScopes(scopes []string) error {
 		}
 	}
 	return fmt.Errorf("token scopes %s lack read_api: create a token with the read_api scope", strings.Join(scopes, ", "))
+}
+
+// Clock skew beyond skewWarn is reported as a warning, beyond skewFail as a
+// failure: GitLab's signed webhooks are refused outside a 5-minute window,
+// and rate-limit resets are server times turned into local waits.
+const (
+	skewWarn = time.Minute
+	skewFail = 5 * time.Minute
+)
+
+// checkSkew compares a server's clock (a Date header, one-second
+// resolution) with the local one, read right after the response; both are
+// truncated to the second so that an exact clock shows no skew.
+func checkSkew(c *checker, name, server string, serverTime, local time.Time) {
+	skew := serverTime.Truncate(time.Second).Sub(local.Truncate(time.Second))
+	off := skew.Abs().Round(time.Second)
+	dir := "behind"
+	if skew < 0 {
+		dir = "ahead of"
+	}
+	msg := fmt.Sprintf("the local clock is %s %s %s: synchronise it with NTP (chrony, systemd-timesyncd); "+
+		"skew breaks signed-webhook time windows (5 minutes) and rate-limit waits", off, dir, server)
+	switch {
+	case off > skewFail:
+		c.result(name, errors.New(msg), "")
+	case off > skewWarn:
+		c.warn(name, msg)
+	default:
+		c.result(name, nil, fmt.Sprintf("in sync with %s (off by %s)", server, off))
+	}
+}
+
+// checkJiraDeployment prints the kind of Jira answering and warns when the
+// client is set to another kind or Cloud is given a bearer token. It
+// reports whether the server is Jira Cloud.
+func checkJiraDeployment(ctx context.Context, c *checker, d *deps, info jiraclient.ServerInfo) bool {
+	detected := jiraclient.DeploymentOf(info)
+	desc := "Jira Data Center " + info.Version
+	if detected == jiraclient.DeploymentCloud {
+		desc = "Jira Cloud"
+	}
+	if used, err := d.jira.Deployment(ctx); err == nil && used != detected {
+		c.warn("jira deployment", fmt.Sprintf("the server is %s but jira.deployment says %s: set jira.deployment to auto (or %s)",
+			desc, used, detected))
+	} else {
+		c.result("jira deployment", nil, desc)
+	}
+	cloud := detected == jiraclient.DeploymentCloud
+	if cloud && d.cfg.Jira.Token.IsSet() {
+		c.warn("jira auth", "Jira Cloud does not take API tokens as Bearer tokens: set jira.username to the account's "+
+			"e-mail address and jira.password_env to an API token (unless the token is an OAuth 2.0 access token)")
+	}
+	return cloud
+}
+
+// jiraAuthHint adds to a rejected-credentials error how to fix them for
+// the deployment (both ways when it is unknown).
+func jiraAuthHint(err error, dep jiraclient.Deployment) error {
+	if !errors.Is(err, jiraclient.ErrUnauthorized) {
+		return err
+	}
+	const (
+		dc = "on Data Center, create a personal access token (profile → Personal Access Tokens) and set " +
+			"jira.token_env, or use jira.username with jira.password_env"
+		cloud = "Jira Cloud takes basic auth: jira.username is the account's e-mail address, jira.password_env " +
+			"names a variable holding an API token (id.atlassian.com → Security → API tokens)"
+	)
+	switch dep {
+	case jiraclient.DeploymentCloud:
+		return fmt.Errorf("%w: %s", err, cloud)
+	case jiraclient.DeploymentDataCenter:
+		return fmt.Errorf("%w: %s", err, dc)
+	}
+	return fmt.Errorf("%w: %s; %s", err, dc, cloud)
+}
+
+// maxPermissionProjects bounds how many projects check asks permissions
+// for when jira.projects is empty.
+const maxPermissionProjects = 20
+
+// checkJiraPermissions checks, for each configured project (or the first
+// visible ones), that the account may browse it and link issues (FAIL
+// otherwise) and edit issues (WARN otherwise).
+func checkJiraPermissions(ctx context.Context, c *checker, d *deps, ps []jiraclient.Project, visible map[string]bool) {
+	var keys []string
+	for _, k := range d.cfg.Jira.Projects {
+		if visible[k] { // invisible ones are reported above
+			keys = append(keys, k)
+		}
+	}
+	if len(d.cfg.Jira.Projects) == 0 {
+		for _, p := range ps[:min(len(ps), maxPermissionProjects)] {
+			keys = append(keys, p.Key)
+		}
+		c.result("jira permissions", nil, fmt.Sprintf("jira.projects is empty: checking the first %d of %d visible projects "+
+			"(list your projects in jira.projects to check those)", len(keys), len(ps)))
+	}
+	for _, k := range keys {
+		name := "jira permissions " + k
+		have, err := d.jira.MyPermissions(ctx, k, jiraclient.PermBrowseProjects, jiraclient.PermLinkIssues, jiraclient.PermEditIssues)
+		if err != nil {
+			c.result(name, err, "")
+			continue
+		}
+		var missing []string
+		if !have[jiraclient.PermBrowseProjects] {
+			missing = append(missing, "Browse Projects")
+		}
+		if !have[jiraclient.PermLinkIssues] {
+			missing = append(missing, "Link Issues")
+		}
+		switch {
+		case len(missing) > 0:
+			c.result(name, fmt.Errorf("missing %s: grant %s to the account in the project's permission scheme "+
+				"(Project settings → Permissions, e.g. through a project role), and keep issue linking enabled",
+				strings.Join(missing, " and "), strings.Join(missing, " and ")), "")
+		case !have[jiraclient.PermEditIssues]:
+			c.warn(name, "Browse Projects and Link Issues, but no Edit Issues: links are written and removed without it, "+
+				"but Jira requires it to delete a link by id (cleaning up by hand with this account): "+
+				"grant Edit Issues in the project's permission scheme if you need that")
+		default:
+			c.result(name, nil, "Browse Projects, Link Issues, Edit Issues")
+		}
+	}
+}
+
+// githubTokenKind names the kind of a GitHub token from its prefix
+// (github.blog, "Behind GitHub's new authentication token formats", 2021).
+// Only the kind is ever printed, never the token.
+type githubTokenKind string
+
+const (
+	ghClassic         githubTokenKind = "classic personal access token"
+	ghFineGrained     githubTokenKind = "fine-grained personal access token"
+	ghOAuth           githubTokenKind = "OAuth app token"
+	ghAppUser         githubTokenKind = "GitHub App user token"
+	ghAppInstallation githubTokenKind = "GitHub App installation token"
+	ghRefresh         githubTokenKind = "GitHub App refresh token"
+	ghUnknown         githubTokenKind = "unknown kind"
+)
+
+func githubTokenKindOf(token string) githubTokenKind {
+	for _, k := range []struct {
+		prefix string
+		kind   githubTokenKind
+	}{
+		{"github_pat_", ghFineGrained}, {"ghp_", ghClassic}, {"gho_", ghOAuth},
+		{"ghu_", ghAppUser}, {"ghs_", ghAppInstallation}, {"ghr_", ghRefresh},
+	} {
+		if strings.HasPrefix(token, k.prefix) {
+			return k.kind
+		}
+	}
+	return ghUnknown
+}
+
+// fineGrainedNeeds is what a fine-grained token or GitHub App needs.
+const fineGrainedNeeds = "read-only repository permissions Metadata, Contents and Pull requests on every indexed repository"
+
+// checkGitHubToken prints the token's kind and whether its scopes suffice.
+// scopes is X-OAuth-Scopes (nil when GitHub sent none or the token failed).
+func checkGitHubToken(c *checker, name string, kind githubTokenKind, scopes []string) {
+	name += " token kind"
+	has := func(s string) bool {
+		for _, x := range scopes {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	switch kind {
+	case ghClassic, ghOAuth:
+		switch {
+		case has("repo"):
+			c.result(name, nil, string(kind)+" with the repo scope")
+		case has("public_repo"):
+			c.warn(name, string(kind)+" with public_repo only: private repositories stay invisible; add the repo scope to index them")
+		default:
+			c.warn(name, string(kind)+" without the repo or public_repo scope: only public repositories can be read; "+
+				"add repo (private repositories) or public_repo")
+		}
+	case ghFineGrained:
+		c.result(name, nil, string(kind)+" (GitHub reports no scopes for it): it needs "+fineGrainedNeeds)
+	case ghAppUser, ghAppInstallation:
+		c.warn(name, string(kind)+": it expires (installation tokens after 1 hour, user tokens after 8 hours) and jiralinkd "+
+			"does not renew it: use a fine-grained personal access token with "+fineGrainedNeeds)
+	case ghRefresh:
+		c.result(name, errors.New(string(kind)+": it cannot call the API: use a fine-grained personal access token with "+
+			fineGrainedNeeds), "")
+	default:
+		c.warn(name, "unrecognised token format (GitHub tokens start with ghp_, github_pat_, gho_, ghu_ or ghs_ since 2021): "+
+			"if it is an old 40-character token, replace it with a fine-grained personal access token with "+fineGrainedNeeds)
+	}
+}
+
+// checkProviderClock compares the provider's clock with ours. The Date is
+// read from an anonymous HEAD of the configured URL (the API root), which
+// carries no credentials and reads no repository data.
+func checkProviderClock(ctx context.Context, c *checker, p config.Provider) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	name := p.Name + " clock"
+	t, err := serverDate(ctx, p)
+	if err != nil {
+		c.warn(name, fmt.Sprintf("cannot read the server's time: %v", err))
+		return
+	}
+	checkSkew(c, name, p.Name, t, time.Now())
+}
+
+// serverDate returns the Date header of an unauthenticated HEAD of p.URL;
+// any status will do, redirects are not followed.
+func serverDate(ctx context.Context, p config.Provider) (time.Time, error) {
+	hc, err := httpClient(p.Timeout, p.CAFile)
+	if err != nil {
+		return time.Time{}, err
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, p.URL, nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	req.Header.Set("User-Agent", "jiralinkd/"+version)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp.Body.Close()
+	d := resp.Header.Get("Date")
+	if d == "" {
+		return time.Time{}, errors.New("the response has no Date header")
+	}
+	return http.ParseTime(d)
+}
+
+// checkWebhook says whether the provider's webhook endpoint is on, and
+// where its secrets come from (never the secrets).
+func checkWebhook(c *checker, p config.Provider) {
+	name := p.Name + " webhook"
+	if p.Webhook == nil {
+		c.warn(name, "webhooks off: polling only (add a webhook section to get links within seconds)")
+		return
+	}
+	var from []string
+	if p.Webhook.Secret.IsSet() {
+		from = append(from, "secret from "+secretSource(p.Webhook.Secret))
+	}
+	if p.Webhook.SigningToken.IsSet() {
+		from = append(from, "signing token from "+secretSource(p.Webhook.SigningToken))
+	}
+	c.result(name, nil, fmt.Sprintf("on (%s) at POST /webhooks/%s", strings.Join(from, ", "), p.Name))
+}
+
+// checkAdmin warns when the admin routes are off.
+func checkAdmin(c *checker, token config.Secret) {
+	if !token.IsSet() {
+		c.warn("admin", "status page, admin API and /metrics disabled: set http.admin_token_env")
+		return
+	}
+	c.result("admin", nil, "status page, admin API and /metrics on (token from "+secretSource(token)+")")
+}
+
+// secretSource describes where a secret comes from, without its value.
+func secretSource(s config.Secret) string {
+	switch s.Source {
+	case config.SourceEnv:
+		return "env " + s.Env
+	case config.SourceFile:
+		return "file " + s.File
+	case config.SourceLiteral:
+		return "the configuration file"
+	}
+	return "nowhere"
 }

@@ -45,6 +45,9 @@ Usage:
   jiralinkd status  [--config FILE] [--json]   providers and repos: sync state, errors
   jiralinkd explain [--config FILE] [--json] ISSUE-KEY
                                                what jiralinkd linked to an issue, and why
+  jiralinkd purge   [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]
+                                               delete the links jiralinkd wrote and their state
+                                               (without --yes: only print what would go)
   jiralinkd version
 
 --config defaults to $JIRALINKD_CONFIG, else ./config.yaml.
@@ -69,6 +72,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStatus(ctx, args[1:], stdout, stderr, env)
 	case "explain":
 		return cmdExplain(ctx, args[1:], stdout, stderr, env)
+	case "purge":
+		return cmdPurge(ctx, args[1:], stdout, stderr, env)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "jiralinkd %s\n", version)
 		return exitOK

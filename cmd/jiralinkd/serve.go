@@ -23,6 +23,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
 	"github.com/jiralinkd/jiralinkd/indexer/metrics"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
@@ -58,8 +59,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
 	}))
+	if d.smartCommitsEnabled() {
+		ledger, err := smartcommit.NewBoltLedger(d.store.DB())
+		if err != nil {
+			log.Error("smart commits", "err", err)
+			return exitFailed
+		}
+		tracker.SmartCommitFailures = func() (int, error) { return countSmartFailures(ledger) }
+	}
 	reg, m := newMetrics(d, tracker)
 	ix, err := d.newIndexerWith(indexer.Options{
+		OnRedaction: m.Redaction,
 		OnRepoStart: func(k state.RepoKey) { tracker.RepoSyncing(k, true) },
 		OnRepoDone: func(k state.RepoKey, r indexer.RepoReport) {
 			tracker.RepoSyncing(k, false)

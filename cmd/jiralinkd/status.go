@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
@@ -82,7 +83,15 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	var e admin.Explanation
 	src, err := d.queryState(ctx, "/api/v1/issues/"+url.PathEscape(key), &e, func(st *state.Store) error {
 		links, err := st.IssueLinks(key)
-		e = admin.Explain(key, links)
+		if err != nil {
+			return err
+		}
+		ledger, err := smartcommit.NewBoltLedger(st.DB())
+		if err != nil {
+			return err
+		}
+		recs, err := ledger.ByIssue(key)
+		e = admin.Explain(key, links, recs...)
 		return err
 	})
 	if err != nil {
@@ -231,7 +240,11 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 			relTime(p.NextRun, now, "-"), st, relTime(p.LastPass, now, "-"), rl, hook)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "\nWebhook queue: %d\n\n", s.QueueDepth)
+	fmt.Fprintf(w, "\nWebhook queue: %d\n", s.QueueDepth)
+	if s.SmartCommitsFailed > 0 {
+		fmt.Fprintf(w, "Smart commits failed: %d (jiralinkd explain ISSUE-KEY shows which and why)\n", s.SmartCommitsFailed)
+	}
+	fmt.Fprintln(w)
 	if len(s.Repos) == 0 {
 		fmt.Fprintln(w, "No repository has been synced yet.")
 		return
@@ -250,6 +263,7 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 
 // printExplanation writes one block per link.
 func printExplanation(w io.Writer, e admin.Explanation, source string) {
+	defer printCommands(w, e.SmartCommits)
 	switch len(e.Links) {
 	case 0:
 		fmt.Fprintf(w, "%s: jiralinkd has written no link (from %s).\n", e.Issue, source)
@@ -270,6 +284,20 @@ func printExplanation(w io.Writer, e admin.Explanation, source string) {
 		fmt.Fprintf(w, "        why: %s\n", oneLine(why))
 		if !l.Written.IsZero() {
 			fmt.Fprintf(w, "        written %s (%s)\n", l.Written.Format("2006-01-02 15:04:05 MST"), admin.Ago(l.Written, time.Now()))
+		}
+	}
+}
+
+// printCommands lists the smart-commit commands addressed to an issue.
+func printCommands(w io.Writer, cmds []admin.ExplainedCommand) {
+	if len(cmds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nsmart commits (%d):\n", len(cmds))
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-8s %s  (commit %.7s on %s/%s)\n", oneLine(c.State), oneLine(c.Command), c.Commit, oneLine(c.Repo), oneLine(c.Branch))
+		if c.Error != "" {
+			fmt.Fprintf(w, "           %s\n", oneLine(c.Error))
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/metrics"
+	"github.com/jiralinkd/jiralinkd/indexer/redact"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
@@ -139,7 +141,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Name: p.Name, Type: p.Type, Source: c,
 				Owners: p.Orgs, Repos: p.Repos,
 				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
-				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency,
+				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
 			})
 		case providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
@@ -151,7 +153,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 				Name: p.Name, Type: p.Type, Source: c,
 				Owners: p.Groups, Repos: p.Projects,
 				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
-				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency,
+				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
 			})
 		default:
 			return nil, fmt.Errorf("provider %s: unknown type %s", p.Name, p.Type)
@@ -182,7 +184,42 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		return nil, fmt.Errorf("jira.key_pattern: %w", err)
 	}
 	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
+	rd, err := redact.New()
+	if err != nil {
+		return nil, fmt.Errorf("secret redaction rules: %w", err)
+	}
+	opts.Redact = func(text string) (string, []string) {
+		out, found := rd.Redact(text)
+		if len(found) == 0 {
+			return out, nil
+		}
+		rules := make([]string, len(found))
+		for i, f := range found {
+			rules[i] = f.Rule
+		}
+		return out, rules
+	}
+	if d.smartCommitsEnabled() && d.store != nil {
+		ledger, err := smartcommit.NewBoltLedger(d.store.DB())
+		if err != nil {
+			return nil, fmt.Errorf("smart commits: %w", err)
+		}
+		ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: d.jira, Ledger: ledger, Keys: m, IssueExists: d.jira.ExistingIssues, Logger: d.log})
+		if err != nil {
+			return nil, fmt.Errorf("smart commits: %w", err)
+		}
+		opts.SmartCommits = ex
+	}
 	return indexer.New(opts)
+}
+
+func (d *deps) smartCommitsEnabled() bool {
+	for _, p := range d.cfg.Providers {
+		if p.SmartCommits != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *deps) close() {
@@ -254,4 +291,12 @@ func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.Provi
 		out = append(out, pi)
 	}
 	return out
+}
+
+// smartBranches is the target's smart-commit branch filter (nil: off).
+func smartBranches(p config.Provider) func(string) bool {
+	if p.SmartCommits == nil {
+		return nil
+	}
+	return p.SmartCommits.Matches
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
@@ -25,6 +26,22 @@ func ValidIssueKey(k string) bool { return issueKeyRE.MatchString(k) }
 type Explanation struct {
 	Issue string          `json:"issue"`
 	Links []ExplainedLink `json:"links"` // never null
+	// SmartCommits are the smart-commit commands addressed to the issue,
+	// with their outcome (done, failed and why, pending a retry).
+	SmartCommits []ExplainedCommand `json:"smart_commits"` // never null
+}
+
+// ExplainedCommand is one smart-commit command and what became of it.
+type ExplainedCommand struct {
+	Command  string `json:"command"` // as written
+	Kind     string `json:"kind"`    // comment, time, transition
+	State    string `json:"state"`
+	Error    string `json:"error,omitempty"`
+	Attempts int    `json:"attempts"`
+	Repo     string `json:"repo"`
+	Branch   string `json:"branch"`
+	Commit   string `json:"commit"`
+	URL      string `json:"url"`
 }
 
 // ExplainedLink is one remote link written on the issue.
@@ -38,9 +55,16 @@ type ExplainedLink struct {
 	Written  time.Time `json:"written"`
 }
 
-// Explain builds the Explanation of issue from its recorded links.
-func Explain(issue string, links []state.IssueLink) Explanation {
-	e := Explanation{Issue: issue, Links: make([]ExplainedLink, 0, len(links))}
+// Explain builds the Explanation of issue from its recorded links and
+// smart-commit commands.
+func Explain(issue string, links []state.IssueLink, cmds ...smartcommit.Record) Explanation {
+	e := Explanation{Issue: issue, Links: make([]ExplainedLink, 0, len(links)), SmartCommits: make([]ExplainedCommand, 0, len(cmds))}
+	for _, c := range cmds {
+		e.SmartCommits = append(e.SmartCommits, ExplainedCommand{
+			Command: c.Command, Kind: string(c.Kind), State: string(c.State), Error: c.Error, Attempts: c.Attempts,
+			Repo: c.Commit.Provider + "/" + c.Commit.Repo, Branch: c.Commit.Branch, Commit: c.Commit.SHA, URL: c.Commit.URL,
+		})
+	}
 	for _, l := range links {
 		src := l.Sources
 		if src == nil {
@@ -116,8 +140,27 @@ func (s *Server) apiIssue(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "cannot read the links (see the daemon's log)")
 	default:
-		writeJSON(w, http.StatusOK, Explain(key, links))
+		writeJSON(w, http.StatusOK, Explain(key, links, s.smartCommits(key)...))
 	}
+}
+
+// SmartCommitSource is implemented by backends that run smart commits.
+type SmartCommitSource interface {
+	SmartCommits(issue string) ([]smartcommit.Record, error)
+}
+
+// smartCommits returns the issue's smart-commit records, if the backend
+// has any (a read failure is logged, not fatal to the page).
+func (s *Server) smartCommits(key string) []smartcommit.Record {
+	src, ok := s.b.(SmartCommitSource)
+	if !ok {
+		return nil
+	}
+	recs, err := src.SmartCommits(key)
+	if err != nil {
+		s.log.Error("admin: read smart commits", "issue", key, "err", err)
+	}
+	return recs
 }
 
 // issueLinks validates key and reads its links, logging a backend failure.

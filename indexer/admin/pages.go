@@ -83,16 +83,17 @@ type repoView struct {
 }
 
 type statusView struct {
-	Version    string
-	Now        string
-	CSRF       string
-	Notice     string
-	NoticeBad  bool
-	Failed     bool // the snapshot could not be read
-	Providers  []providerView
-	Repos      []repoView
-	QueueDepth int
-	Counts     map[string]int // by badge
+	Version     string
+	Now         string
+	CSRF        string
+	Notice      string
+	NoticeBad   bool
+	Failed      bool // the snapshot could not be read
+	Providers   []providerView
+	Repos       []repoView
+	QueueDepth  int
+	SmartFailed int
+	Counts      map[string]int // by badge
 }
 
 // notices are the fixed messages a resync form's redirect can ask for.
@@ -118,6 +119,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		v.Failed, code = true, http.StatusInternalServerError
 	}
 	v.QueueDepth = snap.QueueDepth
+	v.SmartFailed = snap.SmartCommitsFailed
 	for _, p := range snap.Providers {
 		pv := providerView{Provider: p, NextRunAt: at(p.NextRun, now, "—"), LastPassAt: at(p.LastPass, now, "never"), Budget: "unknown"}
 		if p.RateLimit.Known {
@@ -183,13 +185,14 @@ type linkView struct {
 }
 
 type issueView struct {
-	Version string
-	Now     string
-	CSRF    string
-	Key     string
-	Problem string // why the key could not be explained
-	Asked   bool   // a valid key was looked up
-	Links   []linkView
+	Version  string
+	Now      string
+	CSRF     string
+	Key      string
+	Problem  string // why the key could not be explained
+	Asked    bool   // a valid key was looked up
+	Links    []linkView
+	Commands []ExplainedCommand // smart-commit commands on the issue
 }
 
 // issuePage explains an issue: every link jiralinkd wrote on it and why.
@@ -206,7 +209,9 @@ func (s *Server) issuePage(w http.ResponseWriter, r *http.Request) {
 		v.Problem, code = "Could not read the links: see the daemon's log.", http.StatusInternalServerError
 	default:
 		v.Asked = true
-		for _, l := range Explain(key, links).Links {
+		e := Explain(key, links, s.smartCommits(key)...)
+		v.Commands = e.SmartCommits
+		for _, l := range e.Links {
 			why := strings.Join(l.Sources, ", ")
 			if why == "" {
 				why = "—"

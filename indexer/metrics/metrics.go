@@ -28,6 +28,7 @@ type Metrics struct {
 	webhooks     *prometheus.CounterVec
 	webhookAck   *prometheus.HistogramVec
 	jiraErrors   *prometheus.CounterVec
+	redactions   *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them, with a collector of the
@@ -53,8 +54,10 @@ func New(reg prometheus.Registerer, snap func() (status.Snapshot, error)) *Metri
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"provider"}),
 		jiraErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "jira_errors_total",
 			Help: "Failed Jira requests by kind."}, []string{"kind"}),
+		redactions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "redactions_total",
+			Help: "Credentials replaced by [REDACTED:rule] before text was written to Jira, by rule."}, []string{"rule"}),
 	}
-	reg.MustRegister(m.passes, m.passDuration, m.indexed, m.links, m.requests, m.webhooks, m.webhookAck, m.jiraErrors)
+	reg.MustRegister(m.passes, m.passDuration, m.indexed, m.links, m.requests, m.webhooks, m.webhookAck, m.jiraErrors, m.redactions)
 	if snap != nil {
 		reg.MustRegister(&snapshotCollector{snap: snap})
 	}
@@ -80,6 +83,9 @@ func (m *Metrics) RepoDone(provider string, r indexer.RepoReport) {
 	m.links.WithLabelValues(provider, "updated").Add(float64(r.LinksUpdated))
 	m.links.WithLabelValues(provider, "deleted").Add(float64(r.LinksDeleted))
 }
+
+// Redaction counts a credential removed from text bound for Jira.
+func (m *Metrics) Redaction(rule string) { m.redactions.WithLabelValues(rule).Inc() }
 
 // Webhook counts a delivery and its acknowledgement latency.
 func (m *Metrics) Webhook(provider, result string, d time.Duration) {

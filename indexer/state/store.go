@@ -92,6 +92,10 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	return s, nil
 }
 
+// DB is the underlying bbolt database, for components that keep their own
+// buckets in the same file (the smart-commit ledger).
+func (s *Store) DB() *bolt.DB { return s.db }
+
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
 
@@ -142,6 +146,10 @@ type RepoState struct {
 	// PrunePending is set when a force-push or branch deletion may have
 	// left indexed commits unreachable; cleared once they are unlinked.
 	PrunePending bool `json:"prune_pending,omitempty"`
+	// SmartCommitsArmed is set after the first complete sync with smart
+	// commits enabled: that sync (a backfill, or history pushed before
+	// enablement) runs no command; later ones run commands of new commits.
+	SmartCommitsArmed bool `json:"smart_commits_armed,omitempty"`
 	// PullWatermark is the newest updated_at of a handled pull request.
 	PullWatermark time.Time  `json:"pull_watermark"`
 	Status        RepoStatus `json:"status"`

@@ -20,6 +20,9 @@ type Snapshot struct {
 	Providers  []Provider `json:"providers"`
 	Repos      []Repo     `json:"repos"`
 	QueueDepth int        `json:"webhook_queue_depth"`
+	// SmartCommitsFailed counts smart-commit commands that failed for
+	// good (explain ISSUE tells which and why).
+	SmartCommitsFailed int `json:"smart_commits_failed"`
 }
 
 // Provider is one configured provider at runtime.
@@ -78,6 +81,9 @@ type Tracker struct {
 	version   string
 	providers []ProviderInfo
 	now       func() time.Time
+
+	// SmartCommitFailures, if set, counts failed smart-commit commands.
+	SmartCommitFailures func() (int, error)
 
 	mu       sync.Mutex
 	running  map[string]bool
@@ -138,6 +144,11 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 	}
 	if s.QueueDepth, err = t.store.QueueDepth(); err != nil {
 		return s, err
+	}
+	if t.SmartCommitFailures != nil {
+		if s.SmartCommitsFailed, err = t.SmartCommitFailures(); err != nil {
+			return s, err
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -62,6 +62,28 @@ type Options struct {
 	ContextPath string
 	// Logger gets a Debug line per request; nil discards.
 	Logger *slog.Logger
+
+	// Now, if set, is the clock of the Date response header (clock-skew
+	// tests); nil leaves Date to net/http and the real clock.
+	Now Clock
+	// Permissions says whether the user holds a project permission such as
+	// "LINK_ISSUES" in a project: GET mypermissions reports it, and remote
+	// link writes answer 403 without LINK_ISSUES. nil grants everything.
+	// It is called with the server's lock held.
+	Permissions func(projectKey, permission string) bool
+	// Cloud makes the fake answer like Jira Cloud (see cloud.go):
+	// serverInfo says deploymentType "Cloud", myself has an accountId and
+	// no name, the removed /rest/api/{2,3}/search answer 410 Gone, and
+	// POST /rest/api/3/search/jql searches with token paging. Cloud takes
+	// an e-mail and an API token: set Username and Password.
+	Cloud bool
+	// MaxRemoteLinks caps the remote links of one issue: creating one more
+	// answers 413 as Jira Cloud does at its limit. 0 means
+	// CloudMaxRemoteLinks in Cloud mode and no cap otherwise.
+	MaxRemoteLinks int
+	// SearchPageSize, if positive, caps the issues per search/jql page
+	// below what maxResults asks (Cloud may return fewer), for paging tests.
+	SearchPageSize int
 }
 
 // AllIssues is an Options.IssueExists that makes every issue of every
@@ -94,6 +116,7 @@ type Server struct {
 	nextIssueID int64
 	calls       Calls
 	faults      []fault
+	actions     actionState // comments, worklogs, statuses (actions.go)
 }
 
 // fault is a canned response for the next n requests of a route.
@@ -215,6 +238,7 @@ func (s *Server) FailNext(route string, n int, status int, header http.Header, b
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.stampDate(w)
 	route, params := s.match(r)
 	s.logger.Debug("jiratest request", "method", r.Method, "path", r.URL.Path, "route", route)
 
@@ -236,6 +260,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r, route) {
 		return
 	}
+	if s.intercept(w, r, route, params.key) { // permissions.go, cloud.go
+		return
+	}
 	switch route {
 	case RouteServerInfo:
 		s.serverInfo(w, r)
@@ -253,6 +280,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.deleteLinksByGlobalID(w, r, params.key)
 	case RouteRemoteLinkGet, RouteRemoteLinkPut, RouteRemoteLinkDelID:
 		s.linkByID(w, r, params.key, params.id)
+	case RouteIssueGet, RouteComments, RouteCommentAdd, RouteWorklogs, RouteWorklogAdd, RouteTransitions, RouteTransitionCreate:
+		s.serveAction(w, r, route, params.key)
 	default: // a known path with another method
 		w.Header().Set("Allow", "GET, POST, PUT, DELETE")
 		writeErrors(w, http.StatusMethodNotAllowed, []string{"Method Not Allowed"}, nil)
@@ -268,6 +297,9 @@ func (s *Server) match(r *http.Request) (string, routeParams) {
 		return unmatchedRoute, routeParams{}
 	}
 	version, rest, _ := strings.Cut(p, "/")
+	if tmpl, ok := s.matchExtra(version, rest); ok { // permissions.go, cloud.go
+		return r.Method + " " + tmpl, routeParams{}
+	}
 	if version != "2" && version != "latest" {
 		return unmatchedRoute, routeParams{}
 	}
@@ -282,7 +314,10 @@ func (s *Server) match(r *http.Request) (string, routeParams) {
 	case len(seg) == 4 && seg[0] == "issue" && seg[1] != "" && seg[2] == "remotelink" && seg[3] != "":
 		tmpl, params.key, params.id = "issue/{key}/remotelink/{id}", strings.ToUpper(seg[1]), seg[3]
 	default:
-		return unmatchedRoute, routeParams{}
+		var ok bool
+		if tmpl, params.key, ok = matchAction(seg); !ok {
+			return unmatchedRoute, routeParams{}
+		}
 	}
 	// A known path with an unsupported method keeps its route name and is
 	// answered 405 by the dispatcher.
@@ -294,7 +329,7 @@ func (s *Server) count(route string) {
 	s.calls.Total++
 	s.calls.ByRoute[route]++
 	switch route {
-	case RouteSearchGet, RouteSearchPost:
+	case RouteSearchGet, RouteSearchPost, RouteSearchJQL:
 		s.calls.Searches++
 	case RouteRemoteLinkUpsert, RouteRemoteLinkDelete, RouteRemoteLinkPut, RouteRemoteLinkDelID:
 		s.calls.Writes++

@@ -1,0 +1,70 @@
+package indexer_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/redact"
+	"github.com/jiralinkd/jiralinkd/providers/corpus"
+)
+
+// fakeToken builds a GitHub-PAT-shaped string at run time (so that the
+// repository itself does not trip secret scanners).
+func fakeToken() string {
+	const alnum = "aZ7qX2mN9pL4kR8sT1vW3yB6cD5fG0hJ"
+	var b strings.Builder
+	b.WriteString("ghp_")
+	for i := 0; i < 36; i++ {
+		b.WriteByte(alnum[(i*7+3)%len(alnum)])
+	}
+	return b.String()
+}
+
+func TestCredentialsNeverReachJira(t *testing.T) {
+	tok := fakeToken()
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	b := corpus.NewBuilder()
+	c := b.Commit(nil, "ZOOKEEPER-21: rotate "+tok+" after the leak", at)
+	b.Branch("master", c)
+	b.Branch("feature/zookeeper-22-"+tok, c) // a secret in a branch name
+	s := newStack(t, b.Build(), nil)
+	rd, err := redact.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	s.ix, err = indexer.New(indexer.Options{Store: s.store, Jira: s.jc, Matcher: s.m,
+		Redact: func(text string) (string, []string) {
+			out, found := rd.Redact(text)
+			var ids []string
+			for _, f := range found {
+				ids = append(ids, f.Rule)
+			}
+			return out, ids
+		},
+		OnRedaction: func(rule string) { rules = append(rules, rule) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, s.sync(t))
+	links := s.jira.Links("ZOOKEEPER-21")
+	if len(links) != 1 || !strings.Contains(links[0].Object.Title, "[REDACTED:github-pat]") {
+		t.Fatalf("commit link title not redacted: %+v", links)
+	}
+	for issue, ls := range s.jira.AllLinks() {
+		for _, l := range ls {
+			if strings.Contains(l.Object.Title+l.Object.Summary+l.Object.URL+l.GlobalID, tok) {
+				t.Errorf("the token reached Jira on %s: %+v", issue, l)
+			}
+		}
+	}
+	if len(s.jira.Links("ZOOKEEPER-22")) != 0 {
+		t.Error("a branch named with a secret was linked (its URL would carry the secret)")
+	}
+	if len(rules) == 0 || rules[0] != "github-pat" {
+		t.Errorf("redactions reported: %v", rules)
+	}
+}
