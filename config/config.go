@@ -74,6 +74,9 @@ type Jira struct {
 	BranchKeysCaseInsensitive bool
 	Timeout                   time.Duration // per request, positive
 	CAFile                    string        // PEM bundle to trust; "" means the system pool
+	// Deployment is auto, datacenter or cloud (see jiraclient.ParseDeployment):
+	// auto means Jira Cloud for *.atlassian.net, else asked from serverInfo.
+	Deployment string
 }
 
 // Provider configures one Git server to index.

@@ -99,6 +99,7 @@ func TestParseDefaults(t *testing.T) {
 			KeyPattern:                "[A-Z][A-Z0-9_]+",
 			BranchKeysCaseInsensitive: true,
 			Timeout:                   30 * time.Second,
+			Deployment:                "auto",
 		},
 		Providers: []Provider{{
 			Name:              "gh",

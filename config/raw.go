@@ -51,6 +51,7 @@ type rawJira struct {
 	BranchKeysCaseInsensitive bool          `mapstructure:"branch_keys_case_insensitive"`
 	Timeout                   time.Duration `mapstructure:"timeout"`
 	CAFile                    string        `mapstructure:"ca_file"`
+	Deployment                string        `mapstructure:"deployment"`
 }
 
 type rawProvider struct {
@@ -122,6 +123,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("jira.key_pattern", DefaultKeyPattern)
 	v.SetDefault("jira.branch_keys_case_insensitive", defaultBranchKeysCaseInsensitive)
 	v.SetDefault("jira.timeout", DefaultTimeout)
+	v.SetDefault("jira.deployment", "auto")
 }
 
 // EnvPrefix prefixes the environment variables that override scalar keys of

@@ -84,6 +84,12 @@ func buildJira(raw *rawJira, env func(string) string, readFile func(string) ([]b
 		BranchKeysCaseInsensitive: raw.BranchKeysCaseInsensitive,
 		Timeout:                   raw.Timeout,
 		CAFile:                    raw.CAFile,
+		Deployment:                strings.ToLower(raw.Deployment),
+	}
+	switch j.Deployment {
+	case "auto", "datacenter", "cloud":
+	default:
+		c.check("jira.deployment", fmt.Sprintf("invalid value %q: want auto, datacenter or cloud", raw.Deployment))
 	}
 	if u, ok := checkURL("jira.url", raw.URL, c); ok {
 		u.Path = strings.TrimRight(u.Path, "/")

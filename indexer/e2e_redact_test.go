@@ -7,6 +7,9 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/redact"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 )
 
@@ -66,5 +69,31 @@ func TestCredentialsNeverReachJira(t *testing.T) {
 	}
 	if len(rules) == 0 || rules[0] != "github-pat" {
 		t.Errorf("redactions reported: %v", rules)
+	}
+}
+
+func TestIssueAtTheLinkLimitIsSkippedNotFatal(t *testing.T) {
+	at := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	b := corpus.NewBuilder()
+	c1 := b.Commit(nil, "ZOOKEEPER-31 first", at)
+	c2 := b.Commit([]string{c1}, "ZOOKEEPER-31 second, over the cap; ZOOKEEPER-32 fine", at.Add(time.Hour))
+	b.Branch("master", c2)
+	s := newStack(t, b.Build(), nil)
+	// Replace the Jira with a Cloud-like one capped at one link per issue.
+	s.jira = jiratest.Start(t, jiratest.Options{Username: "me@example.com", Password: jiraToken, IssueExists: jiratest.DemoIssues, Cloud: true, MaxRemoteLinks: 1})
+	jc, err := jiraclient.New(jiraclient.Options{BaseURL: s.jira.URL(), Auth: jiraclient.Auth{Username: "me@example.com", Password: jiraToken},
+		Retry: httpx.RetryOptions{Sleep: noSleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.jc = jc
+	s.ix = s.newIndexer(t, nil)
+	rep := s.sync(t)
+	mustOK(t, rep) // the capped issue does not fail the repo
+	if n := len(s.jira.Links("ZOOKEEPER-31")); n != 1 {
+		t.Errorf("capped issue has %d links, want 1", n)
+	}
+	if n := len(s.jira.Links("ZOOKEEPER-32")); n != 1 {
+		t.Errorf("other issue has %d links, want 1", n)
 	}
 }

@@ -23,6 +23,7 @@ type linker struct {
 	ix       *Indexer
 	projects map[string]bool
 	issues   map[string]bool // issue existence learnt during this sync
+	capped   map[string]bool // issues at Jira Cloud's remote-link limit
 	pending  []entity
 	written  int // links created or updated
 	updated  int // of written, links that existed and changed
@@ -30,7 +31,7 @@ type linker struct {
 }
 
 func (ix *Indexer) newLinker(projects map[string]bool) *linker {
-	return &linker{ix: ix, projects: projects, issues: map[string]bool{}}
+	return &linker{ix: ix, projects: projects, issues: map[string]bool{}, capped: map[string]bool{}}
 }
 
 // add queues an entity, flushing when a batch is full.
@@ -105,7 +106,18 @@ func (l *linker) flush(ctx context.Context) error {
 			l.written++
 			continue
 		}
+		if l.capped[j.link.Issue] {
+			continue
+		}
 		_, err := l.ix.opts.Jira.UpsertRemoteLink(ctx, j.link.Issue, j.body)
+		if errors.Is(err, jiraclient.ErrLinkLimit) {
+			// Jira Cloud caps remote links per issue: this issue takes no
+			// more in this pass; the repo still syncs. The link is not
+			// recorded, so it is tried again in later passes.
+			l.ix.log.Warn("issue has reached Jira's remote link limit; link skipped", "issue", j.link.Issue, "global_id", j.body.GlobalID)
+			l.capped[j.link.Issue] = true
+			continue
+		}
 		if errors.Is(err, jiraclient.ErrNotFound) {
 			// Deleted (or moved) since we checked: forget it, skip.
 			l.issues[j.link.Issue] = false

@@ -114,7 +114,12 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
 	}
+	dep, err := jiraclient.ParseDeployment(cfg.Jira.Deployment)
+	if err != nil {
+		return nil, fmt.Errorf("jira.deployment: %w", err)
+	}
 	d.jira, err = jiraclient.New(jiraclient.Options{
+		Deployment: dep,
 		BaseURL:    cfg.Jira.URL,
 		Auth:       jiraclient.Auth{Token: cfg.Jira.Token.Reveal(), Username: cfg.Jira.Username, Password: cfg.Jira.Password.Reveal()},
 		HTTPClient: hc,
