@@ -9,8 +9,8 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/redact"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
-	"github.com/jiralinkd/jiralinkd/providers/httpx"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // fakeToken builds a GitHub-PAT-shaped string at run time (so that the
