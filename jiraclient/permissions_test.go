@@ -28,10 +28,15 @@ func TestMyPermissions(t *testing.T) {
 	ctx := context.Background()
 	perms := []string{jiraclient.PermBrowseProjects, jiraclient.PermLinkIssues, jiraclient.PermEditIssues}
 
-	for project, want := range map[string]map[string]bool{
-		"ABC": {"BROWSE_PROJECTS": true, "LINK_ISSUES": true, "EDIT_ISSUES": true},
-		"DEF": {"BROWSE_PROJECTS": true, "LINK_ISSUES": false, "EDIT_ISSUES": false},
+	// In a fixed order: the query check below is about the last request.
+	for _, tc := range []struct {
+		project string
+		want    map[string]bool
+	}{
+		{"ABC", map[string]bool{"BROWSE_PROJECTS": true, "LINK_ISSUES": true, "EDIT_ISSUES": true}},
+		{"DEF", map[string]bool{"BROWSE_PROJECTS": true, "LINK_ISSUES": false, "EDIT_ISSUES": false}},
 	} {
+		project, want := tc.project, tc.want
 		got, err := c.MyPermissions(ctx, project, perms...)
 		if err != nil || !maps.Equal(got, want) {
 			t.Errorf("%s: %v, %v; want %v", project, got, err, want)
