@@ -22,9 +22,10 @@ test:
 demo: build
 	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd
 
-## bench: backfill and idle-pass figures (calls, links, wall time, memory) and Go benchmarks
+## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory) and Go benchmarks
 bench: build
 	$(BIN)/devstack bench --jiralinkd $(BIN)/jiralinkd
+	$(BIN)/devstack scale --jiralinkd $(BIN)/jiralinkd
 	$(GO) test -run '^$$' -bench . -benchmem ./indexer/... ./providers/...
 
 ## lint: go vet and gofmt

@@ -2,6 +2,7 @@ package indexer
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"time"
@@ -19,9 +20,10 @@ type repoSync struct {
 	st   state.RepoState
 	lk   *linker
 	rep  *RepoReport
-	// indexed holds the commits indexed during this sync, so later branches
-	// stop at them even in a dry run (which stores nothing).
-	indexed map[string]bool
+	// indexed holds the commits indexed during this sync (keyed by the
+	// compact binary SHA), so later branches stop at them even in a dry run
+	// (which stores nothing).
+	indexed map[string]struct{}
 }
 
 // Scope says which parts of a repo a sync reads. A pass reads all; a
@@ -72,7 +74,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	if st.Tags == nil {
 		st.Tags = map[string]string{}
 	}
-	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]bool{}}
+	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]struct{}{}}
 
 	if scope.Branches {
 		err = rs.branches(ctx)
@@ -254,8 +256,8 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 			if kn[c.SHA] {
 				return len(frontier) == 0, nil
 			}
-			rs.indexed[c.SHA] = true
-			fresh = append(fresh, state.Commit{SHA: c.SHA, Parents: c.Parents})
+			rs.indexed[compactSHA(c.SHA)] = struct{}{}
+			fresh = append(fresh, state.NewCommit(c.SHA, c.Parents))
 			if smart {
 				smartQueue = append(smartQueue, c)
 			}
@@ -327,7 +329,7 @@ func (rs *repoSync) known(shas ...string) (map[string]bool, error) {
 		return nil, err
 	}
 	for _, s := range shas {
-		if rs.indexed[s] {
+		if _, ok := rs.indexed[compactSHA(s)]; ok {
 			kn[s] = true
 		}
 	}
@@ -408,4 +410,12 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// compactSHA is a map key for a commit id: 20 bytes for a hex SHA-1.
+func compactSHA(sha string) string {
+	if b, err := hex.DecodeString(sha); err == nil {
+		return string(b)
+	}
+	return sha
 }

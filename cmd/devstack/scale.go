@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -70,11 +72,12 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 	return 0
 }
 
-// newScaleStack starts a fake GitHub seeded by seed and a fake Jira with
-// the demo issues, and writes a config in dir with one GitHub provider
-// selecting repos by sel (a YAML line such as "orgs: [acme]"). The GitLab
-// fake exists only so that measured can reset it; nothing points at it.
-func newScaleStack(dir string, seed func(*githubtest.Server), sel string) (*stack, error) {
+// newScaleStack starts a fake GitHub seeded by seed (its handler wrapped by
+// wrap, if not nil) and a fake Jira with the demo issues, and writes a
+// config in dir with one GitHub provider selecting repos by sel (a YAML line
+// such as "orgs: [acme]"). The GitLab fake exists only so that measured can
+// reset it; nothing points at it.
+func newScaleStack(dir string, seed func(*githubtest.Server), wrap func(http.Handler) http.Handler, sel string) (*stack, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -83,7 +86,11 @@ func newScaleStack(dir string, seed func(*githubtest.Server), sel string) (*stac
 	seed(s.gh)
 	s.gl = gitlabtest.NewServer(gitlabtest.Options{Token: demoGitLabToken})
 	s.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: jiratest.DemoIssues})
-	srv, u, err := serve(s.gh.Handler())
+	h := s.gh.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv, u, err := serve(h)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +177,7 @@ func seedOrg(org string, n int, hist func(i int) *corpus.History) func(*githubte
 // one organisation must cost only conditional requests.
 func scaleIdleOrg(ctx context.Context, dir, bin string, out io.Writer) error {
 	const repos = 1000
-	s, err := newScaleStack(dir, seedOrg("fleet", repos, tinyHistory), "orgs: [fleet]")
+	s, err := newScaleStack(dir, seedOrg("fleet", repos, tinyHistory), nil, "orgs: [fleet]")
 	if err != nil {
 		return err
 	}
@@ -235,12 +242,24 @@ func scaleLongHistory(ctx context.Context, dir, bin string, out io.Writer) error
 	tip, _ := hist.Branch("main")
 	commits := len(hist.Reachable(tip.SHA))
 	built := time.Since(start)
-	s, err := newScaleStack(dir, func(gh *githubtest.Server) { gh.AddCorpusRepo("big", "monolith", 4242, hist) }, "repos: [big/monolith]")
+	// The time the last commit page was served splits the backfill into
+	// the walk and what follows it (recording the walked commits).
+	var lastPage atomic.Int64
+	s, err := newScaleStack(dir, func(gh *githubtest.Server) { gh.AddCorpusRepo("big", "monolith", 4242, hist) }, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if strings.HasSuffix(r.URL.Path, "/commits") {
+				lastPage.Store(time.Now().UnixNano())
+			}
+		})
+	}, "repos: [big/monolith]")
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	started := time.Now()
 	first, err := s.syncOK(ctx, bin, "backfill")
+	walk := time.Unix(0, lastPage.Load()).Sub(started)
 	if err != nil {
 		return err
 	}
@@ -258,7 +277,10 @@ func scaleLongHistory(ctx context.Context, dir, bin string, out io.Writer) error
 	lower := ceilDiv(commits, 100)
 	fmt.Fprintf(out, "\nprovider calls: %d, of which %d commit pages; ⌈%d/100⌉ = %d (%s)\n", first.gh.calls, first.gh.commitPages, commits, lower, ratio(first.gh.commitPages, lower))
 	fmt.Fprintf(out, "links written: %d; Jira calls %d (%s over links)\n", links, first.jiraCalls, ratio(first.jiraCalls, links))
-	fmt.Fprintf(out, "wall %s (%.0f commits/s), peak RSS %.1f MB\n", first.wall.Round(time.Millisecond), float64(commits)/first.wall.Seconds(), float64(first.maxRSSKB)/1024)
+	fmt.Fprintf(out, "wall %s (%.0f commits/s), peak RSS %.1f MB (%.0f bytes per commit)\n", first.wall.Round(time.Millisecond), float64(commits)/first.wall.Seconds(),
+		float64(first.maxRSSKB)/1024, float64(first.maxRSSKB)*1024/float64(commits))
+	fmt.Fprintf(out, "  start → last commit page served (the walk and its link writes): %s; last commit page → exit (recording %d commits, tags, pull requests): %s\n",
+		walk.Round(time.Millisecond), commits, (first.wall - walk).Round(time.Millisecond))
 	return printStateFile(out, s.statePath(), commits)
 }
 
@@ -270,7 +292,9 @@ func printStateFile(out io.Writer, path string, commits int) error {
 		return err
 	}
 	fmt.Fprintf(out, "state file: %.1f MB, %.0f bytes per commit\n", float64(fi.Size())/(1<<20), float64(fi.Size())/float64(commits))
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	// Read-write, so that bbolt loads the free list (the run is over; no
+	// transaction writes).
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return err
 	}
@@ -293,12 +317,18 @@ func printStateFile(out io.Writer, path string, commits int) error {
 	}
 	sort.Slice(uses, func(i, j int) bool { return uses[i].alloc > uses[j].alloc })
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  bucket\tkeys\tbytes in use\tpages allocated\tper commit\t")
+	fmt.Fprintln(tw, "  bucket\tkeys\tbytes in use\tbytes allocated\tallocated per commit\t")
+	rest := int(fi.Size())
 	for _, u := range uses {
+		if u.alloc == 0 {
+			continue // inline in its parent's page
+		}
+		rest -= u.alloc
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%.1f\t\n", u.name, u.keys, u.inuse, u.alloc, float64(u.alloc)/float64(commits))
 	}
-	st := db.Stats()
-	fmt.Fprintf(tw, "  (free pages)\t\t\t%d\t\t\n", st.FreeAlloc)
+	free := db.Stats().FreeAlloc
+	fmt.Fprintf(tw, "  (free pages)\t\t\t%d\t%.1f\t\n", free, float64(free)/float64(commits))
+	fmt.Fprintf(tw, "  (meta, free list, growth slack)\t\t\t%d\t%.1f\t\n", rest-free, float64(rest-free)/float64(commits))
 	return tw.Flush()
 }
 
@@ -306,7 +336,7 @@ func printStateFile(out io.Writer, path string, commits int) error {
 // every request after scaleLatency, against the serial lower bound (calls ×
 // latency) — one repository with many branches, and many small ones.
 func scaleLatencyRuns(ctx context.Context, dir, bin string, zk *corpus.History, out io.Writer) error {
-	s, err := newScaleStack(filepath.Join(dir, "zookeeper"), func(gh *githubtest.Server) { gh.AddCorpusRepo("apache", "zookeeper", 1001, zk) }, "repos: [apache/zookeeper]")
+	s, err := newScaleStack(filepath.Join(dir, "zookeeper"), func(gh *githubtest.Server) { gh.AddCorpusRepo("apache", "zookeeper", 1001, zk) }, nil, "repos: [apache/zookeeper]")
 	if err != nil {
 		return err
 	}
@@ -318,7 +348,7 @@ func scaleLatencyRuns(ctx context.Context, dir, bin string, zk *corpus.History, 
 	}
 
 	const repos, perRepo = 50, 100
-	m, err := newScaleStack(filepath.Join(dir, "fleet"), seedOrg("fleet", repos, func(i int) *corpus.History { return smallHistory(i, perRepo) }), "orgs: [fleet]")
+	m, err := newScaleStack(filepath.Join(dir, "fleet"), seedOrg("fleet", repos, func(i int) *corpus.History { return smallHistory(i, perRepo) }), nil, "orgs: [fleet]")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,13 +276,27 @@ func (s *Store) CommitCount(k RepoKey) (int, error) {
 	return n, err
 }
 
-// Commit is an indexed commit: its id and its parents, kept so that
+// Commit is an indexed commit in its stored form: its key (the binary
+// SHA) and its encoded parents, in one allocation. Parents are kept so that
 // ancestry (force-push detection) and reachability (pruning) can be decided
-// locally, without asking the provider.
+// locally, without asking the provider. A walk holds every new commit of a
+// branch until the branch is done, so the form is compact: about 70 bytes
+// for a commit with one parent, against about 150 as hex strings.
 type Commit struct {
-	SHA     string
-	Parents []string
+	rec    []byte // key followed by the encoded parents
+	keyLen int
 }
+
+// NewCommit encodes a commit and its parents.
+func NewCommit(sha string, parents []string) Commit {
+	key, val := shaKey(sha), encodeParents(parents)
+	rec := make([]byte, 0, len(key)+len(val))
+	rec = append(append(rec, key...), val...)
+	return Commit{rec: rec, keyLen: len(key)}
+}
+
+func (c Commit) key() []byte   { return c.rec[:c.keyLen] }
+func (c Commit) value() []byte { return c.rec[c.keyLen:] }
 
 // AdvanceBranch records, in one transaction, that commits (a history
 // closed under ancestry together with the already known commits) are
@@ -292,8 +308,14 @@ func (s *Store) AdvanceBranch(st RepoState, commits []Commit) error {
 			if err != nil {
 				return err
 			}
-			for _, c := range commits {
-				if err := b.Put(shaKey(c.SHA), encodeParents(c.Parents)); err != nil {
+			// Insert in key order: bbolt's inserts of random keys in one
+			// transaction slow down quadratically (200,000 commits: 86 s
+			// random, under 1 s sorted), and ordered appends can fill pages.
+			sorted := slices.Clone(commits)
+			slices.SortFunc(sorted, func(a, b Commit) int { return bytes.Compare(a.key(), b.key()) })
+			b.FillPercent = 0.9
+			for _, c := range sorted {
+				if err := b.Put(c.key(), c.value()); err != nil {
 					return err
 				}
 			}

@@ -160,6 +160,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.record(resp.Header)
 			d = t.classify(resp, attempt)
 			if !d.retry {
+				resp.Body = &drainOnClose{resp.Body}
 				return resp, nil
 			}
 			tooLong := d.wait > t.opts.MaxWait || !fitsDeadline(ctx, d.wait)
@@ -168,6 +169,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, t.rateLimitError(resp.StatusCode, d)
 			}
 			if tooLong || attempt >= maxAttempts {
+				resp.Body = &drainOnClose{resp.Body}
 				return resp, nil
 			}
 			discard(resp)
@@ -300,4 +302,16 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	case <-timer.C:
 		return nil
 	}
+}
+
+// drainOnClose reads what a caller left unread before closing the body, so
+// the connection goes back to the pool: decoders (go-github's json.Decoder)
+// stop at the end of the JSON value and close, and net/http drops a
+// connection whose body was not read to the end. The drain is bounded; a
+// caller that abandons a large body still loses that one connection.
+type drainOnClose struct{ io.ReadCloser }
+
+func (d *drainOnClose) Close() error {
+	_, _ = io.CopyN(io.Discard, d.ReadCloser, 256<<10)
+	return d.ReadCloser.Close()
 }
