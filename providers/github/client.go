@@ -121,46 +121,13 @@ func (c *Client) Org(ctx context.Context, org string) error {
 	return c.wrap("GET orgs/"+org, resp, err)
 }
 
-// Error is a failed GitHub call. It wraps one of the providers sentinels
-// (ErrNotFound, ErrUnauthorized, ...) when one applies.
-type Error struct {
-	Provider string
-	Op       string // e.g. "GET repos/acme/api/branches"
-	Status   int    // HTTP status, 0 for transport errors
-	Err      error
-}
-
-func (e *Error) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("%s: %s: HTTP %d: %v", e.Provider, e.Op, e.Status, e.Err)
-	}
-	return fmt.Sprintf("%s: %s: %v", e.Provider, e.Op, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// kindError pairs a sentinel with the server's message so that both
-// errors.Is and the human-readable text survive.
-type kindError struct {
-	kind error
-	msg  string
-}
-
-func (k *kindError) Error() string {
-	if k.msg == "" {
-		return k.kind.Error()
-	}
-	return k.kind.Error() + ": " + k.msg
-}
-func (k *kindError) Unwrap() error { return k.kind }
-
-// wrap converts a go-github error into an *Error carrying a providers
-// sentinel. It returns nil for a nil err.
+// wrap converts a go-github error into a *providers.APIError carrying a
+// providers sentinel. It returns nil for a nil err.
 func (c *Client) wrap(op string, resp *gh.Response, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Provider: c.name, Op: op, Err: err}
+	e := &providers.APIError{Provider: c.name, Op: op, Err: err}
 	if resp != nil && resp.Response != nil {
 		e.Status = resp.StatusCode
 	}
@@ -173,26 +140,11 @@ func (c *Client) wrap(op string, resp *gh.Response, err error) error {
 	case errors.Is(err, providers.ErrForbiddenEndpoint), errors.Is(err, providers.ErrRateLimited):
 		// Already one of ours (guard, retry transport).
 	case errors.As(err, &rl):
-		e.Err = &kindError{providers.ErrRateLimited, rl.Message}
+		e.Err = providers.RateLimited(rl.Message)
 	case errors.As(err, &arl):
-		e.Err = &kindError{providers.ErrRateLimited, arl.Message}
+		e.Err = providers.RateLimited(arl.Message)
 	case errors.As(err, &er):
-		msg := er.Message
-		switch e.Status {
-		case http.StatusUnauthorized:
-			e.Err = &kindError{providers.ErrUnauthorized, msg}
-		case http.StatusForbidden:
-			e.Err = &kindError{providers.ErrForbidden, msg}
-		case http.StatusNotFound, http.StatusGone:
-			e.Err = &kindError{providers.ErrNotFound, msg}
-		case http.StatusTooManyRequests:
-			e.Err = &kindError{providers.ErrRateLimited, msg}
-		default:
-			if msg == "" {
-				msg = http.StatusText(e.Status)
-			}
-			e.Err = errors.New(msg)
-		}
+		e.Err = providers.StatusError(e.Status, er.Message)
 	}
 	return e
 }

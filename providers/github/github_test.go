@@ -253,7 +253,7 @@ func TestReposDiscoveryRenameAndErrors(t *testing.T) {
 	if !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("missing repo: %v", err)
 	}
-	var ge *Error
+	var ge *providers.APIError
 	if !errors.As(err, &ge) || ge.Status != 404 || ge.Provider != "github" {
 		t.Errorf("missing repo error not typed: %#v", err)
 	}

@@ -44,50 +44,23 @@ func getPage[T any](ctx context.Context, c *Client, path string, page int, etag 
 	return items, resp, false, nil
 }
 
-// listAll reads every page of a list, conditionally.
-//
-// With a previous state it first re-asks each known page with If-None-Match
-// (plus the empty page after a full last page, where a new item would
-// appear). If all answer 304 the list is unchanged, which costs no rate
-// limit at all. Otherwise it reads the whole list again: pages shift when an
-// item is added or removed, so a 304 on one page says nothing about what it
-// holds now.
-func listAll[T any](ctx context.Context, c *Client, path string, prev providers.ListState) (providers.Listed[T], error) {
-	if len(prev.ETags) > 0 {
-		unchanged := true
-		for i, etag := range prev.ETags {
-			_, _, nm, err := getPage[T](ctx, c, path, i+1, etag)
-			if err != nil {
-				return providers.Listed[T]{}, err
-			}
-			if !nm {
-				unchanged = false
-				break
-			}
-		}
-		if unchanged {
-			return providers.Listed[T]{State: prev, Unchanged: true}, nil
-		}
-	}
-	var out providers.Listed[T]
-	for page := 1; ; page++ {
-		items, resp, _, err := getPage[T](ctx, c, path, page, "")
+// pages adapts one go-github list to providers.PageFunc.
+func pages[T any](ctx context.Context, c *Client, path string) providers.PageFunc[T] {
+	return func(n int, etag string) (providers.Page[T], error) {
+		items, resp, nm, err := getPage[T](ctx, c, path, n, etag)
 		if err != nil {
-			return providers.Listed[T]{}, err
+			return providers.Page[T]{}, err
 		}
-		out.Items = append(out.Items, items...)
-		out.State.ETags = append(out.State.ETags, resp.Header.Get("ETag"))
-		if resp.NextPage != 0 && len(items) > 0 {
-			continue
+		if nm {
+			return providers.Page[T]{NotModified: true}, nil
 		}
-		// A full last page: the next item added would open a new page
-		// without changing this one, so remember the empty page's ETag
-		// too (one extra call, only when the count is a multiple of 100).
-		if len(items) == perPage {
-			continue
-		}
-		return out, nil
+		return providers.Page[T]{Items: items, ETag: resp.Header.Get("ETag"), Next: resp.NextPage != 0}, nil
 	}
+}
+
+// listAll reads a whole list conditionally (see providers.ListAll).
+func listAll[T any](ctx context.Context, c *Client, path string, prev providers.ListState) (providers.Listed[T], error) {
+	return providers.ListAll(pages[T](ctx, c, path), prev, perPage)
 }
 
 // OwnerRepos lists every repository of an organization (or, failing that,
@@ -154,21 +127,10 @@ func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.L
 // is used: it carries message, author and parents, never patches.
 func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error {
 	path := repoPath(repo) + "/commits?sha=" + url.QueryEscape(head)
-	for page := 1; ; page++ {
-		items, resp, _, err := getPage[*gh.RepositoryCommit](ctx, c, path, page, "")
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			stop, err := fn(convertCommit(it))
-			if err != nil || stop {
-				return err
-			}
-		}
-		if resp.NextPage == 0 || len(items) == 0 {
-			return nil
-		}
-	}
+	_, _, err := providers.Stream(pages[*gh.RepositoryCommit](ctx, c, path), "", func(it *gh.RepositoryCommit) (bool, error) {
+		return fn(convertCommit(it))
+	})
+	return err
 }
 
 // PullRequests streams the repository's pull requests of every state, most
@@ -179,35 +141,20 @@ func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, 
 // nothing changed since.
 func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, _ time.Time, prev providers.ListState, fn func(providers.PullRequest) (stop bool, err error)) (providers.ListState, bool, error) {
 	path := repoPath(repo) + "/pulls?state=all&sort=updated&direction=desc"
-	var state providers.ListState
-	for page := 1; ; page++ {
-		etag := ""
-		if page == 1 && len(prev.ETags) > 0 {
-			etag = prev.ETags[0]
-		}
-		items, resp, nm, err := getPage[*gh.PullRequest](ctx, c, path, page, etag)
-		if err != nil {
-			return providers.ListState{}, false, err
-		}
-		if nm {
-			return prev, true, nil
-		}
-		if page == 1 {
-			state.ETags = []string{resp.Header.Get("ETag")}
-		}
-		for _, it := range items {
-			stop, err := fn(convertPull(it))
-			if err != nil {
-				return providers.ListState{}, false, err
-			}
-			if stop {
-				return state, false, nil
-			}
-		}
-		if resp.NextPage == 0 || len(items) == 0 {
-			return state, false, nil
-		}
+	first := ""
+	if len(prev.ETags) > 0 {
+		first = prev.ETags[0]
 	}
+	etag, nm, err := providers.Stream(pages[*gh.PullRequest](ctx, c, path), first, func(it *gh.PullRequest) (bool, error) {
+		return fn(convertPull(it))
+	})
+	switch {
+	case err != nil:
+		return providers.ListState{}, false, err
+	case nm:
+		return prev, true, nil
+	}
+	return providers.ListState{ETags: []string{etag}}, false, nil
 }
 
 // repoPath addresses a repository by owner/name, the documented form.

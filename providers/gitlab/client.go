@@ -134,72 +134,25 @@ func (c *Client) Group(ctx context.Context, fullPath string) error {
 	return c.wrap("GET groups/"+fullPath, resp, err)
 }
 
-// Error is a failed GitLab call. It wraps one of the providers sentinels
-// (ErrNotFound, ErrUnauthorized, ...) when one applies.
-type Error struct {
-	Provider string
-	Op       string
-	Status   int
-	Err      error
-}
-
-func (e *Error) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("%s: %s: HTTP %d: %v", e.Provider, e.Op, e.Status, e.Err)
-	}
-	return fmt.Sprintf("%s: %s: %v", e.Provider, e.Op, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-type kindError struct {
-	kind error
-	msg  string
-}
-
-func (k *kindError) Error() string {
-	if k.msg == "" {
-		return k.kind.Error()
-	}
-	return k.kind.Error() + ": " + k.msg
-}
-func (k *kindError) Unwrap() error { return k.kind }
-
-// wrap converts a client-go error into an *Error carrying a providers
-// sentinel; nil for a nil err.
+// wrap converts a client-go error into a *providers.APIError carrying a
+// providers sentinel; nil for a nil err.
 func (c *Client) wrap(op string, resp *gl.Response, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Provider: c.name, Op: op, Err: err}
+	e := &providers.APIError{Provider: c.name, Op: op, Err: err}
 	if resp != nil && resp.Response != nil {
 		e.Status = resp.StatusCode
 	}
 	var er *gl.ErrorResponse
 	switch {
 	case errors.Is(err, providers.ErrForbiddenEndpoint), errors.Is(err, providers.ErrRateLimited):
-	case errors.As(err, &er) || e.Status >= 400:
+	case errors.As(err, &er):
+		e.Err = providers.StatusError(e.Status, er.Message)
+	case e.Status >= 400:
 		// client-go answers some statuses (404) with a bare sentinel
 		// instead of an *ErrorResponse: classify by status either way.
-		msg := ""
-		if er != nil {
-			msg = er.Message
-		}
-		switch e.Status {
-		case http.StatusUnauthorized:
-			e.Err = &kindError{providers.ErrUnauthorized, msg}
-		case http.StatusForbidden:
-			e.Err = &kindError{providers.ErrForbidden, msg}
-		case http.StatusNotFound, http.StatusGone:
-			e.Err = &kindError{providers.ErrNotFound, msg}
-		case http.StatusTooManyRequests:
-			e.Err = &kindError{providers.ErrRateLimited, msg}
-		default:
-			if msg == "" {
-				msg = http.StatusText(e.Status)
-			}
-			e.Err = errors.New(msg)
-		}
+		e.Err = providers.StatusError(e.Status, "")
 	}
 	return e
 }

@@ -29,43 +29,23 @@ func getPage[T any](ctx context.Context, c *Client, op string, fetch pageFunc[T]
 	return items, resp, false, nil
 }
 
-// listAll reads every page of a list, conditionally; see the GitHub
-// provider's listAll for the reasoning (re-ask each known page with its
-// ETag plus the page after a full last page; any change means a full
-// re-read, because pages shift).
-func listAll[T any](ctx context.Context, c *Client, op string, prev providers.ListState, fetch pageFunc[T]) (providers.Listed[T], error) {
-	if len(prev.ETags) > 0 {
-		unchanged := true
-		for i, etag := range prev.ETags {
-			_, _, nm, err := getPage(ctx, c, op, fetch, int64(i+1), etag)
-			if err != nil {
-				return providers.Listed[T]{}, err
-			}
-			if !nm {
-				unchanged = false
-				break
-			}
-		}
-		if unchanged {
-			return providers.Listed[T]{State: prev, Unchanged: true}, nil
-		}
-	}
-	var out providers.Listed[T]
-	for page := int64(1); ; page++ {
-		items, resp, _, err := getPage(ctx, c, op, fetch, page, "")
+// pages adapts one client-go list to providers.PageFunc.
+func pages[T any](ctx context.Context, c *Client, op string, fetch pageFunc[T]) providers.PageFunc[T] {
+	return func(n int, etag string) (providers.Page[T], error) {
+		items, resp, nm, err := getPage(ctx, c, op, fetch, int64(n), etag)
 		if err != nil {
-			return providers.Listed[T]{}, err
+			return providers.Page[T]{}, err
 		}
-		out.Items = append(out.Items, items...)
-		out.State.ETags = append(out.State.ETags, resp.Header.Get("ETag"))
-		if resp.NextPage != 0 && len(items) > 0 {
-			continue
+		if nm {
+			return providers.Page[T]{NotModified: true}, nil
 		}
-		if len(items) == perPage {
-			continue // probe the page after a full one
-		}
-		return out, nil
+		return providers.Page[T]{Items: items, ETag: resp.Header.Get("ETag"), Next: resp.NextPage != 0}, nil
 	}
+}
+
+// listAll reads a whole list conditionally (see providers.ListAll).
+func listAll[T any](ctx context.Context, c *Client, op string, prev providers.ListState, fetch pageFunc[T]) (providers.Listed[T], error) {
+	return providers.ListAll(pages(ctx, c, op, fetch), prev, perPage)
 }
 
 func listOpts(page int64) gl.ListOptions { return gl.ListOptions{PerPage: perPage, Page: page} }
@@ -141,21 +121,10 @@ func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, 
 	fetch := func(page int64, o ...gl.RequestOptionFunc) ([]*gl.Commit, *gl.Response, error) {
 		return c.gl.Commits.ListCommits(repo.ID, &gl.ListCommitsOptions{ListOptions: listOpts(page), RefName: gl.Ptr(head)}, o...)
 	}
-	for page := int64(1); ; page++ {
-		items, resp, _, err := getPage(ctx, c, op, fetch, page, "")
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			stop, err := fn(convertCommit(it))
-			if err != nil || stop {
-				return err
-			}
-		}
-		if resp.NextPage == 0 || len(items) == 0 {
-			return nil
-		}
-	}
+	_, _, err := providers.Stream(pages(ctx, c, op, fetch), "", func(it *gl.Commit) (bool, error) {
+		return fn(convertCommit(it))
+	})
+	return err
 }
 
 // PullRequests streams the project's merge requests of every state, most
@@ -183,35 +152,20 @@ func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, since ti
 	if !since.IsZero() {
 		query = "updated_after=" + since.UTC().Format(time.RFC3339)
 	}
-	state := providers.ListState{Query: query}
-	for page := int64(1); ; page++ {
-		etag := ""
-		if page == 1 && len(prev.ETags) > 0 && prev.Query == query {
-			etag = prev.ETags[0]
-		}
-		items, resp, nm, err := getPage(ctx, c, op, fetch, page, etag)
-		if err != nil {
-			return providers.ListState{}, false, err
-		}
-		if nm {
-			return prev, true, nil
-		}
-		if page == 1 {
-			state.ETags = []string{resp.Header.Get("ETag")}
-		}
-		for _, it := range items {
-			stop, err := fn(convertMergeRequest(it))
-			if err != nil {
-				return providers.ListState{}, false, err
-			}
-			if stop {
-				return state, false, nil
-			}
-		}
-		if resp.NextPage == 0 || len(items) == 0 {
-			return state, false, nil
-		}
+	first := ""
+	if len(prev.ETags) > 0 && prev.Query == query {
+		first = prev.ETags[0]
 	}
+	etag, nm, err := providers.Stream(pages(ctx, c, op, fetch), first, func(it *gl.BasicMergeRequest) (bool, error) {
+		return fn(convertMergeRequest(it))
+	})
+	switch {
+	case err != nil:
+		return providers.ListState{}, false, err
+	case nm:
+		return prev, true, nil
+	}
+	return providers.ListState{ETags: []string{etag}, Query: query}, false, nil
 }
 
 // RepoByID reads a project by numeric id; a deleted project answers
