@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -548,4 +549,23 @@ func TestReconcileRepairsWhatConditionalListsHide(t *testing.T) {
 	if got := s.jira.Links("ZOOKEEPER-78"); len(got) != 1 {
 		t.Errorf("reconciliation did not repair the missed push: %+v", got)
 	}
+}
+
+func TestProviderOutageFailsTheRepoAndTheNextPassCompletes(t *testing.T) {
+	b, _ := smallHistory(t)
+	s := newStack(t, b.Build(), nil)
+	// GitHub answers 503 to the commit listing for as long as the retry
+	// transport keeps trying (5 attempts), then recovers.
+	s.gh.FailNext("GET /repos/{owner}/{repo}/commits", httpx.DefaultMaxAttempts, http.StatusServiceUnavailable, nil, `{"message":"Service Unavailable"}`)
+	rep := s.sync(t)
+	if rep.Failed() == 0 {
+		t.Fatal("the pass reported success during an outage")
+	}
+	st, _, _ := s.store.Repo(state.RepoKey{Provider: "github", ID: repoID})
+	if st.Status != state.RepoFailed || len(st.Branches) != 0 || len(st.BranchList.ETags) != 0 {
+		t.Errorf("cursors advanced during the outage: status %s, branches %v, list %v", st.Status, st.Branches, st.BranchList)
+	}
+	// GitHub is back: the next pass completes everything, exactly.
+	mustOK(t, s.sync(t))
+	diffLinks(t, expectedLinks(t, s), jiraLinks(t, s.jira))
 }

@@ -325,3 +325,37 @@ func TestQueuedDeliveriesSurviveRestart(t *testing.T) {
 		t.Errorf("queue depth %d after processing", n)
 	}
 }
+
+func TestRepositoryRenamedAndDeletedEvents(t *testing.T) {
+	e := newEnv(t)
+	done := e.runWorker(t)
+	if len(e.jira.Links("ABC-1")) != 1 {
+		t.Fatalf("initial links: %+v", e.jira.AllLinks())
+	}
+	// Renamed on GitHub, then the delivery: links are rewritten in place
+	// with the new URL (same globalIds, no duplicates).
+	e.repo.Rename("acme", "api2")
+	ren := fixture(t, "repository_renamed.json", func(m map[string]any) {
+		r := m["repository"].(map[string]any)
+		r["name"], r["full_name"], r["html_url"] = "api2", "acme/api2", "https://github.com/acme/api2"
+		m["changes"] = map[string]any{"repository": map[string]any{"name": map[string]any{"from": "api"}}}
+	})
+	if code, _ := e.post(t, "gh", "repository", "ren-1", ren, sign(ren, secret)); code != http.StatusAccepted {
+		t.Fatalf("renamed: %d", code)
+	}
+	waitDone(t, done)
+	links := e.jira.Links("ABC-1")
+	if len(links) != 1 || !strings.Contains(links[0].Object.URL, "/acme/api2/") {
+		t.Errorf("after rename: %+v", links)
+	}
+	// Deleted: every link of the repo goes.
+	e.gh.DeleteRepo("acme", "api2")
+	del := fixture(t, "repository_deleted.json", nil)
+	if code, _ := e.post(t, "gh", "repository", "del-1", del, sign(del, secret)); code != http.StatusAccepted {
+		t.Fatalf("deleted: %d", code)
+	}
+	waitDone(t, done)
+	if all := e.jira.AllLinks(); len(all["ABC-1"])+len(all["ABC-2"]) != 0 {
+		t.Errorf("links left after repository deletion: %+v", all)
+	}
+}
