@@ -569,3 +569,53 @@ func TestProviderOutageFailsTheRepoAndTheNextPassCompletes(t *testing.T) {
 	mustOK(t, s.sync(t))
 	diffLinks(t, expectedLinks(t, s), jiraLinks(t, s.jira))
 }
+
+// TestInterruptedWalkResumesFromItsCheckpoint: a backfill that dies deep
+// into a long branch resumes at its last checkpoint instead of listing the
+// branch again, and still ends with the exact link set.
+func TestInterruptedWalkResumesFromItsCheckpoint(t *testing.T) {
+	hist, err := corpus.ZooKeeper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// master is walked first: 2,718 commits on 28 pages; a checkpoint is
+	// saved at page 21. Jira goes down after 2,000 writes, on page ~24.
+	s := newStack(t, hist, func(j indexer.Jira) indexer.Jira { return &failingJira{Jira: j, n: 2000} })
+	s.repo.SetDefaultBranch("master")
+	if rep := s.sync(t); rep.Failed() == 0 {
+		t.Fatal("first pass should fail with Jira down")
+	}
+	st, _, _ := s.store.Repo(state.RepoKey{Provider: "github", ID: repoID})
+	ck, ok := st.Walks["master"]
+	if !ok || ck.NextPage != 21 || ck.Walked == 0 {
+		t.Fatalf("no checkpoint of master's walk: %+v", st.Walks)
+	}
+	s.ix = s.newIndexer(t, nil)
+	s.gh.ResetRequests()
+	mustOK(t, s.sync(t))
+	var masterPages []string
+	for _, r := range s.gh.Requests() {
+		if strings.HasSuffix(r.Path, "/commits") && strings.Contains(r.RawQuery, "sha="+ck.Head) {
+			masterPages = append(masterPages, r.RawQuery)
+		}
+	}
+	if len(masterPages) == 0 || !strings.Contains(masterPages[0], "page=21") || len(masterPages) > 8 {
+		t.Errorf("master's walk did not resume at page 21: %v", masterPages)
+	}
+	diffLinks(t, expectedLinks(t, s), jiraLinks(t, s.jira))
+	st, _, _ = s.store.Repo(state.RepoKey{Provider: "github", ID: repoID})
+	if len(st.Walks) != 0 {
+		t.Errorf("checkpoints left after completion: %+v", st.Walks)
+	}
+	if n, _ := s.store.CommitCount(state.RepoKey{Provider: "github", ID: repoID}); n != len(hist.Reachable(branchHeads(hist)...)) {
+		t.Errorf("indexed %d commits, want every reachable one", n)
+	}
+}
+
+func branchHeads(h *corpus.History) []string {
+	var out []string
+	for _, b := range h.Branches() {
+		out = append(out, b.SHA)
+	}
+	return out
+}

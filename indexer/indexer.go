@@ -37,7 +37,10 @@ type Source interface {
 	RepoByID(ctx context.Context, id int64) (providers.Repo, error)
 	Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error)
 	Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error)
-	Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error
+	// Commits streams the history reachable from head, newest first, in
+	// pages, from page startPage on (a resumed walk), telling fn each
+	// commit's page.
+	Commits(ctx context.Context, repo providers.Repo, head string, startPage int, fn func(c providers.Commit, page int) (stop bool, err error)) error
 	// PullRequests lists pull/merge requests most recently updated first,
 	// from since on where the provider can filter (GitLab updated_after);
 	// the caller still stops at its watermark through fn.

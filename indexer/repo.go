@@ -173,6 +173,15 @@ func (rs *repoSync) branches(ctx context.Context) error {
 		delete(rs.st.Branches, name)
 		rewritten = true
 	}
+	for name := range rs.st.Walks {
+		if present[name] || rs.ix.opts.DryRun {
+			continue
+		}
+		if err := rs.ix.opts.Store.DiscardWalk(rs.key(), name); err != nil {
+			return err
+		}
+		delete(rs.st.Walks, name)
+	}
 	if rewritten && rs.t.PruneUnreachable && !rs.ix.opts.DryRun {
 		// Pruning waits for the tags step (a tag may keep commits
 		// reachable); the flag is saved with the branch cursors, so a crash
@@ -231,23 +240,32 @@ func (rs *repoSync) pruneUnreachable(ctx context.Context) error {
 // meet and stops only when every parent of every new commit is indexed.
 func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, err error) {
 	head, old := b.HeadSHA, rs.st.Branches[b.Name]
-	var fresh []state.Commit
-	boundary := map[string]bool{} // known parents of new commits
+	w := &walker{rs: rs, branch: b.Name, boundary: map[string]bool{}}
 	// Smart commits run for commits first seen now, on accepted branches,
 	// once the repo is armed (its first sync with them enabled is a
 	// backfill and runs none).
-	smart := rs.ix.opts.SmartCommits != nil && rs.t.SmartCommits != nil && rs.st.SmartCommitsArmed &&
+	w.smart = rs.ix.opts.SmartCommits != nil && rs.t.SmartCommits != nil && rs.st.SmartCommitsArmed &&
 		rs.t.SmartCommits(b.Name) && !rs.ix.opts.DryRun
-	var smartQueue []providers.Commit
 	known, err := rs.known(head)
 	if err != nil {
 		return false, err
 	}
 	if known[head] {
-		boundary[head] = true
+		w.boundary[head] = true
 	} else {
-		frontier := map[string]bool{head: true}
-		err := rs.t.Source.Commits(ctx, rs.repo, head, func(c providers.Commit) (bool, error) {
+		frontier, start, err := w.resume(head)
+		if err != nil {
+			return false, err
+		}
+		w.lastCheckpoint = start
+		err = rs.t.Source.Commits(ctx, rs.repo, head, start, func(c providers.Commit, page int) (bool, error) {
+			if page >= w.lastCheckpoint+checkpointPages && !rs.ix.opts.DryRun {
+				// At a page boundary, before this page's first commit is
+				// handled: everything so far is written and saved.
+				if err := w.checkpoint(ctx, head, page, frontier); err != nil {
+					return true, err
+				}
+			}
 			delete(frontier, c.SHA)
 			kn, err := rs.known(append([]string{c.SHA}, c.Parents...)...)
 			if err != nil {
@@ -257,13 +275,13 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 				return len(frontier) == 0, nil
 			}
 			rs.indexed[compactSHA(c.SHA)] = struct{}{}
-			fresh = append(fresh, state.NewCommit(c.SHA, c.Parents))
-			if smart {
-				smartQueue = append(smartQueue, c)
+			w.fresh = append(w.fresh, state.NewCommit(c.SHA, c.Parents))
+			if w.smart {
+				w.smartQueue = append(w.smartQueue, c)
 			}
 			for _, p := range c.Parents {
 				if kn[p] {
-					boundary[p] = true
+					w.boundary[p] = true
 				} else {
 					frontier[p] = true
 				}
@@ -284,27 +302,14 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	if err := rs.lk.add(ctx, rs.ix.refEntity(rs.t, rs.key(), rs.repo, KindBranch, b.Name)); err != nil {
 		return false, err
 	}
-	if err := rs.lk.flush(ctx); err != nil {
+	if err := w.flush(ctx); err != nil {
 		return false, err
 	}
-	// Oldest first, as they were committed. An error means nothing was
-	// recorded or sent for that commit: the cursor stays, and the next
-	// pass runs it (exactly once, by the ledger).
-	for i := len(smartQueue) - 1; i >= 0; i-- {
-		c := smartQueue[i]
-		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message) // comments carry its text
-		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
-			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: b.Name, SHA: c.SHA, URL: c.HTMLURL,
-			Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), Message: msg, When: c.AuthorDate, Merge: len(c.Parents) > 1,
-		}); err != nil {
-			return false, fmt.Errorf("smart commit %s: %w", shortSHA(c.SHA), err)
-		}
-	}
-	if old != "" && !boundary[old] {
+	if old != "" && !w.boundary[old] {
 		// Usually the old head is a direct parent of a new commit; if not,
 		// ask the stored graph whether it is an ancestor of the boundary.
-		from := make([]string, 0, len(boundary))
-		for p := range boundary {
+		from := make([]string, 0, len(w.boundary))
+		for p := range w.boundary {
 			from = append(from, p)
 		}
 		anc, err := rs.ix.opts.Store.IsAncestor(rs.key(), old, from)
@@ -315,11 +320,113 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	}
 	rs.rep.Branches++
 	rs.st.Branches[b.Name] = head
-	rs.st.Commits += len(fresh)
+	rs.st.Commits += len(w.fresh) + w.pending
+	delete(rs.st.Walks, b.Name)
 	if rs.ix.opts.DryRun {
 		return forced, nil
 	}
-	return forced, rs.ix.opts.Store.AdvanceBranch(rs.st, fresh)
+	return forced, rs.ix.opts.Store.AdvanceBranch(rs.st, b.Name, w.fresh)
+}
+
+// checkpointPages is how many commit pages a walk reads between
+// checkpoints (2,000 commits): a crash costs at most that much listing.
+const checkpointPages = 20
+
+// walker is the state of one branch walk.
+type walker struct {
+	rs             *repoSync
+	branch         string
+	boundary       map[string]bool // indexed parents of new commits
+	fresh          []state.Commit  // walked since the last checkpoint
+	pending        int             // walked before it (saved as pending)
+	lastCheckpoint int             // page of the last checkpoint (or the start)
+	smart          bool
+	smartQueue     []providers.Commit
+}
+
+// resume picks up an unfinished walk of the same head from its checkpoint
+// (its pending commits count as handled), or drops a stale one. It returns
+// the frontier and the page to start from.
+func (w *walker) resume(head string) (frontier map[string]bool, startPage int, err error) {
+	rs := w.rs
+	ck, ok := rs.st.Walks[w.branch]
+	if ok && ck.Head == head && ck.NextPage > 1 && !rs.ix.opts.DryRun {
+		frontier = make(map[string]bool, len(ck.Frontier))
+		for _, p := range ck.Frontier {
+			frontier[p] = true
+		}
+		for _, p := range ck.Boundary {
+			w.boundary[p] = true
+		}
+		err := rs.ix.opts.Store.PendingCommits(rs.key(), w.branch, func(key []byte) {
+			rs.indexed[string(key)] = struct{}{}
+			w.pending++
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		rs.ix.log.Info("resuming an interrupted walk", "provider", rs.t.Name, "repo", rs.repo.FullName, "branch", w.branch, "page", ck.NextPage, "commits_done", w.pending)
+		return frontier, ck.NextPage, nil
+	}
+	if ok && !rs.ix.opts.DryRun {
+		// The branch moved since: start over (links already written are
+		// recorded and not written again).
+		if err := rs.ix.opts.Store.DiscardWalk(rs.key(), w.branch); err != nil {
+			return nil, 0, err
+		}
+		delete(rs.st.Walks, w.branch)
+	}
+	return map[string]bool{head: true}, 1, nil
+}
+
+// flush writes the links of what was walked and runs its smart commits.
+func (w *walker) flush(ctx context.Context) error {
+	rs := w.rs
+	if err := rs.lk.flush(ctx); err != nil {
+		return err
+	}
+	// Oldest first, as they were committed. An error means nothing was
+	// recorded or sent for that commit: the walk's progress is not saved,
+	// and the next pass runs it (exactly once, by the ledger).
+	for i := len(w.smartQueue) - 1; i >= 0; i-- {
+		c := w.smartQueue[i]
+		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message) // comments carry its text
+		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
+			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: w.branch, SHA: c.SHA, URL: c.HTMLURL,
+			Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), Message: msg, When: c.AuthorDate, Merge: len(c.Parents) > 1,
+		}); err != nil {
+			return fmt.Errorf("smart commit %s: %w", shortSHA(c.SHA), err)
+		}
+	}
+	w.smartQueue = w.smartQueue[:0]
+	return nil
+}
+
+// checkpoint saves the walk's progress: links written first, then the
+// walked commits (as pending) and the frontier in one transaction.
+func (w *walker) checkpoint(ctx context.Context, head string, nextPage int, frontier map[string]bool) error {
+	rs := w.rs
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	ck := state.WalkCheckpoint{Head: head, NextPage: nextPage, Walked: w.pending + len(w.fresh)}
+	for p := range frontier {
+		ck.Frontier = append(ck.Frontier, p)
+	}
+	for p := range w.boundary {
+		ck.Boundary = append(ck.Boundary, p)
+	}
+	if rs.st.Walks == nil {
+		rs.st.Walks = map[string]state.WalkCheckpoint{}
+	}
+	rs.st.Walks[w.branch] = ck
+	if err := rs.ix.opts.Store.CheckpointWalk(rs.st, w.branch, w.fresh); err != nil {
+		return err
+	}
+	w.pending += len(w.fresh)
+	w.fresh = nil
+	w.lastCheckpoint = nextPage
+	return nil
 }
 
 // known reports which shas are indexed, in the store or in this sync.

@@ -62,9 +62,16 @@ func ListAll[T any](fetch PageFunc[T], prev ListState, perPage int) (Listed[T], 
 // conditional: a 304 there returns notModified without calling fn. etag is
 // the first page's ETag.
 func Stream[T any](fetch PageFunc[T], firstETag string, fn func(T) (stop bool, err error)) (etag string, notModified bool, err error) {
-	for n := 1; ; n++ {
+	return StreamFrom(fetch, 1, firstETag, func(it T, _ int) (bool, error) { return fn(it) })
+}
+
+// StreamFrom is Stream starting at page start (≥ 1), telling fn the page
+// each item is on, so a long read can be resumed where it stopped.
+func StreamFrom[T any](fetch PageFunc[T], start int, firstETag string, fn func(item T, page int) (stop bool, err error)) (etag string, notModified bool, err error) {
+	start = max(start, 1)
+	for n := start; ; n++ {
 		cond := ""
-		if n == 1 {
+		if n == start {
 			cond = firstETag
 		}
 		p, err := fetch(n, cond)
@@ -74,11 +81,11 @@ func Stream[T any](fetch PageFunc[T], firstETag string, fn func(T) (stop bool, e
 		if p.NotModified {
 			return "", true, nil
 		}
-		if n == 1 {
+		if n == start {
 			etag = p.ETag
 		}
 		for _, it := range p.Items {
-			stop, err := fn(it)
+			stop, err := fn(it, n)
 			if err != nil {
 				return "", false, err
 			}

@@ -52,7 +52,7 @@ func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 	st := RepoState{Key: k, Repo: providers.Repo{ID: 42, FullName: "acme/api"}, Branches: map[string]string{"main": "aa"},
 		BranchList: providers.ListState{ETags: []string{`"e1"`, `"e2"`}}, Status: RepoOK}
 	shas := []string{"0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"}
-	if err := s.AdvanceBranch(st, []Commit{NewCommit(shas[0], nil), NewCommit(shas[1], shas[:1])}); err != nil {
+	if err := s.AdvanceBranch(st, "main", []Commit{NewCommit(shas[0], nil), NewCommit(shas[1], shas[:1])}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -153,7 +153,7 @@ func TestAncestryAndReachability(t *testing.T) {
 	a, b, c, d := sha('a'), sha('b'), sha('c'), sha('d')
 	x := "not-a-hex-id"
 	commits := []Commit{NewCommit(a, nil), NewCommit(b, []string{a}), NewCommit(c, []string{b}), NewCommit(d, []string{b}), NewCommit(x, []string{d, "weird/parent"})}
-	if err := s.AdvanceBranch(RepoState{Key: k}, commits); err != nil {
+	if err := s.AdvanceBranch(RepoState{Key: k}, "main", commits); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -127,7 +127,7 @@ func TestCommitsStreamInLogOrderAndStop(t *testing.T) {
 	}
 	want := hist.Log(master)
 	var got []providers.Commit
-	err = c.Commits(context.Background(), providers.Repo{ID: 2, FullName: "apache/zookeeper"}, master, func(cm providers.Commit) (bool, error) {
+	err = c.Commits(context.Background(), providers.Repo{ID: 2, FullName: "apache/zookeeper"}, master, 1, func(cm providers.Commit, _ int) (bool, error) {
 		got = append(got, cm)
 		return len(got) == 150, nil
 	})

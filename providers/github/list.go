@@ -122,13 +122,14 @@ func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.L
 }
 
 // Commits streams the history reachable from head (a commit SHA), newest
-// first as GitHub lists it, one page of 100 at a time, calling fn for each
-// commit until fn returns stop or the history ends. Only the list endpoint
-// is used: it carries message, author and parents, never patches.
-func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error {
+// first as GitHub lists it, one page of 100 at a time from startPage on,
+// calling fn for each commit until fn returns stop or the history ends.
+// Only the list endpoint is used: it carries message, author and parents,
+// never patches.
+func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, startPage int, fn func(providers.Commit, int) (stop bool, err error)) error {
 	path := repoPath(repo) + "/commits?sha=" + url.QueryEscape(head)
-	_, _, err := providers.Stream(pages[*gh.RepositoryCommit](ctx, c, path), "", func(it *gh.RepositoryCommit) (bool, error) {
-		return fn(convertCommit(it))
+	_, _, err := providers.StreamFrom(pages[*gh.RepositoryCommit](ctx, c, path), startPage, "", func(it *gh.RepositoryCommit, page int) (bool, error) {
+		return fn(convertCommit(it), page)
 	})
 	return err
 }

@@ -114,7 +114,7 @@ func TestCommitsInLogOrderStopAndGuard(t *testing.T) {
 	master, _ := hist.Branch("master")
 	want := hist.Log(master.SHA)
 	var got []providers.Commit
-	err = c.Commits(context.Background(), providers.Repo{ID: 9, FullName: "apache/zookeeper"}, master.SHA, func(cm providers.Commit) (bool, error) {
+	err = c.Commits(context.Background(), providers.Repo{ID: 9, FullName: "apache/zookeeper"}, master.SHA, 1, func(cm providers.Commit, _ int) (bool, error) {
 		got = append(got, cm)
 		return len(got) == 250, nil
 	})

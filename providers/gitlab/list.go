@@ -114,15 +114,15 @@ func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.L
 }
 
 // Commits streams the history reachable from head (a SHA), newest first,
-// in pages of 100, until fn returns stop. Only the list endpoint is used
+// in pages of 100 from startPage on, until fn returns stop. Only the list endpoint is used
 // (no stats, no diffs).
-func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, fn func(providers.Commit) (stop bool, err error)) error {
+func (c *Client) Commits(ctx context.Context, repo providers.Repo, head string, startPage int, fn func(providers.Commit, int) (stop bool, err error)) error {
 	op := "GET projects/" + pid(repo) + "/repository/commits"
 	fetch := func(page int64, o ...gl.RequestOptionFunc) ([]*gl.Commit, *gl.Response, error) {
 		return c.gl.Commits.ListCommits(repo.ID, &gl.ListCommitsOptions{ListOptions: listOpts(page), RefName: gl.Ptr(head)}, o...)
 	}
-	_, _, err := providers.Stream(pages(ctx, c, op, fetch), "", func(it *gl.Commit) (bool, error) {
-		return fn(convertCommit(it))
+	_, _, err := providers.StreamFrom(pages(ctx, c, op, fetch), startPage, "", func(it *gl.Commit, page int) (bool, error) {
+		return fn(convertCommit(it), page)
 	})
 	return err
 }
