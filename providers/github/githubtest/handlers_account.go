@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 // allRepos snapshots every repository's encoding inputs.
@@ -62,7 +64,7 @@ func (s *Server) ownerFromPath(c *call, key string) (owner, bool) {
 
 func (s *Server) root(c *call) response {
 	b := c.base
-	return jsonResponse(http.StatusOK, map[string]string{
+	return fakeserver.JSON(http.StatusOK, map[string]string{
 		"current_user_url":                     b + "/user",
 		"rate_limit_url":                       b + "/rate_limit",
 		"repository_url":                       b + "/repos/{owner}/{repo}",
@@ -81,7 +83,7 @@ func (s *Server) meta(c *call) response {
 	if s.prefix != "" {
 		m["installed_version"] = "3.13.0"
 	}
-	return jsonResponse(http.StatusOK, m)
+	return fakeserver.JSON(http.StatusOK, m)
 }
 
 // rateLimit serves GET /rate_limit, which costs nothing.
@@ -93,7 +95,7 @@ func (s *Server) rateLimit(c *call) response {
 	other := func(limit int) rateJSON {
 		return rateJSON{Limit: limit, Remaining: limit, Reset: s.now().Add(time.Hour).Unix()}
 	}
-	return jsonResponse(http.StatusOK, struct {
+	return fakeserver.JSON(http.StatusOK, struct {
 		Resources map[string]rateJSON `json:"resources"`
 		Rate      rateJSON            `json:"rate"`
 	}{
@@ -122,7 +124,7 @@ func (s *Server) authUser(c *call) response {
 			n++
 		}
 	}
-	return jsonResponse(http.StatusOK, s.fullUser(c, s.login, n))
+	return fakeserver.JSON(http.StatusOK, s.fullUser(c, s.login, n))
 }
 
 func (s *Server) getUser(c *call) response {
@@ -133,9 +135,9 @@ func (s *Server) getUser(c *call) response {
 	if o.org {
 		u := s.fullUser(c, o.login, 0)
 		u.Type = "Organization"
-		return jsonResponse(http.StatusOK, u)
+		return fakeserver.JSON(http.StatusOK, u)
 	}
-	return jsonResponse(http.StatusOK, s.fullUser(c, o.login, 0))
+	return fakeserver.JSON(http.StatusOK, s.fullUser(c, o.login, 0))
 }
 
 func (s *Server) getOrg(c *call) response {
@@ -149,7 +151,7 @@ func (s *Server) getOrg(c *call) response {
 			n++
 		}
 	}
-	return jsonResponse(http.StatusOK, s.org(c, o.login, n))
+	return fakeserver.JSON(http.StatusOK, s.org(c, o.login, n))
 }
 
 func (s *Server) authUserOrgs(c *call) response {

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 func (s *Server) getRepo(c *call, snap *repoSnapshot) response {
-	return jsonResponse(http.StatusOK, s.repoJSON(c, snap.info(), true))
+	return fakeserver.JSON(http.StatusOK, s.repoJSON(c, snap.info(), true))
 }
 
 // listBranches serves GET .../branches, sorted by name like GitHub.
@@ -32,9 +34,9 @@ func (s *Server) getBranch(c *call, snap *repoSnapshot) response {
 	name := c.r.PathValue("branch")
 	sha, ok := snap.branches[name]
 	if !ok {
-		return jsonResponse(http.StatusNotFound, basicError{"Branch not found", "https://docs.github.com/rest/branches/branches#get-a-branch"})
+		return fakeserver.JSON(http.StatusNotFound, basicError{"Branch not found", "https://docs.github.com/rest/branches/branches#get-a-branch"})
 	}
-	return jsonResponse(http.StatusOK, s.branchJSON(c, snap.repo, name, sha))
+	return fakeserver.JSON(http.StatusOK, s.branchJSON(c, snap.repo, name, sha))
 }
 
 // listTags serves GET .../tags in descending name order, as GitHub lists
@@ -59,17 +61,17 @@ func (s *Server) listCommits(c *call, snap *repoSnapshot) response {
 	q := c.r.URL.Query()
 	ref := cmp.Or(q.Get("sha"), snap.repo.DefaultBranch)
 	if snap.history.Len() == 0 {
-		return jsonResponse(http.StatusConflict, basicError{"Git Repository is empty.", doc})
+		return fakeserver.JSON(http.StatusConflict, basicError{"Git Repository is empty.", doc})
 	}
 	head, ok := resolveRef(snap, ref)
 	if !ok {
-		return jsonResponse(http.StatusNotFound, basicError{"No commit found for SHA: " + ref, doc})
+		return fakeserver.JSON(http.StatusNotFound, basicError{"No commit found for SHA: " + ref, doc})
 	}
-	shas := s.commitLog(snap.history, head)
+	shas := s.histories.Log(snap.history, head)
 	since, sinceErr := parseTimeParam(q.Get("since"))
 	until, untilErr := parseTimeParam(q.Get("until"))
 	if sinceErr != nil || untilErr != nil {
-		return jsonResponse(http.StatusUnprocessableEntity, basicError{"Invalid time", doc})
+		return fakeserver.JSON(http.StatusUnprocessableEntity, basicError{"Invalid time", doc})
 	}
 	if !since.IsZero() || !until.IsZero() {
 		var kept []string
@@ -100,28 +102,7 @@ func parseTimeParam(v string) (time.Time, error) {
 // resolveRef resolves a branch, a tag, a full SHA or a unique SHA prefix of
 // at least 7 hex digits.
 func resolveRef(snap *repoSnapshot, ref string) (string, bool) {
-	if sha, ok := snap.branches[ref]; ok {
-		return sha, true
-	}
-	if sha, ok := snap.tags[ref]; ok {
-		return sha, true
-	}
-	if _, ok := snap.history.Commit(ref); ok {
-		return ref, true
-	}
-	if len(ref) < 7 || len(ref) >= 40 || strings.Trim(strings.ToLower(ref), "0123456789abcdef") != "" {
-		return "", false
-	}
-	found := ""
-	for cm := range snap.history.All() {
-		if strings.HasPrefix(cm.SHA, strings.ToLower(ref)) {
-			if found != "" {
-				return "", false
-			}
-			found = cm.SHA
-		}
-	}
-	return found, found != ""
+	return fakeserver.ResolveRef(snap.history, snap.branches, snap.tags, ref, 7)
 }
 
 // listPulls serves GET .../pulls with state (default open), head, base,
@@ -175,7 +156,7 @@ func (s *Server) getPull(c *call, snap *repoSnapshot) response {
 	}
 	for _, p := range snap.pulls {
 		if p.Number == n {
-			return jsonResponse(http.StatusOK, s.pullDetailJSON(c, snap, p))
+			return fakeserver.JSON(http.StatusOK, s.pullDetailJSON(c, snap, p))
 		}
 	}
 	return notFound()
@@ -183,11 +164,6 @@ func (s *Server) getPull(c *call, snap *repoSnapshot) response {
 
 // The handlers below model endpoints jiralinkd must never call. They answer
 // like GitHub would, with made-up file data, and mark the request.
-
-func forbidden(r response) response {
-	r.forbidden = true
-	return r
-}
 
 type fileJSON struct {
 	SHA       string `json:"sha"`
@@ -208,14 +184,14 @@ func (s *Server) getCommit(c *call, snap *repoSnapshot) response {
 	sha, ok := resolveRef(snap, c.r.PathValue("ref"))
 	cm, found := snap.history.Commit(sha)
 	if !ok || !found {
-		return forbidden(jsonResponse(http.StatusUnprocessableEntity, basicError{"No commit found for SHA: " + c.r.PathValue("ref"), "https://docs.github.com/rest/commits/commits#get-a-commit"}))
+		return fakeserver.Forbidden(fakeserver.JSON(http.StatusUnprocessableEntity, basicError{"No commit found for SHA: " + c.r.PathValue("ref"), "https://docs.github.com/rest/commits/commits#get-a-commit"}))
 	}
 	type stats struct {
 		Total     int `json:"total"`
 		Additions int `json:"additions"`
 		Deletions int `json:"deletions"`
 	}
-	return forbidden(jsonResponse(http.StatusOK, struct {
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, struct {
 		commitJSON
 		Stats stats      `json:"stats"`
 		Files []fileJSON `json:"files"`
@@ -223,42 +199,42 @@ func (s *Server) getCommit(c *call, snap *repoSnapshot) response {
 }
 
 func (s *Server) pullFiles(c *call, snap *repoSnapshot) response {
-	return forbidden(jsonResponse(http.StatusOK, []fileJSON{fakeFile}))
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, []fileJSON{fakeFile}))
 }
 
 func (s *Server) contents(c *call, snap *repoSnapshot) response {
 	name := cmp.Or(c.r.PathValue("path"), "README.md")
-	return forbidden(jsonResponse(http.StatusOK, map[string]any{
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, map[string]any{
 		"type": "file", "encoding": "base64", "size": 4, "name": name, "path": name,
 		"content": base64.StdEncoding.EncodeToString([]byte("fake")), "sha": fakeSHA("blob", name),
 	}))
 }
 
 func (s *Server) gitTree(c *call, snap *repoSnapshot) response {
-	return forbidden(jsonResponse(http.StatusOK, map[string]any{
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, map[string]any{
 		"sha": c.r.PathValue("sha"), "truncated": false,
 		"tree": []map[string]any{{"path": "README.md", "mode": "100644", "type": "blob", "sha": fakeFile.SHA, "size": 4}},
 	}))
 }
 
 func (s *Server) compare(c *call, snap *repoSnapshot) response {
-	return forbidden(jsonResponse(http.StatusOK, map[string]any{
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, map[string]any{
 		"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
 		"commits": []any{}, "files": []fileJSON{fakeFile},
 	}))
 }
 
 func (s *Server) archive(c *call, snap *repoSnapshot) response {
-	return forbidden(response{
-		status: http.StatusOK,
-		header: http.Header{"Content-Type": {"application/zip"}},
-		body:   []byte("PK\x03\x04fake-archive"),
+	return fakeserver.Forbidden(response{
+		Status: http.StatusOK,
+		Header: http.Header{"Content-Type": {"application/zip"}},
+		Body:   []byte("PK\x03\x04fake-archive"),
 	})
 }
 
 // other answers every path no route matches.
 func (s *Server) other(c *call) response {
-	return forbidden(jsonResponse(http.StatusOK, map[string]any{}))
+	return fakeserver.Forbidden(fakeserver.JSON(http.StatusOK, map[string]any{}))
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,8 +1,6 @@
 package githubtest_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
 )
 
@@ -26,24 +25,8 @@ func zookeeper(t testing.TB) *corpus.History {
 	return h
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 7, 20, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *fakeserver.Clock {
+	return fakeserver.NewClock(time.Date(2026, 7, 20, 10, 0, 0, 0, time.UTC))
 }
 
 // corpusServer serves the ZooKeeper corpus as apache/zookeeper (id 1000).
@@ -56,60 +39,24 @@ func corpusServer(t testing.TB, opts githubtest.Options) (*githubtest.Server, *g
 	return s, s.AddCorpusRepo("apache", "zookeeper", 1000, zookeeper(t))
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
 // ghError is GitHub's basic-error body.
 type ghError struct {
 	Message          string `json:"message"`
 	DocumentationURL string `json:"documentation_url"`
 }
 
-func (r reply) message(t testing.TB) string {
-	t.Helper()
-	var e ghError
-	r.decode(t, &e)
-	return e.Message
-}
-
 // get requests path (relative to the API base) with the test token and
 // the given header lines ("Name: value").
-func get(t testing.TB, s *githubtest.Server, path string, headers ...string) reply {
+func get(t testing.TB, s *githubtest.Server, path string, headers ...string) fakeserver.Reply {
 	t.Helper()
-	return do(t, http.DefaultClient, s.URL()+strings.TrimPrefix(path, "/"), append([]string{"Authorization: Bearer " + token}, headers...)...)
+	return fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+strings.TrimPrefix(path, "/"),
+		append([]string{"Authorization: Bearer " + token}, headers...)...)
 }
 
-func do(t testing.TB, client *http.Client, url string, headers ...string) reply {
+// rootCommit is a one-commit history's only commit.
+func rootCommit(t testing.TB) corpus.Commit {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{resp.StatusCode, resp.Header, b}
+	b := corpus.NewBuilder()
+	sha := b.Commit(nil, "root", time.Unix(0, 0))
+	return fakeserver.MustCommit(t, b.Build(), sha)
 }
-
-// noRedirect is a client that returns 3xx answers as they are.
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 const (
@@ -68,9 +70,9 @@ func listResponse[T any](items []T, link string) response {
 	if items == nil {
 		items = []T{}
 	}
-	resp := jsonResponse(200, items)
+	resp := fakeserver.JSON(200, items)
 	if link != "" {
-		resp.header = map[string][]string{"Link": {link}}
+		resp.Header = map[string][]string{"Link": {link}}
 	}
 	return resp
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
 )
 
@@ -39,9 +39,7 @@ func TestLinkHeaderMatchesGitHub(t *testing.T) {
 
 	s := githubtest.Start(t, githubtest.Options{Token: token})
 	h := s.AddRepo(githubtest.Repo{ID: 1000, Owner: "octokit-fixture-org", Name: "paginate-issues", OwnerIsOrg: true})
-	b := corpus.NewBuilder()
-	sha := b.Commit(nil, "root", time.Unix(0, 0))
-	h.AddCommit(mustCommit(t, b.Build(), sha))
+	sha := h.AddCommit(rootCommit(t))
 	for i := range total {
 		h.SetBranch(fmt.Sprintf("b%02d", i), sha)
 	}
@@ -54,36 +52,25 @@ func TestLinkHeaderMatchesGitHub(t *testing.T) {
 			path += "&page=" + strconv.Itoa(i+1)
 		}
 		got := get(t, s, path)
-		if got.status != 200 {
-			t.Fatalf("page %d: status %d", i+1, got.status)
+		if got.Status != 200 {
+			t.Fatalf("page %d: status %d", i+1, got.Status)
 		}
 		var items []map[string]any
-		got.decode(t, &items)
+		got.Decode(t, &items)
 		if len(items) != len(r.Resp) {
 			t.Errorf("page %d: %d items, GitHub had %d", i+1, len(items), len(r.Resp))
 		}
-		link := strings.ReplaceAll(got.header.Get("Link"), ours, theirs)
+		link := strings.ReplaceAll(got.Header.Get("Link"), ours, theirs)
 		if want := r.Headers["link"]; link != want {
 			t.Errorf("page %d Link:\n got %s\nwant %s", i+1, link, want)
 		}
 	}
 }
 
-func mustCommit(t testing.TB, h *corpus.History, sha string) corpus.Commit {
-	t.Helper()
-	c, ok := h.Commit(sha)
-	if !ok {
-		t.Fatalf("no commit %s", sha)
-	}
-	return c
-}
-
 func TestPaginationBounds(t *testing.T) {
 	s := githubtest.Start(t, githubtest.Options{})
 	h := s.AddRepo(githubtest.Repo{ID: 7, Owner: "o", Name: "r"})
-	b := corpus.NewBuilder()
-	sha := b.Commit(nil, "root", time.Unix(0, 0))
-	h.AddCommit(mustCommit(t, b.Build(), sha))
+	sha := h.AddCommit(rootCommit(t))
 	for i := range 250 {
 		h.SetTag(fmt.Sprintf("v%03d", i), sha)
 	}
@@ -103,41 +90,36 @@ func TestPaginationBounds(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			got := get(t, s, "repos/o/r/tags?"+tt.query)
 			var items []struct{ Name string }
-			got.decode(t, &items)
+			got.Decode(t, &items)
 			if len(items) != tt.wantItems || (len(items) > 0 && items[0].Name != tt.wantFirst) {
 				t.Errorf("got %d items starting %+v", len(items), items)
 			}
-			var rels []string
-			for _, l := range strings.Split(got.header.Get("Link"), ", ") {
-				_, rel, _ := strings.Cut(l, `rel="`)
-				rels = append(rels, strings.TrimSuffix(rel, `"`))
-			}
-			if !slices.Equal(rels, tt.wantRels) {
-				t.Errorf("rels = %v, want %v (Link %s)", rels, tt.wantRels, got.header.Get("Link"))
+			if rels := fakeserver.LinkRels(got.Header.Get("Link")); !slices.Equal(rels, tt.wantRels) {
+				t.Errorf("rels = %v, want %v (Link %s)", rels, tt.wantRels, got.Header.Get("Link"))
 			}
 		})
 	}
-	if got := get(t, s, "repos/o/r/branches"); got.header.Get("Link") != "" || string(got.body) != "[]" {
-		t.Errorf("empty list: Link %q body %s", got.header.Get("Link"), got.body)
+	if got := get(t, s, "repos/o/r/branches"); got.Header.Get("Link") != "" || string(got.Body) != "[]" {
+		t.Errorf("empty list: Link %q body %s", got.Header.Get("Link"), got.Body)
 	}
 }
 
 func TestETagAndNotModified(t *testing.T) {
 	s, zk := corpusServer(t, githubtest.Options{})
 	first := get(t, s, "repos/apache/zookeeper/branches")
-	etag := first.header.Get("ETag")
-	if first.status != 200 || !strings.HasPrefix(etag, `"`) || !strings.HasSuffix(etag, `"`) || len(etag) < 34 {
-		t.Fatalf("status %d ETag %q: want a strong quoted ETag", first.status, etag)
+	etag := first.Header.Get("ETag")
+	if first.Status != 200 || !strings.HasPrefix(etag, `"`) || !strings.HasSuffix(etag, `"`) || len(etag) < 34 {
+		t.Fatalf("status %d ETag %q: want a strong quoted ETag", first.Status, etag)
 	}
-	remaining := first.header.Get("X-RateLimit-Remaining")
+	remaining := first.Header.Get("X-RateLimit-Remaining")
 
 	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag} {
 		again := get(t, s, "repos/apache/zookeeper/branches", "If-None-Match: "+inm)
-		if again.status != http.StatusNotModified || len(again.body) != 0 {
-			t.Errorf("If-None-Match %s: status %d body %q", inm, again.status, again.body)
+		if again.Status != http.StatusNotModified || len(again.Body) != 0 {
+			t.Errorf("If-None-Match %s: status %d body %q", inm, again.Status, again.Body)
 		}
-		if again.header.Get("ETag") != etag || again.header.Get("X-RateLimit-Remaining") != remaining {
-			t.Errorf("304 headers: ETag %q remaining %q (was %s)", again.header.Get("ETag"), again.header.Get("X-RateLimit-Remaining"), remaining)
+		if again.Header.Get("ETag") != etag || again.Header.Get("X-RateLimit-Remaining") != remaining {
+			t.Errorf("304 headers: ETag %q remaining %q (was %s)", again.Header.Get("ETag"), again.Header.Get("X-RateLimit-Remaining"), remaining)
 		}
 	}
 	reqs := s.Requests()
@@ -151,12 +133,12 @@ func TestETagAndNotModified(t *testing.T) {
 	// A push changes the list: the old ETag no longer matches.
 	zk.SetBranch("new-branch", "53a78e36f99602162643303ab330377fc383b41f")
 	changed := get(t, s, "repos/apache/zookeeper/branches", "If-None-Match: "+etag)
-	if changed.status != 200 || changed.header.Get("ETag") == etag {
-		t.Errorf("after a push: status %d, ETag unchanged: %v", changed.status, changed.header.Get("ETag") == etag)
+	if changed.Status != 200 || changed.Header.Get("ETag") == etag {
+		t.Errorf("after a push: status %d, ETag unchanged: %v", changed.Status, changed.Header.Get("ETag") == etag)
 	}
 	// The repository itself changes too (pushed_at).
 	repo := get(t, s, "repos/apache/zookeeper")
-	if get(t, s, "repos/apache/zookeeper", "If-None-Match: "+repo.header.Get("ETag")).status != 304 {
+	if get(t, s, "repos/apache/zookeeper", "If-None-Match: "+repo.Header.Get("ETag")).Status != 304 {
 		t.Error("unchanged repository not 304")
 	}
 }
@@ -168,20 +150,20 @@ func TestRateLimit(t *testing.T) {
 	reset := strconv.FormatInt(clk.Now().Add(time.Hour).Unix(), 10)
 	for i, want := range []string{"2", "1", "0"} {
 		got := get(t, s, "repos/o/r")
-		h := got.header
-		if got.status != 200 || h.Get("X-RateLimit-Remaining") != want || h.Get("X-RateLimit-Limit") != "3" ||
+		h := got.Header
+		if got.Status != 200 || h.Get("X-RateLimit-Remaining") != want || h.Get("X-RateLimit-Limit") != "3" ||
 			h.Get("X-RateLimit-Used") != strconv.Itoa(i+1) || h.Get("X-RateLimit-Reset") != reset || h.Get("X-RateLimit-Resource") != "core" {
-			t.Fatalf("request %d: status %d headers %v", i+1, got.status, h)
+			t.Fatalf("request %d: status %d headers %v", i+1, got.Status, h)
 		}
 	}
 	over := get(t, s, "repos/o/r")
 	var body ghError
-	over.decode(t, &body)
-	if over.status != http.StatusForbidden || over.header.Get("X-RateLimit-Remaining") != "0" ||
+	over.Decode(t, &body)
+	if over.Status != http.StatusForbidden || over.Header.Get("X-RateLimit-Remaining") != "0" ||
 		!strings.HasPrefix(body.Message, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support") ||
-		!strings.Contains(body.Message, "request ID "+over.header.Get("X-GitHub-Request-Id")+".") ||
+		!strings.Contains(body.Message, "request ID "+over.Header.Get("X-GitHub-Request-Id")+".") ||
 		body.DocumentationURL != "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api" {
-		t.Errorf("exhausted: %d %s %v", over.status, over.body, over.header)
+		t.Errorf("exhausted: %d %s %v", over.Status, over.Body, over.Header)
 	}
 	// GET /rate_limit still answers and costs nothing.
 	rl := get(t, s, "rate_limit")
@@ -189,9 +171,9 @@ func TestRateLimit(t *testing.T) {
 		Rate      struct{ Limit, Remaining, Used int }
 		Resources map[string]struct{ Limit, Remaining int }
 	}
-	rl.decode(t, &limits)
-	if rl.status != 200 || limits.Rate.Remaining != 0 || limits.Rate.Used != 3 || limits.Resources["core"].Limit != 3 {
-		t.Errorf("rate_limit: %d %s", rl.status, rl.body)
+	rl.Decode(t, &limits)
+	if rl.Status != 200 || limits.Rate.Remaining != 0 || limits.Rate.Used != 3 || limits.Resources["core"].Limit != 3 {
+		t.Errorf("rate_limit: %d %s", rl.Status, rl.Body)
 	}
 	var counted int
 	for _, r := range s.Requests() {
@@ -204,12 +186,12 @@ func TestRateLimit(t *testing.T) {
 	}
 	// The window resets an hour after it began.
 	clk.Add(time.Hour)
-	if got := get(t, s, "repos/o/r"); got.status != 200 || got.header.Get("X-RateLimit-Remaining") != "2" {
-		t.Errorf("after reset: %d remaining %s", got.status, got.header.Get("X-RateLimit-Remaining"))
+	if got := get(t, s, "repos/o/r"); got.Status != 200 || got.Header.Get("X-RateLimit-Remaining") != "2" {
+		t.Errorf("after reset: %d remaining %s", got.Status, got.Header.Get("X-RateLimit-Remaining"))
 	}
 	s.SetRateRemaining(0)
-	if got := get(t, s, "repos/o/r"); got.status != http.StatusForbidden {
-		t.Errorf("SetRateRemaining(0): status %d", got.status)
+	if got := get(t, s, "repos/o/r"); got.Status != http.StatusForbidden {
+		t.Errorf("SetRateRemaining(0): status %d", got.Status)
 	}
 }
 
@@ -231,18 +213,18 @@ func TestAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s.ResetRequests()
-			got := do(t, http.DefaultClient, url, tt.headers...)
-			if got.status != tt.status {
-				t.Fatalf("status %d: %s", got.status, got.body)
+			got := fakeserver.Do(t, http.DefaultClient, http.MethodGet, url, tt.headers...)
+			if got.Status != tt.status {
+				t.Fatalf("status %d: %s", got.Status, got.Body)
 			}
 			if tt.status == 401 {
 				var e ghError
-				got.decode(t, &e)
+				got.Decode(t, &e)
 				if e.Message != tt.message || e.DocumentationURL != "https://docs.github.com/rest" {
-					t.Errorf("body %s", got.body)
+					t.Errorf("body %s", got.Body)
 				}
-			} else if got.header.Get("X-OAuth-Scopes") != "repo, read:org" {
-				t.Errorf("X-OAuth-Scopes = %q", got.header.Get("X-OAuth-Scopes"))
+			} else if got.Header.Get("X-OAuth-Scopes") != "repo, read:org" {
+				t.Errorf("X-OAuth-Scopes = %q", got.Header.Get("X-OAuth-Scopes"))
 			}
 			if r := s.Requests(); len(r) != 1 || r[0].Counted != (tt.status == 200) {
 				t.Errorf("recorded %+v", r)
@@ -251,39 +233,55 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// TestFailNext checks where injected failures sit in GitHub's pipeline:
+// after authentication, matched by Request.Route (the /repositories/{id}
+// form included), their headers over the server's own, and counted like
+// any answer. The rule queue itself is tested in package fakeserver.
 func TestFailNext(t *testing.T) {
 	s, _ := corpusServer(t, githubtest.Options{})
-	route := "GET /repos/{owner}/{repo}/commits"
-	s.FailNext(route, 2, http.StatusBadGateway, http.Header{"Retry-After": {"1"}}, `{"message":"Server Error"}`)
-	for i := range 2 {
-		r := get(t, s, "repos/apache/zookeeper/commits")
-		if r.status != http.StatusBadGateway || r.header.Get("Retry-After") != "1" || r.message(t) != "Server Error" {
-			t.Errorf("attempt %d: %d %v %s", i, r.status, r.header, r.body)
+	s.FailNext("GET /repos/{owner}/{repo}/commits", 2, http.StatusForbidden, http.Header{"X-Ratelimit-Remaining": {"0"}},
+		`{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`)
+	steps := []struct {
+		path, auth string
+		status     int
+	}{
+		{"repos/apache/zookeeper/commits", "Bearer nope", http.StatusUnauthorized},
+		{"repos/apache/zookeeper/branches", "Bearer " + token, http.StatusOK},
+		{"repos/apache/zookeeper/commits", "Bearer " + token, http.StatusForbidden},
+		{"repositories/1000/commits", "token " + token, http.StatusForbidden},
+		{"repos/apache/zookeeper/commits", "Bearer " + token, http.StatusOK}, // used up
+	}
+	for i, st := range steps {
+		r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+st.path, "Authorization: "+st.auth)
+		if r.Status != st.status {
+			t.Fatalf("step %d (%s): status %d, want %d", i, st.path, r.Status, st.status)
+		}
+		if st.status == http.StatusForbidden &&
+			(r.Header.Get("X-RateLimit-Remaining") != "0" || !strings.HasPrefix(r.Message(t), "You have exceeded a secondary rate limit")) {
+			t.Errorf("step %d: injected answer %v %s", i, r.Header, r.Body)
 		}
 	}
-	if r := get(t, s, "repos/apache/zookeeper/branches"); r.status != 200 {
-		t.Errorf("other route affected: %d", r.status)
+	if reqs := s.Requests(); !reqs[2].Counted || !reqs[3].Counted || reqs[3].Route != "GET /repos/{owner}/{repo}/commits" {
+		t.Errorf("injected answers recorded as %+v", reqs[2:4])
 	}
-	if r := get(t, s, "repos/apache/zookeeper/commits"); r.status != 200 {
-		t.Errorf("third attempt: %d", r.status)
-	}
-	// A secondary rate limit, applied to the id form of the same route.
-	s.FailNext(route, 1, http.StatusForbidden, http.Header{"X-Ratelimit-Remaining": {"0"}},
-		`{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`)
-	if r := get(t, s, "repositories/1000/commits"); r.status != 403 || r.header.Get("X-RateLimit-Remaining") != "0" {
-		t.Errorf("injected 403: %d %v", r.status, r.header)
+	if s.RateRemaining() != 5000-4 {
+		t.Errorf("RateRemaining = %d, want 4996", s.RateRemaining())
 	}
 }
 
+// TestLatency checks that SetLatency holds answers back and that a
+// request whose client gives up is dropped unrecorded.
 func TestLatency(t *testing.T) {
 	s := githubtest.Start(t, githubtest.Options{})
-	s.SetLatency(80 * time.Millisecond)
-	client := &http.Client{Timeout: 10 * time.Millisecond}
-	if _, err := client.Get(s.URL() + "user"); err == nil {
+	s.SetLatency(time.Hour)
+	if _, err := (&http.Client{Timeout: 10 * time.Millisecond}).Get(s.URL() + "user"); err == nil {
 		t.Error("no timeout despite latency")
 	}
 	s.SetLatency(0)
-	if r := get(t, s, "user"); r.status != 200 {
-		t.Errorf("status %d", r.status)
+	if r := get(t, s, "user"); r.Status != 200 {
+		t.Errorf("status %d", r.Status)
+	}
+	if reqs := s.Requests(); len(reqs) != 1 {
+		t.Errorf("recorded %+v, want only the answered request", reqs)
 	}
 }

@@ -31,11 +31,11 @@ func TestCommitsCorpusMaster(t *testing.T) {
 	pages := 0
 	for page := 1; ; page++ {
 		r := get(t, s, fmt.Sprintf("repos/apache/zookeeper/commits?sha=master&per_page=100&page=%d", page))
-		if r.status != 200 {
-			t.Fatalf("page %d: %d %s", page, r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("page %d: %d %s", page, r.Status, r.Body)
 		}
 		var items []commitItem
-		r.decode(t, &items)
+		r.Decode(t, &items)
 		pages++
 		for _, it := range items {
 			got = append(got, it.SHA)
@@ -43,7 +43,7 @@ func TestCommitsCorpusMaster(t *testing.T) {
 				t.Fatalf("list item carries files/stats: %s", it.SHA)
 			}
 		}
-		link := r.header.Get("Link")
+		link := r.Header.Get("Link")
 		if page == 1 && !strings.Contains(link, `page=28>; rel="last"`) {
 			t.Errorf("page 1 Link %s: want last page 28", link)
 		}
@@ -57,7 +57,7 @@ func TestCommitsCorpusMaster(t *testing.T) {
 
 	// The first item, in full.
 	var first []commitItem
-	get(t, s, "repos/apache/zookeeper/commits?per_page=1").decode(t, &first)
+	get(t, s, "repos/apache/zookeeper/commits?per_page=1").Decode(t, &first)
 	c := first[0]
 	if c.SHA != want[0] || !strings.HasPrefix(c.Commit.Message, "ZOOKEEPER-5064: Upgrade jackson") ||
 		c.Commit.Author.Name != "Kirti Prajapat" || c.Commit.Author.Email != "d89a9e95420029a9@users.noreply.github.com" ||
@@ -85,13 +85,13 @@ func TestCommitsRefsAndErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := get(t, s, "repos/apache/zookeeper/commits?per_page=2&"+tt.query)
-		if r.status != tt.status {
-			t.Errorf("%s: status %d", tt.query, r.status)
+		if r.Status != tt.status {
+			t.Errorf("%s: status %d", tt.query, r.Status)
 			continue
 		}
 		if tt.status == 200 {
 			var items []commitItem
-			r.decode(t, &items)
+			r.Decode(t, &items)
 			if items[0].SHA != tt.head {
 				t.Errorf("%s: head %s, want %s", tt.query, items[0].SHA, tt.head)
 			}
@@ -99,7 +99,7 @@ func TestCommitsRefsAndErrors(t *testing.T) {
 	}
 	// since/until on the committer date.
 	var items []commitItem
-	get(t, s, "repos/apache/zookeeper/commits?sha=master&since=2026-07-01T00:00:00Z&until=2026-07-16T00:00:00Z&per_page=100").decode(t, &items)
+	get(t, s, "repos/apache/zookeeper/commits?sha=master&since=2026-07-01T00:00:00Z&until=2026-07-16T00:00:00Z&per_page=100").Decode(t, &items)
 	if len(items) == 0 || slices.ContainsFunc(items, func(c commitItem) bool { return c.SHA == "53a78e36f99602162643303ab330377fc383b41f" }) {
 		t.Errorf("since/until: %d items", len(items))
 	}
@@ -112,14 +112,14 @@ func TestCommitsRefsAndErrors(t *testing.T) {
 		t.Fatalf("AddCommit returned %q", sha)
 	}
 	zk.SetBranch("master", sha)
-	get(t, s, "repos/apache/zookeeper/commits?per_page=2").decode(t, &items)
+	get(t, s, "repos/apache/zookeeper/commits?per_page=2").Decode(t, &items)
 	if len(items) != 2 || items[0].SHA != sha || items[1].SHA != head {
 		t.Errorf("after AddCommit: %+v", items)
 	}
 	// An empty repository answers 409 like GitHub.
 	s.AddRepo(githubtest.Repo{ID: 2, Owner: "apache", Name: "empty"})
-	if r := get(t, s, "repos/apache/empty/commits"); r.status != http.StatusConflict || r.message(t) != "Git Repository is empty." {
-		t.Errorf("empty repo: %d %s", r.status, r.body)
+	if r := get(t, s, "repos/apache/empty/commits"); r.Status != http.StatusConflict || r.Message(t) != "Git Repository is empty." {
+		t.Errorf("empty repo: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -142,17 +142,17 @@ func TestPullsSortedByUpdatedDesc(t *testing.T) {
 	// and the count adds up.
 	var all []pullItem
 	r := get(t, s, q)
-	r.decode(t, &all)
+	r.Decode(t, &all)
 	var page2 []pullItem
-	get(t, s, q+"&page=2").decode(t, &page2)
+	get(t, s, q+"&page=2").Decode(t, &page2)
 	all = append(all, page2...)
 	want := len(zookeeper(t).PullRequests())
 	lastPage := (want + 99) / 100
-	if !strings.Contains(r.header.Get("Link"), fmt.Sprintf(`page=%d>; rel="last"`, lastPage)) {
-		t.Errorf("Link %s, want last page %d", r.header.Get("Link"), lastPage)
+	if !strings.Contains(r.Header.Get("Link"), fmt.Sprintf(`page=%d>; rel="last"`, lastPage)) {
+		t.Errorf("Link %s, want last page %d", r.Header.Get("Link"), lastPage)
 	}
 	var last []pullItem
-	get(t, s, fmt.Sprintf("%s&page=%d", q, lastPage)).decode(t, &last)
+	get(t, s, fmt.Sprintf("%s&page=%d", q, lastPage)).Decode(t, &last)
 	if n := (lastPage-1)*100 + len(last); n != want {
 		t.Errorf("%d pulls, want %d", n, want)
 	}
@@ -172,18 +172,18 @@ func TestPullsSortedByUpdatedDesc(t *testing.T) {
 
 	// Default state is open: the corpus has none until one is added.
 	var open []pullItem
-	get(t, s, "repos/apache/zookeeper/pulls").decode(t, &open)
+	get(t, s, "repos/apache/zookeeper/pulls").Decode(t, &open)
 	if len(open) != 0 {
 		t.Errorf("open pulls: %d", len(open))
 	}
 	zk.UpsertPull(githubtest.PullRequest{Number: 5000, Title: "ZOOKEEPER-9999: open", User: "alice", HeadRef: "zk-9999",
 		UpdatedAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
-	get(t, s, "repos/apache/zookeeper/pulls").decode(t, &open)
+	get(t, s, "repos/apache/zookeeper/pulls").Decode(t, &open)
 	if len(open) != 1 || open[0].Number != 5000 || open[0].Base.Ref != "master" || open[0].MergedAt != nil {
 		t.Errorf("open pulls = %+v", open)
 	}
 	var asc []pullItem
-	get(t, s, "repos/apache/zookeeper/pulls?state=closed&sort=created&direction=asc&per_page=3").decode(t, &asc)
+	get(t, s, "repos/apache/zookeeper/pulls?state=closed&sort=created&direction=asc&per_page=3").Decode(t, &asc)
 	if len(asc) != 3 || asc[0].Number > asc[1].Number {
 		t.Errorf("created asc = %+v", asc)
 	}
@@ -206,8 +206,8 @@ func TestForbiddenEndpointsRecorded(t *testing.T) {
 		"search/code?q=secret",
 	}
 	for _, p := range forbidden {
-		if r := get(t, s, p); r.status != 200 {
-			t.Errorf("%s: status %d", p, r.status)
+		if r := get(t, s, p); r.Status != 200 {
+			t.Errorf("%s: status %d", p, r.Status)
 		}
 	}
 	get(t, s, "repos/apache/zookeeper/pulls/2415", "Accept: application/vnd.github.diff")
@@ -218,8 +218,8 @@ func TestForbiddenEndpointsRecorded(t *testing.T) {
 	get(t, s, "repos/apache/zookeeper/pulls/2415", "Accept: application/vnd.github.v3.diff")
 	allowed := []string{"", "user", "repos/apache/zookeeper", "repos/apache/zookeeper/pulls/2415", "repos/apache/zookeeper/branches/master", "rate_limit", "orgs/apache"}
 	for _, p := range allowed {
-		if r := get(t, s, p); r.status != 200 {
-			t.Errorf("%s: status %d %s", p, r.status, r.body)
+		if r := get(t, s, p); r.Status != 200 {
+			t.Errorf("%s: status %d %s", p, r.Status, r.Body)
 		}
 	}
 	reqs := s.Requests()
@@ -252,15 +252,15 @@ func TestMutationsVisible(t *testing.T) {
 	zk.SetDefaultBranch("branch-3.9")
 
 	var branches []struct{ Name string }
-	get(t, s, "repos/apache/zookeeper/branches?per_page=100").decode(t, &branches)
+	get(t, s, "repos/apache/zookeeper/branches?per_page=100").Decode(t, &branches)
 	if len(branches) != 21 || slices.ContainsFunc(branches, func(b struct{ Name string }) bool { return b.Name == "website" }) {
 		t.Errorf("branches after delete: %d", len(branches))
 	}
-	if r := get(t, s, "repos/apache/zookeeper/commits?sha=release-3.9.0"); r.status != 404 {
-		t.Errorf("deleted tag still resolves: %d", r.status)
+	if r := get(t, s, "repos/apache/zookeeper/commits?sha=release-3.9.0"); r.Status != 404 {
+		t.Errorf("deleted tag still resolves: %d", r.Status)
 	}
 	var commits []commitItem
-	get(t, s, "repos/apache/zookeeper/commits?sha=master&per_page=1").decode(t, &commits)
+	get(t, s, "repos/apache/zookeeper/commits?sha=master&per_page=1").Decode(t, &commits)
 	if commits[0].SHA != old.SHA {
 		t.Errorf("master head after force-push = %s", commits[0].SHA)
 	}
@@ -268,7 +268,7 @@ func TestMutationsVisible(t *testing.T) {
 		Archived      bool
 		DefaultBranch string `json:"default_branch"`
 	}
-	get(t, s, "repos/apache/zookeeper").decode(t, &repo)
+	get(t, s, "repos/apache/zookeeper").Decode(t, &repo)
 	if !repo.Archived || repo.DefaultBranch != "branch-3.9" {
 		t.Errorf("repo = %+v", repo)
 	}

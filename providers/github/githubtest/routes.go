@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 const routeRateLimit = "GET /rate_limit"
@@ -103,12 +105,12 @@ func (s *Server) redirect(c *call, id int64) response {
 	if c.r.URL.RawQuery != "" {
 		loc += "?" + c.r.URL.RawQuery
 	}
-	resp := jsonResponse(http.StatusMovedPermanently, struct {
+	resp := fakeserver.JSON(http.StatusMovedPermanently, struct {
 		Message          string `json:"message"`
 		URL              string `json:"url"`
 		DocumentationURL string `json:"documentation_url"`
 	}{"Moved Permanently", loc, "https://docs.github.com/v3/#http-redirects"})
-	resp.header = http.Header{"Location": {loc}}
+	resp.Header = http.Header{"Location": {loc}}
 	return resp
 }
 

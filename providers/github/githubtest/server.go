@@ -24,13 +24,12 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 // Options configures a Server. The zero value is a usable api.github.com
@@ -65,13 +64,16 @@ type Options struct {
 // requests are being served.
 type Server struct {
 	opts   Options
-	log    *slog.Logger
 	now    func() time.Time
 	prefix string
 	web    string
 	login  string
 	mux    *http.ServeMux
-	url    string // set by Start
+
+	// core holds the request log, failure injection, latency and URL;
+	// histories caches commit lists.
+	core      *fakeserver.Core
+	histories fakeserver.HistoryCache
 
 	// stateMu guards the repositories and organizations.
 	stateMu sync.RWMutex
@@ -80,44 +82,32 @@ type Server struct {
 	moved   map[string]int64 // lower-case former owner/name → id
 	orgs    map[string]string
 
-	// mu guards the request log, rate limit, failure injection and the
-	// log cache.
-	mu       sync.Mutex
-	requests []Request
-	fails    []failRule
-	latency  time.Duration
-	used     int
-	resetAt  time.Time
-	seq      int
-	logCache map[logKey][]string
+	// mu guards the rate limit and the request id sequence.
+	mu      sync.Mutex
+	used    int
+	resetAt time.Time
+	seq     int
 }
 
 // NewServer returns a Server with no repositories.
 func NewServer(opts Options) *Server {
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		now:      opts.Now,
-		prefix:   strings.TrimRight(opts.PathPrefix, "/"),
-		web:      strings.TrimRight(cmp.Or(opts.WebURL, "https://github.com"), "/"),
-		login:    cmp.Or(opts.Login, "jiralinkd-bot"),
-		repos:    make(map[int64]*repoState),
-		byName:   make(map[string]int64),
-		moved:    make(map[string]int64),
-		orgs:     make(map[string]string),
-		logCache: make(map[logKey][]string),
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+		opts:   opts,
+		core:   fakeserver.NewCore("githubtest", opts.Logger),
+		now:    opts.Now,
+		prefix: fakeserver.CleanPrefix(opts.PathPrefix),
+		web:    strings.TrimRight(cmp.Or(opts.WebURL, "https://github.com"), "/"),
+		login:  cmp.Or(opts.Login, "jiralinkd-bot"),
+		repos:  make(map[int64]*repoState),
+		byName: make(map[string]int64),
+		moved:  make(map[string]int64),
+		orgs:   make(map[string]string),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.opts.RateLimit <= 0 {
 		s.opts.RateLimit = 5000
-	}
-	if s.prefix != "" && !strings.HasPrefix(s.prefix, "/") {
-		s.prefix = "/" + s.prefix
 	}
 	s.mux = s.routes()
 	return s
@@ -127,37 +117,20 @@ func NewServer(opts Options) *Server {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := NewServer(opts)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	s.mu.Lock()
-	s.url = ts.URL + s.prefix + "/"
-	s.mu.Unlock()
+	s.core.Start(t, s.Handler(), s.prefix+"/")
 	return s
 }
 
 // URL is the API base URL with a trailing slash, PathPrefix included, as a
 // client's BaseURL wants it. It is empty unless the server was made by
 // Start.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.core.URL() }
 
 // Handler serves the API. It answers every path: outside PathPrefix with
 // 404, elsewhere as described in the package documentation.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+func (s *Server) Handler() http.Handler { return s.core.Handler(http.HandlerFunc(s.serveHTTP)) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if d := s.currentLatency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
 	if s.prefix != "" {
 		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
 		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
@@ -175,14 +148,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // apiBase is the absolute API base URL, without trailing slash, of the
 // server as the client addressed it.
 func (s *Server) apiBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host + s.prefix
+	return fakeserver.Origin(r) + s.prefix
 }
 
 // DeleteRepo removes a repository: its name and former names answer 404
@@ -209,31 +175,4 @@ func (s *Server) AddOrg(login string) {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	s.orgs[strings.ToLower(login)] = login
-}
-
-// logKey caches Log results: a History is immutable, so (history, head)
-// always gives the same list.
-type logKey struct {
-	h    *corpus.History
-	head string
-}
-
-// commitLog is h.Log(head), cached: a backfill pages through the same list
-// dozens of times.
-func (s *Server) commitLog(h *corpus.History, head string) []string {
-	k := logKey{h, head}
-	s.mu.Lock()
-	l, ok := s.logCache[k]
-	s.mu.Unlock()
-	if ok {
-		return l
-	}
-	l = h.Log(head)
-	s.mu.Lock()
-	if len(s.logCache) >= 64 {
-		clear(s.logCache)
-	}
-	s.logCache[k] = l
-	s.mu.Unlock()
-	return l
 }

@@ -91,9 +91,9 @@ func (s *Server) listTree(c *call, snap *projectSnapshot) response {
 
 func (s *Server) archive(c *call, snap *projectSnapshot) response {
 	return response{
-		status: http.StatusOK,
-		header: http.Header{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {`attachment; filename="archive.tar.gz"`}},
-		body:   []byte("\x1f\x8b\x08\x00fake-archive"),
+		Status: http.StatusOK,
+		Header: http.Header{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {`attachment; filename="archive.tar.gz"`}},
+		Body:   []byte("\x1f\x8b\x08\x00fake-archive"),
 	}
 }
 

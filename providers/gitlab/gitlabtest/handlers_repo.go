@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 func (s *Server) getProject(c *call, snap *projectSnapshot) response {
@@ -65,7 +66,7 @@ func (s *Server) listBranches(c *call, snap *projectSnapshot) response {
 	}
 	merged := map[string]bool{}
 	if head, ok := snap.branches[snap.p.DefaultBranch]; ok {
-		merged = s.reachable(snap.history, head)
+		merged = s.histories.Reachable(snap.history, head)
 	}
 	items := make([]branchJSON, 0, len(page))
 	for _, n := range page {
@@ -81,7 +82,7 @@ func (s *Server) getBranch(c *call, snap *projectSnapshot) response {
 	}
 	merged := map[string]bool{}
 	if head, ok := snap.branches[snap.p.DefaultBranch]; ok {
-		merged = s.reachable(snap.history, head)
+		merged = s.histories.Reachable(snap.history, head)
 	}
 	return jsonResponse(http.StatusOK, s.branchJSON(snap, name, merged))
 }
@@ -170,29 +171,7 @@ func (s *Server) getTag(c *call, snap *projectSnapshot) response {
 // resolveRef resolves a branch, a tag, a full SHA or a unique SHA prefix
 // of at least 4 hex digits, as git does.
 func resolveRef(snap *projectSnapshot, ref string) (string, bool) {
-	if sha, ok := snap.branches[ref]; ok {
-		return sha, true
-	}
-	if sha, ok := snap.tags[ref]; ok {
-		return sha, true
-	}
-	if _, ok := snap.history.Commit(ref); ok {
-		return ref, true
-	}
-	ref = strings.ToLower(ref)
-	if len(ref) < 4 || len(ref) >= 40 || strings.Trim(ref, "0123456789abcdef") != "" {
-		return "", false
-	}
-	found := ""
-	for cm := range snap.history.All() {
-		if strings.HasPrefix(cm.SHA, ref) {
-			if found != "" {
-				return "", false
-			}
-			found = cm.SHA
-		}
-	}
-	return found, found != ""
+	return fakeserver.ResolveRef(snap.history, snap.branches, snap.tags, ref, 4)
 }
 
 // listCommits serves GET .../repository/commits: the history reachable
@@ -233,8 +212,8 @@ func (s *Server) listCommits(c *call, snap *projectSnapshot) response {
 		fromSHA, ok1 := resolveRef(snap, from)
 		toSHA, ok2 := resolveRef(snap, to)
 		if ok1 && ok2 {
-			exclude := s.reachable(snap.history, fromSHA)
-			for _, sha := range s.commitLog(snap.history, toSHA) {
+			exclude := s.histories.Reachable(snap.history, fromSHA)
+			for _, sha := range s.histories.Log(snap.history, toSHA) {
 				if !exclude[sha] {
 					shas = append(shas, sha)
 				}
@@ -251,7 +230,7 @@ func (s *Server) listCommits(c *call, snap *projectSnapshot) response {
 				sha = cm.Parents[0]
 			}
 		} else {
-			shas = s.commitLog(snap.history, head)
+			shas = s.histories.Log(snap.history, head)
 		}
 	}
 	if !since.IsZero() || !until.IsZero() || author != "" {
@@ -276,7 +255,7 @@ func (s *Server) listCommits(c *call, snap *projectSnapshot) response {
 			cm, _ := snap.history.Commit(sha)
 			items = append(items, commitDetailJSON{commitJSON: s.commitJSON(full, cm, withTrailers), Stats: fakeStats})
 		}
-		return forbidden(listResponse(items, header))
+		return fakeserver.Forbidden(listResponse(items, header))
 	}
 	items := make([]commitJSON, 0, len(page))
 	for _, sha := range page {

@@ -1,8 +1,6 @@
 package gitlabtest_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 )
 
@@ -32,24 +31,8 @@ func zookeeper(t testing.TB) *corpus.History {
 	return h
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 7, 20, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *fakeserver.Clock {
+	return fakeserver.NewClock(time.Date(2026, 7, 20, 10, 0, 0, 0, time.UTC))
 }
 
 // corpusServer serves the ZooKeeper corpus as apache/zookeeper (id 1000).
@@ -75,67 +58,12 @@ func client(t testing.TB, s *gitlabtest.Server, tok string) *gl.Client {
 	return c
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// message is the "message" of GitLab's error body.
-func (r reply) message(t testing.TB) string {
-	t.Helper()
-	var e struct{ Message string }
-	r.decode(t, &e)
-	return e.Message
-}
-
 // get requests path (relative to /api/v4/) with the test token and the
 // given header lines ("Name: value").
-func get(t testing.TB, s *gitlabtest.Server, path string, headers ...string) reply {
+func get(t testing.TB, s *gitlabtest.Server, path string, headers ...string) fakeserver.Reply {
 	t.Helper()
-	return do(t, http.DefaultClient, http.MethodGet, s.URL()+"api/v4/"+strings.TrimPrefix(path, "/"),
+	return fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"api/v4/"+strings.TrimPrefix(path, "/"),
 		append([]string{"PRIVATE-TOKEN: " + token}, headers...)...)
-}
-
-func do(t testing.TB, client *http.Client, method, url string, headers ...string) reply {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{resp.StatusCode, resp.Header, b}
-}
-
-// noRedirect is a client that returns 3xx answers as they are.
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func mustCommit(t testing.TB, h *corpus.History, sha string) corpus.Commit {
-	t.Helper()
-	c, ok := h.Commit(sha)
-	if !ok {
-		t.Fatalf("no commit %s", sha)
-	}
-	return c
 }
 
 // rootCommit is a one-commit history's only commit.
@@ -143,5 +71,5 @@ func rootCommit(t testing.TB) corpus.Commit {
 	t.Helper()
 	b := corpus.NewBuilder()
 	sha := b.Commit(nil, "root", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
-	return mustCommit(t, b.Build(), sha)
+	return fakeserver.MustCommit(t, b.Build(), sha)
 }

@@ -147,7 +147,7 @@ func listResponse[T any](items []T, header http.Header) response {
 	}
 	resp := jsonResponse(http.StatusOK, items)
 	for k, v := range header {
-		resp.header[k] = v
+		resp.Header[k] = v
 	}
 	return resp
 }

@@ -4,69 +4,44 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
-// Request is one request the server received, in arrival order.
-type Request struct {
-	Method string
-	// Path is the escaped path after PathPrefix, "/api/v4" included, e.g.
-	// "/api/v4/projects/apache%2Fzookeeper/repository/commits"; the full
-	// path if it lies outside PathPrefix.
-	Path     string
-	RawQuery string
-	Accept   string
-	// IfNoneMatch is the conditional-request header as sent.
-	IfNoneMatch string
-	// Route is the matched endpoint in GitLab's notation, e.g.
-	// "GET /projects/:id/repository/commits" (HEAD is recorded as GET);
-	// "" for paths no route matches.
-	Route  string
-	Status int
-	// Counted reports that the request was counted by the rate limiter:
-	// every authenticated request (every request when Options.Token is
-	// empty), including 304 answers and requests refused with 429, because
-	// GitLab's limiter counts a request before it is answered. Requests
-	// refused with 401 and paths outside the API are not counted.
-	Counted bool
-	// Forbidden reports a request outside the modelled metadata endpoints
-	// (files, blobs, trees, archives, compare, single commit and its diff,
-	// merge request changes and diffs, snippets, diff/patch media types or
-	// suffixes, commit lists with stats, writes, unknown paths).
-	// jiralinkd must never send one.
-	Forbidden bool
-}
+// Request is one request the server received, in arrival order:
+//
+//   - Path is the escaped path after PathPrefix, "/api/v4" included, e.g.
+//     "/api/v4/projects/apache%2Fzookeeper/repository/commits"; the full
+//     path if it lies outside PathPrefix.
+//   - Route is the matched endpoint in GitLab's notation, e.g.
+//     "GET /projects/:id/repository/commits" (HEAD is recorded as GET);
+//     "" for paths no route matches.
+//   - Counted reports that the request was counted by the rate limiter:
+//     every authenticated request (every request when Options.Token is
+//     empty), including 304 answers and requests refused with 429, because
+//     GitLab's limiter counts a request before it is answered. Requests
+//     refused with 401 and paths outside the API are not counted.
+//   - Forbidden reports a request outside the modelled metadata endpoints
+//     (files, blobs, trees, archives, compare, single commit and its diff,
+//     merge request changes and diffs, snippets, diff/patch media types or
+//     suffixes, commit lists with stats, writes, unknown paths).
+//     jiralinkd must never send one.
+type Request = fakeserver.Request
 
 // Requests returns a copy of every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.core.Requests() }
 
 // ForbiddenRequests returns the recorded requests marked Forbidden.
-func (s *Server) ForbiddenRequests() []Request {
-	var out []Request
-	for _, r := range s.Requests() {
-		if r.Forbidden {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) ForbiddenRequests() []Request { return s.core.ForbiddenRequests() }
 
 // ResetRequests clears the request log (not the rate-limit budget).
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
+func (s *Server) ResetRequests() { s.core.ResetRequests() }
 
 // RateRemaining is the budget left in the current minute.
 func (s *Server) RateRemaining() int {
@@ -85,38 +60,18 @@ func (s *Server) SetRateRemaining(n int) {
 	s.used = s.opts.RateLimit - max(0, min(n, s.opts.RateLimit))
 }
 
-type failRule struct {
-	route  string
-	left   int
-	status int
-	header http.Header
-	body   string
-}
-
 // FailNext makes the next n requests to route (a Request.Route value such
 // as "GET /projects/:id/repository/commits", or "*" for any route) answer
 // status with the given extra headers (they override the server's own,
 // e.g. RateLimit-Remaining or Retry-After) and body. Authentication and
 // rate limiting come first. Rules queue up in the order they were added.
 func (s *Server) FailNext(route string, n int, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, failRule{route: route, left: n, status: status, header: header.Clone(), body: body})
+	s.core.FailNext(route, n, status, header, body)
 }
 
 // SetLatency delays every subsequent response by d (a request whose client
 // gives up earlier is dropped).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
-
-func (s *Server) currentLatency() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.latency
-}
+func (s *Server) SetLatency(d time.Duration) { s.core.SetLatency(d) }
 
 // call is one request on its way through the pipeline.
 type call struct {
@@ -131,25 +86,17 @@ type call struct {
 
 // response is what a route handler produces; the pipeline adds the common
 // headers, the ETag and the rate-limit accounting.
-type response struct {
-	status    int
-	header    http.Header
-	body      []byte
-	forbidden bool
-	counted   bool // set by process
-}
+type response = fakeserver.Response
 
+// jsonResponse is a JSON response with GitLab's Content-Type.
 func jsonResponse(status int, v any) response {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own encodable types reach here.
-		panic(fmt.Sprintf("gitlabtest: encode: %v", err))
-	}
-	return response{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+	resp := fakeserver.JSON(status, v)
+	resp.Header = http.Header{"Content-Type": {"application/json"}}
+	return resp
 }
 
 func textResponse(status int, body string) response {
-	return response{status: status, header: http.Header{"Content-Type": {"text/plain"}}, body: []byte(body)}
+	return response{Status: status, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(body)}
 }
 
 // messageResponse is GitLab's error body, e.g. {"message":"404 Project Not Found"}.
@@ -161,11 +108,6 @@ func messageResponse(status int, msg string) response {
 // {"error":"per_page is invalid"}.
 func errorResponse(status int, msg string) response {
 	return jsonResponse(status, map[string]string{"error": msg})
-}
-
-func forbidden(r response) response {
-	r.forbidden = true
-	return r
 }
 
 // process runs authentication, the scope check, rate limiting and failure
@@ -180,20 +122,13 @@ func (s *Server) process(c *call, fn handlerFunc) response {
 	s.rollWindow()
 	s.used++ // counted before the answer, as Rack::Attack does
 	throttled := s.used > s.opts.RateLimit
-	var inject *failRule
-	if !throttled {
-		for i := range s.fails {
-			f := &s.fails[i]
-			if f.left > 0 && (f.route == "*" || f.route == c.name) {
-				f.left--
-				rule := *f
-				inject = &rule
-				break
-			}
-		}
-		s.fails = slices.DeleteFunc(s.fails, func(f failRule) bool { return f.left <= 0 })
-	}
 	s.mu.Unlock()
+	// A rule is used up even when the scope check refuses the request.
+	var fault response
+	injected := false
+	if !throttled {
+		fault, injected = s.core.TakeFault(c.name)
+	}
 
 	var resp response
 	switch {
@@ -205,33 +140,22 @@ func (s *Server) process(c *call, fn handlerFunc) response {
 			"error_description": "The request requires higher privileges than provided by the access token.",
 			"scope":             "api read_api",
 		})
-	case inject != nil:
-		resp = response{status: inject.status, header: inject.header.Clone(), body: []byte(inject.body)}
+	case injected:
+		resp = fault
 	default:
 		resp = fn(c)
 	}
-	if resp.header == nil {
-		resp.header = http.Header{}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
 	}
 	if c.route != nil && c.route.forbidden {
-		resp.forbidden = true
+		resp.Forbidden = true
 	}
-	accept := c.r.Header.Get("Accept")
-	if strings.Contains(accept, "diff") || strings.Contains(accept, "patch") ||
-		strings.HasSuffix(c.path, ".diff") || strings.HasSuffix(c.path, ".patch") {
-		resp.forbidden = true
+	if fakeserver.DiffAccept(c.r) || strings.HasSuffix(c.path, ".diff") || strings.HasSuffix(c.path, ".patch") {
+		resp.Forbidden = true
 	}
-	if resp.status == http.StatusOK && resp.body != nil {
-		if resp.header.Get("ETag") == "" {
-			resp.header.Set("ETag", weakETag(resp.body))
-		}
-		if etagMatch(c.r.Header.Get("If-None-Match"), resp.header.Get("ETag")) {
-			h := http.Header{}
-			h.Set("ETag", resp.header.Get("ETag"))
-			resp = response{status: http.StatusNotModified, header: h, forbidden: resp.forbidden}
-		}
-	}
-	resp.counted = true
+	resp = fakeserver.Conditional(c.r, resp, weakETag)
+	resp.Counted = true
 	return resp
 }
 
@@ -241,7 +165,7 @@ func (s *Server) process(c *call, fn handlerFunc) response {
 func (s *Server) throttled() response {
 	retry := 60 - s.now().Unix()%60
 	resp := textResponse(http.StatusTooManyRequests, "Retry later\n")
-	resp.header.Set("Retry-After", strconv.FormatInt(retry, 10))
+	resp.Header.Set("Retry-After", strconv.FormatInt(retry, 10))
 	return resp
 }
 
@@ -306,11 +230,6 @@ func (s *Server) finish(w http.ResponseWriter, c *call, resp response) {
 	s.rollWindow()
 	observed := s.used
 	reset := s.windowStart.Add(time.Minute)
-	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: c.path, RawQuery: r.URL.RawQuery,
-		Accept: r.Header.Get("Accept"), IfNoneMatch: r.Header.Get("If-None-Match"),
-		Route: c.name, Status: resp.status, Counted: resp.counted, Forbidden: resp.forbidden || c.name == "",
-	})
 	s.mu.Unlock()
 
 	h := w.Header()
@@ -327,37 +246,11 @@ func (s *Server) finish(w http.ResponseWriter, c *call, resp response) {
 	h.Set("RateLimit-Remaining", strconv.Itoa(max(0, s.opts.RateLimit-observed)))
 	h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-	for k, v := range resp.header {
-		h[k] = v
-	}
-	if resp.status == http.StatusNotModified {
-		h.Del("Content-Type")
-	}
-	w.WriteHeader(resp.status)
-	if resp.status != http.StatusNotModified && r.Method != http.MethodHead {
-		_, _ = w.Write(resp.body)
-	}
-	// The query is left out: it is the client's business.
-	s.log.Debug("gitlabtest request", "method", r.Method, "path", c.path,
-		"route", c.name, "status", resp.status, "counted", resp.counted)
+	s.core.Finish(w, r, c.path, c.name, resp)
 }
 
 // weakETag is the ETag Rack::ETag gives a body: W/ and a hex digest.
 func weakETag(body []byte) string {
 	sum := sha256.Sum256(body)
 	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
-}
-
-// etagMatch implements If-None-Match's weak comparison (RFC 9110 13.1.2).
-func etagMatch(ifNoneMatch, etag string) bool {
-	if ifNoneMatch == "" || etag == "" {
-		return false
-	}
-	strip := func(t string) string { return strings.TrimPrefix(strings.TrimSpace(t), "W/") }
-	for _, t := range strings.Split(ifNoneMatch, ",") {
-		if strings.TrimSpace(t) == "*" || strip(t) == strip(etag) {
-			return true
-		}
-	}
-	return false
 }

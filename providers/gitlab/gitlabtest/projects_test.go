@@ -11,6 +11,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 )
 
@@ -65,7 +66,7 @@ func TestNestedGroups(t *testing.T) {
 	}
 
 	var simple []map[string]any
-	get(t, s, "groups/platform%2Fbackend/projects?simple=true&include_subgroups=true").decode(t, &simple)
+	get(t, s, "groups/platform%2Fbackend/projects?simple=true&include_subgroups=true").Decode(t, &simple)
 	if len(simple) != 2 || simple[0]["namespace"] == nil || simple[0]["archived"] != nil || simple[0]["path_with_namespace"] != "platform/backend/db/schema" {
 		t.Errorf("simple = %v", simple)
 	}
@@ -88,12 +89,12 @@ func TestNestedGroups(t *testing.T) {
 	}
 
 	for _, p := range []string{"groups/nope", "groups/nope/projects", "groups/999"} {
-		if got := get(t, s, p); got.status != 404 || got.message(t) != "404 Group Not Found" {
-			t.Errorf("%s: %d %s", p, got.status, got.body)
+		if got := get(t, s, p); got.Status != 404 || got.Message(t) != "404 Group Not Found" {
+			t.Errorf("%s: %d %s", p, got.Status, got.Body)
 		}
 	}
-	if got := get(t, s, "groups/platform/projects?include_subgroups=maybe"); got.status != 400 {
-		t.Errorf("bad boolean: %d", got.status)
+	if got := get(t, s, "groups/platform/projects?include_subgroups=maybe"); got.Status != 400 {
+		t.Errorf("bad boolean: %d", got.Status)
 	}
 }
 
@@ -102,10 +103,10 @@ func TestRenameRedirects(t *testing.T) {
 	h := s.AddProject(gitlabtest.Project{ID: 81, Namespace: "gitlab-org", Path: "old-path-project"})
 	h.Rename("gitlab-org", "new-path")
 
-	got := do(t, noRedirect, http.MethodGet, s.URL()+"api/v4/projects/gitlab-org%2Fold-path-project/repository/branches?per_page=5", "PRIVATE-TOKEN: "+token)
+	got := fakeserver.Do(t, fakeserver.NoRedirect(), http.MethodGet, s.URL()+"api/v4/projects/gitlab-org%2Fold-path-project/repository/branches?per_page=5", "PRIVATE-TOKEN: "+token)
 	wantLoc := s.URL() + "api/v4/projects/81/repository/branches?per_page=5"
-	if got.status != http.StatusMovedPermanently || got.header.Get("Location") != wantLoc {
-		t.Fatalf("status %d Location %q, want 301 %s", got.status, got.header.Get("Location"), wantLoc)
+	if got.Status != http.StatusMovedPermanently || got.Header.Get("Location") != wantLoc {
+		t.Fatalf("status %d Location %q, want 301 %s", got.Status, got.Header.Get("Location"), wantLoc)
 	}
 	// The body is Grape's redirect text, as GitLab documents it.
 	doc, err := os.ReadFile("testdata/docs-redirect.txt")
@@ -113,9 +114,9 @@ func TestRenameRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	docBody := strings.TrimSpace(strings.Split(string(doc), "...\n")[2])
-	if want := strings.Replace(docBody, "https://gitlab.example.com/api/v4/projects/81", wantLoc, 1) + "."; string(got.body) != want ||
-		got.header.Get("Content-Type") != "text/plain" {
-		t.Errorf("body %q, want %q", got.body, want)
+	if want := strings.Replace(docBody, "https://gitlab.example.com/api/v4/projects/81", wantLoc, 1) + "."; string(got.Body) != want ||
+		got.Header.Get("Content-Type") != "text/plain" {
+		t.Errorf("body %q, want %q", got.Body, want)
 	}
 
 	// A following client lands on the project, under its id.
@@ -123,31 +124,31 @@ func TestRenameRedirects(t *testing.T) {
 		ID                int64
 		PathWithNamespace string `json:"path_with_namespace"`
 	}
-	get(t, s, "projects/gitlab-org%2Fold-path-project").decode(t, &p)
+	get(t, s, "projects/gitlab-org%2Fold-path-project").Decode(t, &p)
 	if p.ID != 81 || p.PathWithNamespace != "gitlab-org/new-path" {
 		t.Errorf("followed: %+v", p)
 	}
 	// A transfer: both former paths redirect; the new one answers.
 	h.Rename("elsewhere/deep", "new-path")
 	for _, old := range []string{"gitlab-org%2Fold-path-project", "gitlab-org%2Fnew-path"} {
-		if r := do(t, noRedirect, http.MethodGet, s.URL()+"api/v4/projects/"+old, "PRIVATE-TOKEN: "+token); r.header.Get("Location") != s.URL()+"api/v4/projects/81" {
-			t.Errorf("%s: %d %q", old, r.status, r.header.Get("Location"))
+		if r := fakeserver.Do(t, fakeserver.NoRedirect(), http.MethodGet, s.URL()+"api/v4/projects/"+old, "PRIVATE-TOKEN: "+token); r.Header.Get("Location") != s.URL()+"api/v4/projects/81" {
+			t.Errorf("%s: %d %q", old, r.Status, r.Header.Get("Location"))
 		}
 	}
-	if r := get(t, s, "projects/elsewhere%2Fdeep%2Fnew-path"); r.status != 200 {
-		t.Errorf("new path: %d", r.status)
+	if r := get(t, s, "projects/elsewhere%2Fdeep%2Fnew-path"); r.Status != 200 {
+		t.Errorf("new path: %d", r.Status)
 	}
 	// A new project under a former path takes it over.
 	s.AddProject(gitlabtest.Project{ID: 82, Namespace: "gitlab-org", Path: "old-path-project"})
-	get(t, s, "projects/gitlab-org%2Fold-path-project").decode(t, &p)
+	get(t, s, "projects/gitlab-org%2Fold-path-project").Decode(t, &p)
 	if p.ID != 82 {
 		t.Errorf("reused path serves %d", p.ID)
 	}
 	// Deleted: every name answers 404.
 	s.DeleteProject(81)
 	for _, path := range []string{"projects/81", "projects/elsewhere%2Fdeep%2Fnew-path", "projects/gitlab-org%2Fnew-path/repository/tags"} {
-		if r := get(t, s, path); r.status != 404 || r.message(t) != "404 Project Not Found" {
-			t.Errorf("%s: %d %s", path, r.status, r.body)
+		if r := get(t, s, path); r.Status != 404 || r.Message(t) != "404 Project Not Found" {
+			t.Errorf("%s: %d %s", path, r.Status, r.Body)
 		}
 	}
 }
@@ -186,9 +187,9 @@ func TestForbiddenEndpoints(t *testing.T) {
 			if tt.accept != "" {
 				headers = append(headers, "Accept: "+tt.accept)
 			}
-			got := do(t, http.DefaultClient, tt.method, s.URL()+"api/v4/"+tt.path, headers...)
-			if got.status != tt.status {
-				t.Errorf("status %d, want %d: %s", got.status, tt.status, got.body)
+			got := fakeserver.Do(t, http.DefaultClient, tt.method, s.URL()+"api/v4/"+tt.path, headers...)
+			if got.Status != tt.status {
+				t.Errorf("status %d, want %d: %s", got.Status, tt.status, got.Body)
 			}
 			r := s.Requests()
 			if len(r) != 1 || !r[0].Forbidden || r[0].Route != tt.route {
@@ -197,8 +198,8 @@ func TestForbiddenEndpoints(t *testing.T) {
 		})
 	}
 	s.ResetRequests()
-	if web := do(t, http.DefaultClient, http.MethodGet, s.URL()+"apache/zookeeper/-/commit/"+zkMaster+".patch"); web.status != 404 {
-		t.Errorf("web URL: %d", web.status)
+	if web := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"apache/zookeeper/-/commit/"+zkMaster+".patch"); web.Status != 404 {
+		t.Errorf("web URL: %d", web.Status)
 	}
 	if f := s.ForbiddenRequests(); len(f) != 1 || f[0].Counted {
 		t.Errorf("web URL recorded %+v", f)
@@ -209,8 +210,8 @@ func TestForbiddenEndpoints(t *testing.T) {
 		"projects", "projects/1000", "projects/1000/repository/branches", "projects/1000/repository/branches/master",
 		"projects/1000/repository/tags", "projects/1000/repository/tags/release-3.9.0", "projects/1000/repository/commits",
 		"projects/1000/merge_requests", "projects/1000/merge_requests/2415"} {
-		if r := get(t, s, p); r.status != 200 {
-			t.Errorf("%s: %d %s", p, r.status, r.body)
+		if r := get(t, s, p); r.Status != 200 {
+			t.Errorf("%s: %d %s", p, r.Status, r.Body)
 		}
 	}
 	if f := s.ForbiddenRequests(); len(f) != 0 {
@@ -224,11 +225,11 @@ func TestCommitListParameters(t *testing.T) {
 	shas := func(query string) []string {
 		t.Helper()
 		r := get(t, s, "projects/1000/repository/commits?per_page=100&"+query)
-		if r.status != 200 {
-			t.Fatalf("%s: %d %s", query, r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", query, r.Status, r.Body)
 		}
 		var items []struct{ ID string }
-		r.decode(t, &items)
+		r.Decode(t, &items)
 		var out []string
 		for _, it := range items {
 			out = append(out, it.ID)
@@ -244,24 +245,24 @@ func TestCommitListParameters(t *testing.T) {
 	}
 	fp := shas("first_parent=true&ref_name=master")
 	for i := 1; i < len(fp); i++ {
-		if mustCommit(t, h, fp[i-1]).Parents[0] != fp[i] {
+		if fakeserver.MustCommit(t, h, fp[i-1]).Parents[0] != fp[i] {
 			t.Fatalf("first_parent broken at %d", i)
 		}
 	}
-	since := mustCommit(t, h, log[3]).CommitterDate
+	since := fakeserver.MustCommit(t, h, log[3]).CommitterDate
 	if got := shas("since=" + since.UTC().Format("2006-01-02T15:04:05Z")); len(got) < 4 || slices.ContainsFunc(got, func(sha string) bool {
-		return mustCommit(t, h, sha).CommitterDate.Before(since)
+		return fakeserver.MustCommit(t, h, sha).CommitterDate.Before(since)
 	}) {
 		t.Errorf("since: %d commits", len(got))
 	}
 	if got := shas("ref_name=no-such-branch"); len(got) != 0 {
 		t.Errorf("unknown ref: %v", got)
 	}
-	if r := get(t, s, "projects/1000/repository/commits?since=yesterday"); r.status != 400 {
-		t.Errorf("bad since: %d", r.status)
+	if r := get(t, s, "projects/1000/repository/commits?since=yesterday"); r.Status != 400 {
+		t.Errorf("bad since: %d", r.Status)
 	}
 	// A new commit on a new branch.
-	c := mustCommit(t, h, zkMaster)
+	c := fakeserver.MustCommit(t, h, zkMaster)
 	c.SHA, c.Parents, c.Message = "", []string{zkMaster}, strings.Repeat("word ", 30)+"\n\nBody.\n\nReviewed-by: A <a@x>\nCc: B <b@x>\nCc: C <c@x>"
 	sha := zk.AddCommit(c)
 	zk.SetBranch("feature/PROJ-1", sha)
@@ -271,7 +272,7 @@ func TestCommitListParameters(t *testing.T) {
 		Trailers         map[string]string
 		ExtendedTrailers map[string][]string `json:"extended_trailers"`
 	}
-	r.decode(t, &items)
+	r.Decode(t, &items)
 	// Titles of 100 characters and more are cut as GitLab's Commit#title does.
 	wantTitle := strings.TrimSpace(strings.Repeat("word ", 16)) + "…"
 	if len(items) != 1 || items[0].ID != sha || items[0].Title != wantTitle || items[0].Trailers["Cc"] != "C <c@x>" ||
@@ -279,8 +280,8 @@ func TestCommitListParameters(t *testing.T) {
 		t.Errorf("new commit = %+v", items)
 	}
 	// Without trailers=true both maps are empty.
-	if r := get(t, s, "projects/1000/repository/commits?ref_name=feature%2FPROJ-1&per_page=1"); !strings.Contains(string(r.body), `"trailers":{},"extended_trailers":{}`) {
-		t.Errorf("trailers without trailers=true: %s", r.body)
+	if r := get(t, s, "projects/1000/repository/commits?ref_name=feature%2FPROJ-1&per_page=1"); !strings.Contains(string(r.Body), `"trailers":{},"extended_trailers":{}`) {
+		t.Errorf("trailers without trailers=true: %s", r.Body)
 	}
 }
 
@@ -289,7 +290,7 @@ func TestTagsAndBranches(t *testing.T) {
 	names := func(path string) []string {
 		t.Helper()
 		var items []struct{ Name string }
-		get(t, s, path).decode(t, &items)
+		get(t, s, path).Decode(t, &items)
 		var out []string
 		for _, it := range items {
 			out = append(out, it.Name)
@@ -309,22 +310,22 @@ func TestTagsAndBranches(t *testing.T) {
 	var master struct {
 		Merged, Default, Protected bool
 	}
-	get(t, s, "projects/1000/repository/branches/master").decode(t, &master)
+	get(t, s, "projects/1000/repository/branches/master").Decode(t, &master)
 	if !master.Default || !master.Protected || master.Merged {
 		t.Errorf("master = %+v", master)
 	}
 	zk.SetBranch("feature/a", "5d6ad7995c5faa6ec6ea7d543e1691668f2570ba")
 	var feature struct{ Merged bool }
-	get(t, s, "projects/1000/repository/branches/feature%2Fa").decode(t, &feature)
+	get(t, s, "projects/1000/repository/branches/feature%2Fa").Decode(t, &feature)
 	if !feature.Merged {
 		t.Error("branch inside master not merged")
 	}
-	if r := get(t, s, "projects/1000/repository/branches/nope"); r.status != 404 || r.message(t) != "404 Branch Not Found" {
-		t.Errorf("missing branch: %d %s", r.status, r.body)
+	if r := get(t, s, "projects/1000/repository/branches/nope"); r.Status != 404 || r.Message(t) != "404 Branch Not Found" {
+		t.Errorf("missing branch: %d %s", r.Status, r.Body)
 	}
 	zk.DeleteTag("release-3.9.0")
-	if r := get(t, s, "projects/1000/repository/tags/release-3.9.0"); r.status != 404 || r.message(t) != "404 Tag Not Found" {
-		t.Errorf("deleted tag: %d %s", r.status, r.body)
+	if r := get(t, s, "projects/1000/repository/tags/release-3.9.0"); r.Status != 404 || r.Message(t) != "404 Tag Not Found" {
+		t.Errorf("deleted tag: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -335,8 +336,8 @@ func TestConcurrentMutation(t *testing.T) {
 		wg.Go(func() {
 			for j := range 10 {
 				r := get(t, s, fmt.Sprintf("projects/1000/repository/branches?page=%d", j%2+1))
-				if r.status != 200 {
-					t.Errorf("status %d", r.status)
+				if r.Status != 200 {
+					t.Errorf("status %d", r.Status)
 				}
 				get(t, s, "projects/1000/merge_requests?per_page=5")
 			}
@@ -350,7 +351,7 @@ func TestConcurrentMutation(t *testing.T) {
 	}
 	wg.Wait()
 	var branches []struct{ Name string }
-	get(t, s, "projects/1000/repository/branches?per_page=100").decode(t, &branches)
+	get(t, s, "projects/1000/repository/branches?per_page=100").Decode(t, &branches)
 	if len(branches) != 22+40 {
 		t.Errorf("%d branches after concurrent pushes", len(branches))
 	}
@@ -390,7 +391,7 @@ func TestMutations(t *testing.T) {
 	if err != nil || !p.Archived || p.EmptyRepo {
 		t.Errorf("project: %+v, %v", p, err)
 	}
-	if r := do(t, http.DefaultClient, http.MethodHead, s.URL()+"api/v4/projects/5", "PRIVATE-TOKEN: "+token); r.status != 200 || len(r.body) != 0 {
-		t.Errorf("HEAD: %d %q", r.status, r.body)
+	if r := fakeserver.Do(t, http.DefaultClient, http.MethodHead, s.URL()+"api/v4/projects/5", "PRIVATE-TOKEN: "+token); r.Status != 200 || len(r.Body) != 0 {
+		t.Errorf("HEAD: %d %q", r.Status, r.Body)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 )
 
@@ -41,19 +42,19 @@ func TestPaginationMatchesGitLabDocs(t *testing.T) {
 		h.SetTag(fmt.Sprintf("v%d", i), sha)
 	}
 	got := get(t, s, "projects/8/repository/tags?per_page=3&page=2")
-	if got.status != 200 {
-		t.Fatalf("status %d", got.status)
+	if got.Status != 200 {
+		t.Fatalf("status %d", got.Status)
 	}
 	want := docHeaders(t)
 	ours := strings.TrimSuffix(s.URL(), "/") + "/api/v4/projects/8/repository/tags"
-	link := strings.ReplaceAll(got.header.Get("Link"), ours, "https://gitlab.example.com/api/v4/projects/8/issues/8/notes")
+	link := strings.ReplaceAll(got.Header.Get("Link"), ours, "https://gitlab.example.com/api/v4/projects/8/issues/8/notes")
 	link = strings.ReplaceAll(link, "?id=8&", "?")
 	if link != want["link"] {
 		t.Errorf("Link:\n got %s\nwant %s", link, want["link"])
 	}
 	for _, k := range []string{"x-next-page", "x-page", "x-per-page", "x-prev-page", "x-total", "x-total-pages"} {
-		if got.header.Get(k) != want[k] {
-			t.Errorf("%s = %q, GitLab sent %q", k, got.header.Get(k), want[k])
+		if got.Header.Get(k) != want[k] {
+			t.Errorf("%s = %q, GitLab sent %q", k, got.Header.Get(k), want[k])
 		}
 	}
 }
@@ -83,42 +84,33 @@ func TestPaginationBounds(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			got := get(t, s, "projects/7/repository/branches?"+tt.query)
 			var items []struct{ Name string }
-			got.decode(t, &items)
+			got.Decode(t, &items)
 			if len(items) != tt.items || (len(items) > 0 && items[0].Name != tt.first) {
 				t.Errorf("got %d items starting %+v", len(items), items[:min(1, len(items))])
 			}
-			h := got.header
+			h := got.Header
 			if h.Get("X-Next-Page") != tt.next || h.Get("X-Prev-Page") != tt.prev || h.Get("X-Page") != tt.page {
 				t.Errorf("next %q prev %q page %q", h.Get("X-Next-Page"), h.Get("X-Prev-Page"), h.Get("X-Page"))
 			}
 			if _, ok := h["X-Next-Page"]; !ok {
 				t.Error("X-Next-Page missing: GitLab sends it empty")
 			}
-			if rels := linkRels(h.Get("Link")); !slices.Equal(rels, tt.rels) {
+			if rels := fakeserver.LinkRels(h.Get("Link")); !slices.Equal(rels, tt.rels) {
 				t.Errorf("rels = %v, want %v (Link %s)", rels, tt.rels, h.Get("Link"))
 			}
 		})
 	}
-	if got := get(t, s, "projects/7/repository/branches?per_page=100"); got.header.Get("X-Total") != "250" || got.header.Get("X-Total-Pages") != "3" {
-		t.Errorf("totals %q %q", got.header.Get("X-Total"), got.header.Get("X-Total-Pages"))
+	if got := get(t, s, "projects/7/repository/branches?per_page=100"); got.Header.Get("X-Total") != "250" || got.Header.Get("X-Total-Pages") != "3" {
+		t.Errorf("totals %q %q", got.Header.Get("X-Total"), got.Header.Get("X-Total-Pages"))
 	}
 	for _, q := range []string{"page=x", "per_page=ten"} {
 		got := get(t, s, "projects/7/repository/branches?"+q)
 		var e struct{ Error string }
-		got.decode(t, &e)
-		if got.status != 400 || !strings.HasSuffix(e.Error, " is invalid") {
-			t.Errorf("%s: %d %s", q, got.status, got.body)
+		got.Decode(t, &e)
+		if got.Status != 400 || !strings.HasSuffix(e.Error, " is invalid") {
+			t.Errorf("%s: %d %s", q, got.Status, got.Body)
 		}
 	}
-}
-
-func linkRels(link string) []string {
-	var rels []string
-	for _, l := range strings.Split(link, ", ") {
-		_, rel, _ := strings.Cut(l, `rel="`)
-		rels = append(rels, strings.TrimSuffix(rel, `"`))
-	}
-	return rels
 }
 
 // TestLinkURLs checks the query of the Link URLs: the request's
@@ -126,7 +118,7 @@ func linkRels(link string) []string {
 func TestLinkURLs(t *testing.T) {
 	s, _ := corpusServer(t, gitlabtest.Options{})
 	got := get(t, s, "projects/apache%2Fzookeeper/repository/commits?ref_name=master&per_page=100&page=2")
-	link := got.header.Get("Link")
+	link := got.Header.Get("Link")
 	base := strings.TrimSuffix(s.URL(), "/") + "/api/v4/projects/apache%2Fzookeeper/repository/commits"
 	want := `<` + base + `?id=apache%2Fzookeeper&page=1&per_page=100&ref_name=master>; rel="prev", ` +
 		`<` + base + `?id=apache%2Fzookeeper&page=3&per_page=100&ref_name=master>; rel="next", ` +
@@ -139,8 +131,8 @@ func TestLinkURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := do(t, http.DefaultClient, http.MethodGet, next.String(), "PRIVATE-TOKEN: "+token); r.status != 200 || r.header.Get("X-Page") != "3" {
-		t.Errorf("next: %d page %s", r.status, r.header.Get("X-Page"))
+	if r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, next.String(), "PRIVATE-TOKEN: "+token); r.Status != 200 || r.Header.Get("X-Page") != "3" {
+		t.Errorf("next: %d page %s", r.Status, r.Header.Get("X-Page"))
 	}
 }
 
@@ -152,13 +144,13 @@ func TestUncountedAbove10000(t *testing.T) {
 		s.AddProject(gitlabtest.Project{ID: int64(i + 1), Namespace: "big", Path: fmt.Sprintf("p%05d", i)})
 	}
 	counted := get(t, s, "groups/big/projects?simple=true&per_page=100&page=2")
-	if counted.header.Get("X-Total") != "10000" || counted.header.Get("X-Total-Pages") != "100" ||
-		!strings.Contains(counted.header.Get("Link"), `rel="last"`) {
-		t.Errorf("10,000 rows: %v", counted.header)
+	if counted.Header.Get("X-Total") != "10000" || counted.Header.Get("X-Total-Pages") != "100" ||
+		!strings.Contains(counted.Header.Get("Link"), `rel="last"`) {
+		t.Errorf("10,000 rows: %v", counted.Header)
 	}
 	s.AddProject(gitlabtest.Project{ID: 10_001, Namespace: "big", Path: "one-more"})
 	got := get(t, s, "groups/big/projects?simple=true&per_page=100&page=2")
-	h := got.header
+	h := got.Header
 	if _, ok := h["X-Total"]; ok {
 		t.Errorf("X-Total sent: %q", h.Get("X-Total"))
 	}
@@ -166,7 +158,7 @@ func TestUncountedAbove10000(t *testing.T) {
 		t.Errorf("10,001 rows: %v", h)
 	}
 	var items []struct{ ID int64 }
-	got.decode(t, &items)
+	got.Decode(t, &items)
 	// created_at desc, then id desc: all were created at the same instant.
 	if len(items) != 100 || items[0].ID != 9901 {
 		t.Errorf("%d items, first %+v", len(items), items[:1])
@@ -176,20 +168,20 @@ func TestUncountedAbove10000(t *testing.T) {
 func TestETagAndNotModified(t *testing.T) {
 	s, zk := corpusServer(t, gitlabtest.Options{})
 	first := get(t, s, "projects/1000/repository/branches?per_page=100")
-	etag := first.header.Get("ETag")
-	if first.status != 200 || !strings.HasPrefix(etag, `W/"`) || !strings.HasSuffix(etag, `"`) || len(etag) != 36 {
-		t.Fatalf("status %d ETag %q: want a weak ETag", first.status, etag)
+	etag := first.Header.Get("ETag")
+	if first.Status != 200 || !strings.HasPrefix(etag, `W/"`) || !strings.HasSuffix(etag, `"`) || len(etag) != 36 {
+		t.Fatalf("status %d ETag %q: want a weak ETag", first.Status, etag)
 	}
-	observed, _ := strconv.Atoi(first.header.Get("RateLimit-Observed"))
+	observed, _ := strconv.Atoi(first.Header.Get("RateLimit-Observed"))
 
 	for i, inm := range []string{etag, strings.TrimPrefix(etag, "W/"), `W/"other", ` + etag} {
 		again := get(t, s, "projects/1000/repository/branches?per_page=100", "If-None-Match: "+inm)
-		if again.status != http.StatusNotModified || len(again.body) != 0 || again.header.Get("Content-Type") != "" {
-			t.Errorf("If-None-Match %s: status %d body %q", inm, again.status, again.body)
+		if again.Status != http.StatusNotModified || len(again.Body) != 0 || again.Header.Get("Content-Type") != "" {
+			t.Errorf("If-None-Match %s: status %d body %q", inm, again.Status, again.Body)
 		}
 		// GitLab's limiter counts every request, 304s included.
-		if again.header.Get("ETag") != etag || again.header.Get("RateLimit-Observed") != strconv.Itoa(observed+i+1) {
-			t.Errorf("304 headers: ETag %q observed %q", again.header.Get("ETag"), again.header.Get("RateLimit-Observed"))
+		if again.Header.Get("ETag") != etag || again.Header.Get("RateLimit-Observed") != strconv.Itoa(observed+i+1) {
+			t.Errorf("304 headers: ETag %q observed %q", again.Header.Get("ETag"), again.Header.Get("RateLimit-Observed"))
 		}
 	}
 	reqs := s.Requests()
@@ -206,12 +198,12 @@ func TestETagAndNotModified(t *testing.T) {
 	// covers the body only: a branch landing on another page leaves this
 	// page's ETag as it was, as on GitLab.)
 	zk.SetBranch("new-branch", zkMaster)
-	if changed := get(t, s, "projects/1000/repository/branches?per_page=100", "If-None-Match: "+etag); changed.status != 200 || changed.header.Get("ETag") == etag {
-		t.Errorf("after a push: status %d", changed.status)
+	if changed := get(t, s, "projects/1000/repository/branches?per_page=100", "If-None-Match: "+etag); changed.Status != 200 || changed.Header.Get("ETag") == etag {
+		t.Errorf("after a push: status %d", changed.Status)
 	}
 	// Errors carry no ETag.
-	if nf := get(t, s, "projects/999"); nf.header.Get("ETag") != "" {
-		t.Errorf("404 with ETag %q", nf.header.Get("ETag"))
+	if nf := get(t, s, "projects/999"); nf.Header.Get("ETag") != "" {
+		t.Errorf("404 with ETag %q", nf.Header.Get("ETag"))
 	}
 }
 
@@ -223,29 +215,29 @@ func TestRateLimit(t *testing.T) {
 	reset := time.Date(2026, 7, 20, 10, 1, 0, 0, time.UTC)
 	for i, want := range []string{"2", "1", "0"} {
 		got := get(t, s, "projects/1")
-		h := got.header
-		if got.status != 200 || h.Get("RateLimit-Remaining") != want || h.Get("RateLimit-Limit") != "3" ||
+		h := got.Header
+		if got.Status != 200 || h.Get("RateLimit-Remaining") != want || h.Get("RateLimit-Limit") != "3" ||
 			h.Get("RateLimit-Observed") != strconv.Itoa(i+1) || h.Get("RateLimit-Reset") != strconv.FormatInt(reset.Unix(), 10) ||
 			h.Get("RateLimit-ResetTime") != "Mon, 20 Jul 2026 10:01:00 GMT" {
-			t.Fatalf("request %d: status %d headers %v", i+1, got.status, h)
+			t.Fatalf("request %d: status %d headers %v", i+1, got.Status, h)
 		}
 	}
 	over := get(t, s, "projects/1")
-	if over.status != http.StatusTooManyRequests || string(over.body) != "Retry later\n" ||
-		over.header.Get("Content-Type") != "text/plain" || over.header.Get("Retry-After") != "45" ||
-		over.header.Get("RateLimit-Remaining") != "0" || over.header.Get("RateLimit-Observed") != "4" {
-		t.Errorf("exhausted: %d %q %v", over.status, over.body, over.header)
+	if over.Status != http.StatusTooManyRequests || string(over.Body) != "Retry later\n" ||
+		over.Header.Get("Content-Type") != "text/plain" || over.Header.Get("Retry-After") != "45" ||
+		over.Header.Get("RateLimit-Remaining") != "0" || over.Header.Get("RateLimit-Observed") != "4" {
+		t.Errorf("exhausted: %d %q %v", over.Status, over.Body, over.Header)
 	}
 	// Every header GitLab documents for a throttled request, and its body.
-	doc := loadJSON(t, "docs-ratelimit-headers.json").(map[string]any)
+	doc := fakeserver.LoadJSON(t, "testdata/docs-ratelimit-headers.json").(map[string]any)
 	for name := range doc["headers"].(map[string]any) {
-		if over.header.Get(name) == "" {
+		if over.Header.Get(name) == "" {
 			t.Errorf("429 without %s", name)
 		}
 	}
-	if string(over.body) != doc["default_body_when_limited"].(string)+"\n" || over.status != int(doc["status_when_limited"].(float64)) ||
-		!slices.Contains(doc["throttle_names"].([]any), any(over.header.Get("RateLimit-Name"))) {
-		t.Errorf("429 %q, RateLimit-Name %q", over.body, over.header.Get("RateLimit-Name"))
+	if string(over.Body) != doc["default_body_when_limited"].(string)+"\n" || over.Status != int(doc["status_when_limited"].(float64)) ||
+		!slices.Contains(doc["throttle_names"].([]any), any(over.Header.Get("RateLimit-Name"))) {
+		t.Errorf("429 %q, RateLimit-Name %q", over.Body, over.Header.Get("RateLimit-Name"))
 	}
 	if r := s.Requests(); !r[3].Counted || r[3].Status != 429 {
 		t.Errorf("429 recorded as %+v", r[3])
@@ -255,12 +247,12 @@ func TestRateLimit(t *testing.T) {
 	}
 	// The next minute is a new window.
 	clk.Add(45 * time.Second)
-	if got := get(t, s, "projects/1"); got.status != 200 || got.header.Get("RateLimit-Remaining") != "2" {
-		t.Errorf("after reset: %d remaining %s", got.status, got.header.Get("RateLimit-Remaining"))
+	if got := get(t, s, "projects/1"); got.Status != 200 || got.Header.Get("RateLimit-Remaining") != "2" {
+		t.Errorf("after reset: %d remaining %s", got.Status, got.Header.Get("RateLimit-Remaining"))
 	}
 	s.SetRateRemaining(0)
-	if got := get(t, s, "projects/1"); got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "60" {
-		t.Errorf("SetRateRemaining(0): status %d Retry-After %s", got.status, got.header.Get("Retry-After"))
+	if got := get(t, s, "projects/1"); got.Status != http.StatusTooManyRequests || got.Header.Get("Retry-After") != "60" {
+		t.Errorf("SetRateRemaining(0): status %d Retry-After %s", got.Status, got.Header.Get("Retry-After"))
 	}
 }
 
@@ -285,12 +277,12 @@ func TestAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s.ResetRequests()
-			got := do(t, http.DefaultClient, http.MethodGet, tt.url, tt.headers...)
-			if got.status != tt.status {
-				t.Fatalf("status %d: %s", got.status, got.body)
+			got := fakeserver.Do(t, http.DefaultClient, http.MethodGet, tt.url, tt.headers...)
+			if got.Status != tt.status {
+				t.Fatalf("status %d: %s", got.Status, got.Body)
 			}
-			if tt.status == 401 && (got.message(t) != "401 Unauthorized" || got.header.Get("Content-Type") != "application/json") {
-				t.Errorf("body %s", got.body)
+			if tt.status == 401 && (got.Message(t) != "401 Unauthorized" || got.Header.Get("Content-Type") != "application/json") {
+				t.Errorf("body %s", got.Body)
 			}
 			if r := s.Requests(); len(r) != 1 || r[0].Counted != (tt.status == 200) || r[0].Route != "GET /user" {
 				t.Errorf("recorded %+v", r)
@@ -299,39 +291,65 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// TestFailNext checks where injected failures sit in GitLab's pipeline:
+// after authentication and the rate limiter (a throttled request leaves
+// the rule alone), matched by Request.Route whichever way the project is
+// named, and counted like any answer. The rule queue itself is tested in
+// package fakeserver.
 func TestFailNext(t *testing.T) {
-	s, _ := corpusServer(t, gitlabtest.Options{})
-	route := "GET /projects/:id/repository/commits"
-	s.FailNext(route, 2, http.StatusBadGateway, http.Header{"Retry-After": {"1"}}, `{"message":"502 Bad Gateway"}`)
-	for i := range 2 {
-		r := get(t, s, "projects/1000/repository/commits")
-		if r.status != http.StatusBadGateway || r.header.Get("Retry-After") != "1" || r.message(t) != "502 Bad Gateway" {
-			t.Errorf("attempt %d: %d %v %s", i, r.status, r.header, r.body)
-		}
-	}
-	if r := get(t, s, "projects/1000/repository/branches?per_page=100"); r.status != 200 {
-		t.Errorf("other route affected: %d", r.status)
-	}
-	if r := get(t, s, "projects/apache%2Fzookeeper/repository/commits"); r.status != 200 {
-		t.Errorf("third attempt: %d", r.status)
-	}
+	s, _ := corpusServer(t, gitlabtest.Options{RateLimit: 10})
+	s.FailNext("GET /projects/:id/repository/commits", 2, http.StatusBadGateway, http.Header{"Retry-After": {"1"}}, `{"message":"502 Bad Gateway"}`)
 	// A bare 429 as GitLab.com sometimes sends it: no Retry-After.
 	s.FailNext("*", 1, http.StatusTooManyRequests, nil, "Retry later\n")
-	if r := get(t, s, "user"); r.status != 429 || r.header.Get("Retry-After") != "" {
-		t.Errorf("injected 429: %d %v", r.status, r.header)
+
+	s.SetRateRemaining(0)
+	if r := get(t, s, "projects/1000/repository/commits"); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("throttled: %d %v", r.Status, r.Header)
+	}
+	s.SetRateRemaining(10)
+	steps := []struct {
+		path   string
+		token  string
+		status int
+	}{
+		{"projects/1000/repository/commits", "nope", http.StatusUnauthorized},
+		{"projects/1000/repository/commits", token, http.StatusBadGateway},
+		{"projects/apache%2Fzookeeper/repository/commits", token, http.StatusBadGateway},
+		{"user", token, http.StatusTooManyRequests},
+		{"projects/1000/repository/commits", token, http.StatusOK}, // used up
+	}
+	for i, st := range steps {
+		r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"api/v4/"+st.path, "PRIVATE-TOKEN: "+st.token)
+		if r.Status != st.status {
+			t.Fatalf("step %d (%s): status %d, want %d", i, st.path, r.Status, st.status)
+		}
+		switch st.status {
+		case http.StatusBadGateway:
+			if r.Header.Get("Retry-After") != "1" || r.Message(t) != "502 Bad Gateway" {
+				t.Errorf("step %d: injected answer %v %s", i, r.Header, r.Body)
+			}
+		case http.StatusTooManyRequests:
+			if r.Header.Get("Retry-After") != "" || string(r.Body) != "Retry later\n" {
+				t.Errorf("step %d: injected 429 %v %q", i, r.Header, r.Body)
+			}
+		}
+	}
+	if reqs := s.Requests(); !reqs[2].Counted || reqs[3].Route != "GET /projects/:id/repository/commits" {
+		t.Errorf("injected answers recorded as %+v", reqs[2:4])
 	}
 }
 
+// TestLatency checks that SetLatency holds answers back and that a
+// request whose client gives up is dropped unrecorded.
 func TestLatency(t *testing.T) {
 	s := gitlabtest.Start(t, gitlabtest.Options{})
-	s.SetLatency(80 * time.Millisecond)
-	client := &http.Client{Timeout: 10 * time.Millisecond}
-	if _, err := client.Get(s.URL() + "api/v4/user"); err == nil {
+	s.SetLatency(time.Hour)
+	if _, err := (&http.Client{Timeout: 10 * time.Millisecond}).Get(s.URL() + "api/v4/version"); err == nil {
 		t.Error("no timeout despite latency")
 	}
 	s.SetLatency(0)
-	if r := get(t, s, "user"); r.status != 200 {
-		t.Errorf("status %d", r.status)
+	if r := get(t, s, "version"); r.Status != 200 || len(s.Requests()) != 1 {
+		t.Errorf("status %d, recorded %+v: want only the answered request", r.Status, s.Requests())
 	}
 }
 
@@ -345,14 +363,14 @@ func TestPathPrefix(t *testing.T) {
 		WebURL string                `json:"web_url"`
 		Links  struct{ Self string } `json:"_links"`
 	}
-	get(t, s, "projects/apache%2Fzookeeper").decode(t, &p)
-	if r.status != 200 || !strings.Contains(r.header.Get("Link"), s.URL()+"api/v4/projects/1000/repository/tags?id=1000&page=2&per_page=10") ||
+	get(t, s, "projects/apache%2Fzookeeper").Decode(t, &p)
+	if r.Status != 200 || !strings.Contains(r.Header.Get("Link"), s.URL()+"api/v4/projects/1000/repository/tags?id=1000&page=2&per_page=10") ||
 		p.WebURL != "https://git.example.com/gitlab/apache/zookeeper" || p.Links.Self != s.URL()+"api/v4/projects/1000" {
-		t.Errorf("status %d Link %s project %+v", r.status, r.header.Get("Link"), p)
+		t.Errorf("status %d Link %s project %+v", r.Status, r.Header.Get("Link"), p)
 	}
-	outside := do(t, http.DefaultClient, http.MethodGet, strings.TrimSuffix(s.URL(), "gitlab/")+"api/v4/projects/1000", "PRIVATE-TOKEN: "+token)
-	if outside.status != 404 {
-		t.Errorf("outside the prefix: %d", outside.status)
+	outside := fakeserver.Do(t, http.DefaultClient, http.MethodGet, strings.TrimSuffix(s.URL(), "gitlab/")+"api/v4/projects/1000", "PRIVATE-TOKEN: "+token)
+	if outside.Status != 404 {
+		t.Errorf("outside the prefix: %d", outside.Status)
 	}
 	if f := s.ForbiddenRequests(); len(f) != 1 || f[0].Path != "/api/v4/projects/1000" || f[0].Route != "" {
 		t.Errorf("forbidden = %+v", f)

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 // scopeNeed is what a token must be allowed to do to use a route.
@@ -116,7 +118,7 @@ func (rt *route) match(segs []string) (map[string]string, bool) {
 // dispatch finds the route of r and serves it.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	escaped := r.URL.EscapedPath()
-	c := &call{r: r, path: escaped, origin: origin(r), reqID: s.nextRequestID()}
+	c := &call{r: r, path: escaped, origin: fakeserver.Origin(r), reqID: s.nextRequestID()}
 	rest, ok := strings.CutPrefix(escaped, s.prefix+apiPath+"/")
 	if s.prefix != "" {
 		if p, ok := strings.CutPrefix(escaped, s.prefix); ok && (p == "" || strings.HasPrefix(p, "/")) {
@@ -126,7 +128,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Web pages, raw files, archives and .diff/.patch URLs of the
 		// instance: nothing jiralinkd may fetch.
-		s.finish(w, c, forbidden(textResponse(http.StatusNotFound, "Not Found\n")))
+		s.finish(w, c, fakeserver.Forbidden(textResponse(http.StatusNotFound, "Not Found\n")))
 		return
 	}
 	var segs []string
@@ -154,10 +156,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	var fn handlerFunc
 	switch {
 	case method != http.MethodGet:
-		fn = func(*call) response { return forbidden(messageResponse(http.StatusForbidden, "403 Forbidden")) }
+		fn = func(*call) response {
+			return fakeserver.Forbidden(messageResponse(http.StatusForbidden, "403 Forbidden"))
+		}
 	case c.route == nil:
 		fn = func(*call) response {
-			return forbidden(jsonResponse(http.StatusNotFound, map[string]string{"error": "404 Not Found"}))
+			return fakeserver.Forbidden(jsonResponse(http.StatusNotFound, map[string]string{"error": "404 Not Found"}))
 		}
 	default:
 		fn = c.route.fn
@@ -205,7 +209,7 @@ func (s *Server) redirectProject(c *call, id int64) response {
 		loc += "?" + c.r.URL.RawQuery
 	}
 	resp := textResponse(http.StatusMovedPermanently, "This resource has been moved permanently to "+loc+".")
-	resp.header.Set("Location", loc)
+	resp.Header.Set("Location", loc)
 	return resp
 }
 

@@ -54,13 +54,12 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jiralinkd/jiralinkd/providers/corpus"
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 )
 
 // apiPath is where GitLab serves REST v4, under the relative URL root.
@@ -111,7 +110,6 @@ type Options struct {
 // requests are being served.
 type Server struct {
 	opts      Options
-	log       *slog.Logger
 	now       func() time.Time
 	prefix    string
 	web       string
@@ -119,7 +117,11 @@ type Server struct {
 	scopes    []string
 	createdAt time.Time // of the user and the token
 	routes    []*route
-	url       string // set by Start, guarded by mu
+
+	// core holds the request log, failure injection, latency and URL;
+	// histories caches commit lists and reachability.
+	core      *fakeserver.Core
+	histories fakeserver.HistoryCache
 
 	// stateMu guards namespaces and projects.
 	stateMu     sync.RWMutex
@@ -130,26 +132,20 @@ type Server struct {
 	byPath      map[string]int64 // lower-case path_with_namespace → id
 	moved       map[string]int64 // lower-case former path_with_namespace → id
 
-	// mu guards the request log, rate limit, failure injection and the
-	// caches.
+	// mu guards the rate limit and the request id sequence.
 	mu          sync.Mutex
-	requests    []Request
-	fails       []failRule
-	latency     time.Duration
 	used        int
 	windowStart time.Time
 	seq         int
-	logCache    map[logKey][]string
-	reachCache  map[logKey]map[string]bool
 }
 
 // NewServer returns a Server with no groups and no projects.
 func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:        opts,
-		log:         opts.Logger,
+		core:        fakeserver.NewCore("gitlabtest", opts.Logger),
 		now:         opts.Now,
-		prefix:      strings.TrimRight(opts.PathPrefix, "/"),
+		prefix:      fakeserver.CleanPrefix(opts.PathPrefix),
 		web:         strings.TrimRight(cmp.Or(opts.WebURL, "https://gitlab.com"), "/"),
 		username:    cmp.Or(opts.Username, "jiralinkd-bot"),
 		scopes:      opts.Scopes,
@@ -159,11 +155,6 @@ func NewServer(opts Options) *Server {
 		projects:    make(map[int64]*projectState),
 		byPath:      make(map[string]int64),
 		moved:       make(map[string]int64),
-		logCache:    make(map[logKey][]string),
-		reachCache:  make(map[logKey]map[string]bool),
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -174,9 +165,6 @@ func NewServer(opts Options) *Server {
 	if s.opts.RateLimit <= 0 {
 		s.opts.RateLimit = 2000
 	}
-	if s.prefix != "" && !strings.HasPrefix(s.prefix, "/") {
-		s.prefix = "/" + s.prefix
-	}
 	s.createdAt = s.now().UTC().Truncate(time.Second)
 	s.routes = s.routeTable()
 	return s
@@ -186,11 +174,7 @@ func NewServer(opts Options) *Server {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := NewServer(opts)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	s.mu.Lock()
-	s.url = ts.URL + s.prefix + "/"
-	s.mu.Unlock()
+	s.core.Start(t, s.Handler(), s.prefix+"/")
 	return s
 }
 
@@ -198,41 +182,12 @@ func Start(t testing.TB, opts Options) *Server {
 // included but without "api/v4/" (client-go appends it), as
 // gitlab.WithBaseURL wants it. It is empty unless the server was made by
 // Start.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.core.URL() }
 
 // Handler serves the instance. It answers every path: outside
 // PathPrefix + "/api/v4" with a 404 marked Forbidden, elsewhere as
 // described in the package documentation.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if d := s.currentLatency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	s.dispatch(w, r)
-}
-
-// origin is scheme://host of the server as the client addressed it.
-func origin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
-}
+func (s *Server) Handler() http.Handler { return s.core.Handler(http.HandlerFunc(s.dispatch)) }
 
 // DeleteProject removes a project: its path and former paths answer 404
 // from now on.
@@ -250,50 +205,4 @@ func (s *Server) DeleteProject(id int64) {
 			delete(s.moved, k)
 		}
 	}
-}
-
-// logKey caches Log and Reachable results: a History is immutable, so
-// (history, head) always gives the same answer.
-type logKey struct {
-	h    *corpus.History
-	head string
-}
-
-// commitLog is h.Log(head), cached: a backfill pages through the same list
-// dozens of times.
-func (s *Server) commitLog(h *corpus.History, head string) []string {
-	k := logKey{h, head}
-	s.mu.Lock()
-	l, ok := s.logCache[k]
-	s.mu.Unlock()
-	if ok {
-		return l
-	}
-	l = h.Log(head)
-	s.mu.Lock()
-	if len(s.logCache) >= 64 {
-		clear(s.logCache)
-	}
-	s.logCache[k] = l
-	s.mu.Unlock()
-	return l
-}
-
-// reachable is h.Reachable(head), cached like commitLog.
-func (s *Server) reachable(h *corpus.History, head string) map[string]bool {
-	k := logKey{h, head}
-	s.mu.Lock()
-	m, ok := s.reachCache[k]
-	s.mu.Unlock()
-	if ok {
-		return m
-	}
-	m = h.Reachable(head)
-	s.mu.Lock()
-	if len(s.reachCache) >= 16 {
-		clear(s.reachCache)
-	}
-	s.reachCache[k] = m
-	s.mu.Unlock()
-	return m
 }

@@ -1,83 +1,11 @@
 package gitlabtest_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"slices"
-	"sort"
 	"testing"
 
+	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
 	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 )
-
-// shapeDiff lists the fields of GitLab's example want that got lacks or
-// carries with another JSON type (null matches anything: the examples
-// fill optional objects the fake leaves null, and the other way round).
-// Arrays are compared by their first elements when both have one.
-func shapeDiff(want, got any, path string, ignore []string) []string {
-	if slices.Contains(ignore, path) || want == nil || got == nil {
-		return nil
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: object in GitLab's example, %T here", path, got)}
-		}
-		var out []string
-		for k, wv := range w {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			gv, ok := g[k]
-			if !ok {
-				if !slices.Contains(ignore, p) {
-					out = append(out, p+": missing")
-				}
-				continue
-			}
-			out = append(out, shapeDiff(wv, gv, p, ignore)...)
-		}
-		sort.Strings(out)
-		return out
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: array in GitLab's example, %T here", path, got)}
-		}
-		if len(w) > 0 && len(g) > 0 {
-			return shapeDiff(w[0], g[0], path+"[]", ignore)
-		}
-		return nil
-	default:
-		if fmt.Sprintf("%T", want) != fmt.Sprintf("%T", got) {
-			return []string{fmt.Sprintf("%s: %T in GitLab's example, %T here", path, want, got)}
-		}
-		return nil
-	}
-}
-
-func loadJSON(t *testing.T, file string) any {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func first(v any) any {
-	if a, ok := v.([]any); ok && len(a) > 0 {
-		return a[0]
-	}
-	return v
-}
 
 // Fields GitLab sends only to administrators or owners, only on request
 // (license, statistics), or only in the Premium/Ultimate tiers.
@@ -103,15 +31,6 @@ func TestShapesMatchGitLabExamples(t *testing.T) {
 	s, zk := corpusServer(t, gitlabtest.Options{})
 	zk.UpsertMergeRequest(gitlabtest.MergeRequest{IID: 9000, Title: "open", Description: "text", SourceBranch: "topic", SHA: zkMaster})
 	s.AddGroup("apache/sub")
-	fetch := func(path string) any {
-		r := get(t, s, path)
-		if r.status != 200 {
-			t.Fatalf("%s: %d", path, r.status)
-		}
-		var v any
-		r.decode(t, &v)
-		return v
-	}
 
 	tests := []struct {
 		name, fixture, path string
@@ -139,30 +58,21 @@ func TestShapesMatchGitLabExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := first(loadJSON(t, tt.fixture))
-			got := first(fetch(tt.path))
-			for _, d := range shapeDiff(want, got, "", tt.ignore) {
+			want := fakeserver.First(fakeserver.LoadJSON(t, "testdata/"+tt.fixture))
+			got := fakeserver.First(get(t, s, tt.path).MustJSON(t))
+			for _, d := range fakeserver.ShapeDiff(want, got, tt.ignore) {
 				t.Error(d)
 			}
 		})
 	}
 
 	// Error bodies: {"message": "404 ... Not Found"}.
-	want := loadJSON(t, "docs-tags.signature.404.json").(map[string]any)
+	want := fakeserver.LoadJSON(t, "testdata/docs-tags.signature.404.json").(map[string]any)
 	var got map[string]any
 	r := get(t, s, "projects/1000/repository/tags/nope")
-	r.decode(t, &got)
-	if len(got) != len(want) || shapeDiff(want, got, "", nil) != nil || r.status != 404 {
-		t.Errorf("404 body %s, GitLab sends %v", r.body, want)
-	}
-}
-
-// TestShapeDiffDetects keeps the checker honest.
-func TestShapeDiffDetects(t *testing.T) {
-	want := map[string]any{"a": "x", "b": map[string]any{"c": 1.0}, "l": []any{map[string]any{"d": true}}}
-	got := map[string]any{"a": 2.0, "b": map[string]any{}, "l": []any{map[string]any{"d": "no"}}}
-	if d := shapeDiff(want, got, "", nil); len(d) != 3 {
-		t.Errorf("diffs = %v, want 3", d)
+	r.Decode(t, &got)
+	if len(got) != len(want) || fakeserver.ShapeDiff(want, got, nil) != nil || r.Status != 404 {
+		t.Errorf("404 body %s, GitLab sends %v", r.Body, want)
 	}
 }
 
@@ -171,7 +81,7 @@ func TestShapeDiffDetects(t *testing.T) {
 // which client-go v1.46.0's map[string]string cannot decode. The fake
 // sends what GitLab sends.
 func TestExtendedTrailersAreArrays(t *testing.T) {
-	doc := first(loadJSON(t, "docs-commits.list.json").([]any)[1:]).(map[string]any)
+	doc := fakeserver.First(fakeserver.LoadJSON(t, "testdata/docs-commits.list.json").([]any)[1:]).(map[string]any)
 	if _, ok := doc["extended_trailers"].(map[string]any)["Cc"].([]any); !ok {
 		t.Fatalf("docs example changed: %v", doc["extended_trailers"])
 	}
@@ -180,7 +90,7 @@ func TestExtendedTrailersAreArrays(t *testing.T) {
 	var items []struct {
 		Extended map[string][]string `json:"extended_trailers"`
 	}
-	r.decode(t, &items)
+	r.Decode(t, &items)
 	// ZooKeeper's head commit ends in "Reviewers:", "Author:" and a
 	// Closes line: not a trailer block for git, so no trailers.
 	if len(items) != 1 || len(items[0].Extended) != 0 {
