@@ -68,30 +68,15 @@ func New(opts Options) (*Client, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("github %q: invalid API base URL %q", opts.Name, opts.BaseURL)
 	}
-	hc := &http.Client{}
-	if opts.HTTPClient != nil {
-		c := *opts.HTTPClient
-		hc = &c
-	}
-	ro := opts.Retry
-	if ro.Name == "" {
-		ro.Name = opts.Name
-	}
-	if ro.Logger == nil {
-		ro.Logger = opts.Logger
-	}
-	retry := httpx.NewRetryTransport(hc.Transport, ro)
-	g := guard.New(retry, guard.GitHub, u.Path)
-	hc.Transport = g
-
-	c := gh.NewClient(hc)
+	hc := guard.NewClient(opts.HTTPClient, guard.GitHub, u.Path, opts.Retry, opts.Name, opts.Logger)
+	c := gh.NewClient(hc.HTTP)
 	c.BaseURL = u
 	c.UploadURL = u
 	c.UserAgent = "jiralinkd"
 	if opts.Token != "" {
 		c = c.WithAuthToken(opts.Token)
 	}
-	return &Client{name: opts.Name, gh: c, retry: retry, guard: g}, nil
+	return &Client{name: opts.Name, gh: c, retry: hc.Retry, guard: hc.Guard}, nil
 }
 
 // Classify names the API endpoint of an escaped request path (metrics).

@@ -67,33 +67,19 @@ func New(opts Options) (*Client, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("gitlab %q: invalid base URL %q", opts.Name, opts.BaseURL)
 	}
-	hc := &http.Client{}
-	if opts.HTTPClient != nil {
-		c := *opts.HTTPClient
-		hc = &c
-	}
-	ro := opts.Retry
-	if ro.Name == "" {
-		ro.Name = opts.Name
-	}
-	if ro.Logger == nil {
-		ro.Logger = opts.Logger
-	}
-	retry := httpx.NewRetryTransport(hc.Transport, ro)
 	apiPath := strings.TrimSuffix(u.Path, "/") + "/api/v4/"
-	g := guard.New(retry, guard.GitLab, apiPath)
-	hc.Transport = g
+	hc := guard.NewClient(opts.HTTPClient, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
 
 	c, err := gl.NewClient(opts.Token,
 		gl.WithBaseURL(base),
-		gl.WithHTTPClient(hc),
+		gl.WithHTTPClient(hc.HTTP),
 		gl.WithoutRetries(),
 		gl.WithUserAgent("jiralinkd"),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %q: %w", opts.Name, err)
 	}
-	return &Client{name: opts.Name, gl: c, retry: retry, guard: g, excludeSubgroups: opts.ExcludeSubgroups}, nil
+	return &Client{name: opts.Name, gl: c, retry: hc.Retry, guard: hc.Guard, excludeSubgroups: opts.ExcludeSubgroups}, nil
 }
 
 // Classify names the API endpoint of an escaped request path (metrics).

@@ -10,10 +10,12 @@ package guard
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // Rules is the allowlist of one provider type.
@@ -210,4 +212,33 @@ func allNonEmpty(segs []string) bool {
 		}
 	}
 	return true
+}
+
+// Client is an HTTP client whose requests pass the guard, then the retry
+// transport: how every provider talks to its server.
+type Client struct {
+	HTTP  *http.Client
+	Guard *Transport
+	Retry *httpx.RetryTransport
+}
+
+// NewClient wraps a copy of base (nil: a default client) so that its
+// requests go guard → retry → base's transport. name and log fill the
+// retry options' Name and Logger when unset.
+func NewClient(base *http.Client, rules Rules, basePath string, ro httpx.RetryOptions, name string, log *slog.Logger) Client {
+	hc := &http.Client{}
+	if base != nil {
+		c := *base
+		hc = &c
+	}
+	if ro.Name == "" {
+		ro.Name = name
+	}
+	if ro.Logger == nil {
+		ro.Logger = log
+	}
+	retry := httpx.NewRetryTransport(hc.Transport, ro)
+	g := New(retry, rules, basePath)
+	hc.Transport = g
+	return Client{HTTP: hc, Guard: g, Retry: retry}
 }
