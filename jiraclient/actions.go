@@ -1,12 +1,9 @@
 package jiraclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -274,57 +271,11 @@ func (c *Client) IssueStatus(ctx context.Context, issueKey string) (IssueStatus,
 	return res.Fields.Status, err
 }
 
-// doOnce is do for writes that must not be repeated blindly. Its body is
-// not rewindable (no GetBody), so the retry transport sends the request
-// exactly once, even after a 429 or 503: which failures are safe to retry
-// is decided by the caller, who can first look at what Jira has.
+// doOnce is do for writes that must not be repeated blindly: the retry
+// transport sends the request exactly once, even after a 429 or 503, and
+// the caller, who can first look at what Jira has, decides what is safe to
+// retry.
 func (c *Client) doOnce(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) error {
-	u := *c.base
-	u.Path = c.base.Path + "/rest/api/2/" + rel
-	u.RawQuery = query.Encode()
-
-	b, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("jira: encoding %s %s request: %w", method, u.Path, err)
-	}
-	// io.NopCloser hides the *bytes.Reader from NewRequest, which would
-	// otherwise set GetBody and make the request rewindable.
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), io.NopCloser(bytes.NewReader(b)))
-	if err != nil {
-		return fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
-	}
-	req.ContentLength = int64(len(b))
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Atlassian-Token", "no-check")
-	c.auth.apply(req.Header)
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return &transportError{method: method, path: u.Path, err: err}
-	}
-	defer resp.Body.Close()
-	c.logger.Debug("jira request", "method", method, "path", u.Path, "status", resp.StatusCode, "duration", time.Since(start))
-
-	for _, s := range ok {
-		if resp.StatusCode != s {
-			continue
-		}
-		if out == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-			return nil
-		}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody)).Decode(out); err != nil {
-			return fmt.Errorf("jira: %s %s: decoding response: %w", method, u.Path, err)
-		}
-		return nil
-	}
-	eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return newError(method, u.Path, resp.StatusCode, eb)
+	_, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, true, ok...)
+	return err
 }

@@ -217,6 +217,13 @@ const (
 // send is do for any path below the base URL; it also returns the
 // response headers (nil when no response arrived).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, ok ...int) (int, http.Header, error) {
+	return c.exchange(ctx, method, path, query, in, out, false, ok...)
+}
+
+// exchange sends one request. once makes the body non-rewindable, so the
+// retry transport (which replays only requests with GetBody) sends it
+// exactly once.
+func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, in, out any, once bool, ok ...int) (int, http.Header, error) {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -232,6 +239,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return 0, nil, fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
+	}
+	if once {
+		req.GetBody = nil
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
