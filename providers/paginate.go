@@ -98,3 +98,16 @@ func StreamFrom[T any](fetch PageFunc[T], start int, firstETag string, fn func(i
 		}
 	}
 }
+
+// Convert maps a page of SDK values to domain values (nil for none); the
+// providers' convert.go files use it with their per-type converters.
+func Convert[T, U any](in []T, f func(T) U) []U {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}

@@ -18,9 +18,10 @@ type backend struct {
 	store   *state.Store
 	ix      *indexer.Indexer
 	targets map[string]indexer.Target
-	ctx     context.Context // syncs' context: cancelled at shutdown
-	wg      *sync.WaitGroup // waited for at shutdown
-	busy    sync.Map        // state.RepoKey → struct{} while a resync runs
+	ctx     context.Context         // syncs' context: cancelled at shutdown
+	wg      *sync.WaitGroup         // waited for at shutdown
+	busy    sync.Map                // state.RepoKey → struct{} while a resync runs
+	ledger  *smartcommit.BoltLedger // nil when smart commits are off
 }
 
 func (b *backend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapshot() }
@@ -31,11 +32,10 @@ func (b *backend) IssueLinks(issue string) ([]state.IssueLink, error) {
 
 // SmartCommits is the smart-commit history of an issue (admin explain).
 func (b *backend) SmartCommits(issue string) ([]smartcommit.Record, error) {
-	ledger, err := smartcommit.NewBoltLedger(b.store.DB())
-	if err != nil {
-		return nil, err
+	if b.ledger == nil {
+		return nil, nil
 	}
-	return ledger.ByIssue(issue)
+	return b.ledger.ByIssue(issue)
 }
 
 // Resync runs a pass over one indexed repo in the background. Only repos

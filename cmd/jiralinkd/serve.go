@@ -59,9 +59,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
 	}))
+	var ledger *smartcommit.BoltLedger // read by the status page and explain
 	if d.smartCommitsEnabled() {
-		ledger, err := smartcommit.NewBoltLedger(d.store.DB())
-		if err != nil {
+		var err error
+		if ledger, err = smartcommit.NewBoltLedger(d.store.DB()); err != nil {
 			log.Error("smart commits", "err", err)
 			return exitFailed
 		}
@@ -90,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	worker := webhook.NewWorker(d.store, ix, d.targets, notify, log)
 
 	// Admin: status page, API and /metrics behind the admin token.
-	be := &backend{tracker: tracker, store: d.store, ix: ix, targets: map[string]indexer.Target{}, ctx: syncCtx, wg: &s.wg}
+	be := &backend{tracker: tracker, store: d.store, ix: ix, targets: map[string]indexer.Target{}, ctx: syncCtx, wg: &s.wg, ledger: ledger}
 	for _, t := range d.targets {
 		be.targets[t.Name] = t
 	}

@@ -135,34 +135,31 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 		}
+		var (
+			src           indexer.Source
+			owners, repos []string
+		)
 		switch p.Type {
 		case providers.TypeGitHub:
 			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
 			if err != nil {
 				return nil, err
 			}
-			d.github[p.Name] = c
-			d.targets = append(d.targets, indexer.Target{
-				Name: p.Name, Type: p.Type, Source: c,
-				Owners: p.Orgs, Repos: p.Repos,
-				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
-				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
-			})
+			d.github[p.Name], src, owners, repos = c, c, p.Orgs, p.Repos
 		case providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
 			}
-			d.gitlab[p.Name] = c
-			d.targets = append(d.targets, indexer.Target{
-				Name: p.Name, Type: p.Type, Source: c,
-				Owners: p.Groups, Repos: p.Projects,
-				Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
-				PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
-			})
+			d.gitlab[p.Name], src, owners, repos = c, c, p.Groups, p.Projects
 		default:
 			return nil, fmt.Errorf("provider %s: unknown type %s", p.Name, p.Type)
 		}
+		d.targets = append(d.targets, indexer.Target{
+			Name: p.Name, Type: p.Type, Source: src, Owners: owners, Repos: repos,
+			Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
+			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
+		})
 	}
 	return d, nil
 }

@@ -10,17 +10,6 @@ import (
 
 // convert.go is the only place go-github types become domain types.
 
-func convertSlice[T, U any](in []T, f func(T) U) []U {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]U, 0, len(in))
-	for _, v := range in {
-		out = append(out, f(v))
-	}
-	return out
-}
-
 func convertRepo(r *gh.Repository) providers.Repo {
 	return providers.Repo{
 		ID:            r.GetID(),

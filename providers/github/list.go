@@ -70,7 +70,7 @@ func (c *Client) OwnerRepos(ctx context.Context, owner string, prev providers.Li
 	if err != nil {
 		return providers.Listed[providers.Repo]{}, err
 	}
-	return providers.Listed[providers.Repo]{Items: convertSlice(l.Items, convertRepo), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Repo]{Items: providers.Convert(l.Items, convertRepo), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Repo reads one repository by owner/name, conditionally. A renamed or
@@ -109,7 +109,7 @@ func (c *Client) Branches(ctx context.Context, repo providers.Repo, prev provide
 	if err != nil {
 		return providers.Listed[providers.Branch]{}, err
 	}
-	return providers.Listed[providers.Branch]{Items: convertSlice(l.Items, convertBranch), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Branch]{Items: providers.Convert(l.Items, convertBranch), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Tags lists a repository's tags with the commits they point to.
@@ -118,7 +118,7 @@ func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.L
 	if err != nil {
 		return providers.Listed[providers.Tag]{}, err
 	}
-	return providers.Listed[providers.Tag]{Items: convertSlice(l.Items, convertTag), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Tag]{Items: providers.Convert(l.Items, convertTag), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Commits streams the history reachable from head (a commit SHA), newest

@@ -12,17 +12,6 @@ import (
 
 // convert.go is the only place client-go types become domain types.
 
-func convertSlice[T, U any](in []T, f func(T) U) []U {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]U, 0, len(in))
-	for _, v := range in {
-		out = append(out, f(v))
-	}
-	return out
-}
-
 func pid(r providers.Repo) string { return strconv.FormatInt(r.ID, 10) }
 
 func convertProject(p *gl.Project) providers.Repo {

@@ -64,7 +64,7 @@ func (c *Client) OwnerRepos(ctx context.Context, group string, prev providers.Li
 	if err != nil {
 		return providers.Listed[providers.Repo]{}, err
 	}
-	return providers.Listed[providers.Repo]{Items: convertSlice(l.Items, convertProject), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Repo]{Items: providers.Convert(l.Items, convertProject), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Repo reads one project by path (group/sub/name) or numeric id, conditionally.
@@ -99,7 +99,7 @@ func (c *Client) Branches(ctx context.Context, repo providers.Repo, prev provide
 	if err != nil {
 		return providers.Listed[providers.Branch]{}, err
 	}
-	return providers.Listed[providers.Branch]{Items: convertSlice(l.Items, convertBranch), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Branch]{Items: providers.Convert(l.Items, convertBranch), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Tags lists a project's tags with the commits they point to.
@@ -110,7 +110,7 @@ func (c *Client) Tags(ctx context.Context, repo providers.Repo, prev providers.L
 	if err != nil {
 		return providers.Listed[providers.Tag]{}, err
 	}
-	return providers.Listed[providers.Tag]{Items: convertSlice(l.Items, convertTag), State: l.State, Unchanged: l.Unchanged}, nil
+	return providers.Listed[providers.Tag]{Items: providers.Convert(l.Items, convertTag), State: l.State, Unchanged: l.Unchanged}, nil
 }
 
 // Commits streams the history reachable from head (a SHA), newest first,
