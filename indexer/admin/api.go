@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -13,13 +12,12 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
 )
 
-// issueKeyRE is the shape of a Jira issue key as the API accepts it.
-var issueKeyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*-[1-9][0-9]*$`)
-
-// ValidIssueKey reports whether k looks like a Jira issue key (ABC-1).
-func ValidIssueKey(k string) bool { return issueKeyRE.MatchString(k) }
+// ValidIssueKey reports whether k looks like a Jira issue key (ABC-1): the
+// same rule the Jira client applies before a key goes into a URL or JQL.
+func ValidIssueKey(k string) bool { return jiraclient.ValidIssueKey(k) }
 
 // Explanation is what jiralinkd linked to one issue, and why: the body of
 // GET /api/v1/issues/{KEY} and of `jiralinkd explain --json`.
