@@ -497,9 +497,12 @@ func (s *Store) Unreachable(k RepoKey, heads []string) ([]string, error) {
 			if seen[c] {
 				continue
 			}
+			// In a read transaction an indexed root commit's empty value
+			// comes back non-nil; nil means not indexed (e.g. a commit only
+			// a tag reaches).
 			v := b.Get(shaKey(c))
-			if v == nil && !knownEmpty(b, c) {
-				continue // not indexed (e.g. a tag's own commit)
+			if v == nil {
+				continue
 			}
 			seen[c] = true
 			stack = append(stack, decodeParents(v)...)
@@ -513,12 +516,6 @@ func (s *Store) Unreachable(k RepoKey, heads []string) ([]string, error) {
 		})
 	})
 	return out, err
-}
-
-// knownEmpty tells an indexed root commit (empty value) from a missing one.
-func knownEmpty(b *bolt.Bucket, sha string) bool {
-	k, _ := b.Cursor().Seek(shaKey(sha))
-	return k != nil && string(k) == string(shaKey(sha))
 }
 
 func shaString(key []byte) string {
