@@ -212,10 +212,12 @@ func (rs *repoSync) pruneUnreachable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { rs.st.PrunePending = false }()
 	if len(gone) == 0 {
-		return nil
+		rs.st.PrunePending = false
+		return rs.save()
 	}
+	// PrunePending stays set until every unlink succeeded: a failure here
+	// (Jira down) leaves it for the next pass, not the weekly reconcile.
 	for _, sha := range gone {
 		if err := rs.lk.remove(ctx, GlobalID(rs.key(), KindCommit, sha)); err != nil {
 			return fmt.Errorf("unlink unreachable commit %s: %w", shortSHA(sha), err)

@@ -54,7 +54,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	defer stopWorker()
 
 	// Status, metrics and the hooks that feed them.
-	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	// Every job, including the first pass at launch, runs wrapped: a panic
+	// is recovered and logged, and a pass still running skips the next.
+	chain := cron.NewChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log}))
+	sched := cron.New()
 	entries := map[string]cron.EntryID{} // written before serving starts
 	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
@@ -115,7 +118,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
 
 	for _, t := range d.targets {
-		job := cron.FuncJob(func() { s.pass(syncCtx, ix, t) })
+		job := chain.Then(cron.FuncJob(func() { s.pass(syncCtx, ix, t) }))
 		id, err := sched.AddJob(scheduleOf(cfg, t.Name), job)
 		if err != nil { // validated by config; a failure here is a bug
 			log.Error("bad schedule", "provider", t.Name, "err", err)
@@ -123,7 +126,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}
 		entries[t.Name] = id
 		if rs := reconcileOf(cfg, t.Name); rs != "off" {
-			rjob := cron.FuncJob(func() { s.reconcile(syncCtx, ix, t) })
+			rjob := chain.Then(cron.FuncJob(func() { s.reconcile(syncCtx, ix, t) }))
 			if _, err := sched.AddJob(rs, rjob); err != nil {
 				log.Error("bad reconcile schedule", "provider", t.Name, "err", err)
 				return exitConfig

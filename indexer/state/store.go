@@ -565,17 +565,38 @@ func u64(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// ForgetRepo deletes a repo's state and its indexed commits.
+// ForgetRepo deletes a repo's state, its indexed commits and the pending
+// commits of its unfinished walks.
 func (s *Store) ForgetRepo(k RepoKey) error {
 	return s.update("forget repo "+k.String(), func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRepos).Delete(k.bytes()); err != nil {
 			return err
 		}
-		if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
-			return tx.Bucket(bucketCommits).DeleteBucket(k.bytes())
-		}
-		return nil
+		return dropHistory(tx, k)
 	})
+}
+
+// dropHistory deletes a repo's indexed commits and every unfinished walk's
+// pending commits: a walk restarted later must not add to a stale one.
+func dropHistory(tx *bolt.Tx, k RepoKey) error {
+	if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
+		if err := tx.Bucket(bucketCommits).DeleteBucket(k.bytes()); err != nil {
+			return err
+		}
+	}
+	pend := tx.Bucket(bucketPending)
+	prefix := append(k.bytes(), 0)
+	var walks [][]byte
+	c := pend.Cursor()
+	for name, _ := c.Seek(prefix); name != nil && bytes.HasPrefix(name, prefix); name, _ = c.Next() {
+		walks = append(walks, bytes.Clone(name))
+	}
+	for _, name := range walks {
+		if err := pend.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ResetRepo forgets a repo's cursors and indexed commits but keeps its
@@ -584,10 +605,8 @@ func (s *Store) ForgetRepo(k RepoKey) error {
 // rename, all of them), in place.
 func (s *Store) ResetRepo(k RepoKey, r providers.Repo) error {
 	return s.update("reset repo "+k.String(), func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
-			if err := tx.Bucket(bucketCommits).DeleteBucket(k.bytes()); err != nil {
-				return err
-			}
+		if err := dropHistory(tx, k); err != nil {
+			return err
 		}
 		st := RepoState{Key: k, Repo: r, Status: RepoPending}
 		return putRepo(tx, st)

@@ -183,3 +183,60 @@ func TestAncestryAndReachability(t *testing.T) {
 		t.Errorf("%d commits after forgetting 2 of 5", n)
 	}
 }
+
+// A repo forgotten or reset in the middle of a walk must not leave the
+// walk's pending commits behind: a later walk of the same branch would add
+// to them and index commits that no longer belong to the repo.
+func TestForgetAndResetDropUnfinishedWalks(t *testing.T) {
+	for _, op := range []string{"forget", "reset"} {
+		t.Run(op, func(t *testing.T) {
+			s, _ := open(t)
+			k := RepoKey{Provider: "github", ID: 7}
+			other := RepoKey{Provider: "github", ID: 70} // shares the id's decimal prefix
+			st := RepoState{Key: k, Repo: providers.Repo{ID: 7, FullName: "acme/api"}}
+			stale := NewCommit("0123456789abcdef0123456789abcdef01234567", nil)
+			for _, b := range []string{"main", "feature/x"} {
+				if err := s.CheckpointWalk(st, b, []Commit{stale}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.CheckpointWalk(RepoState{Key: other}, "main", []Commit{stale}); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if op == "forget" {
+				err = s.ForgetRepo(k)
+			} else {
+				err = s.ResetRepo(k, st.Repo)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range []string{"main", "feature/x"} {
+				n := 0
+				if err := s.PendingCommits(k, b, func([]byte) { n++ }); err != nil {
+					t.Fatal(err)
+				}
+				if n != 0 {
+					t.Errorf("%s: %d pending commits of %s survived", op, n, b)
+				}
+			}
+			// A new walk starts from nothing.
+			fresh := NewCommit("89abcdef0123456789abcdef0123456789abcdef", nil)
+			if err := s.CheckpointWalk(st, "main", []Commit{fresh}); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			_ = s.PendingCommits(k, "main", func([]byte) { n++ })
+			if n != 1 {
+				t.Errorf("%s: new walk holds %d pending commits, want 1", op, n)
+			}
+			// Another repo's walk is untouched.
+			n = 0
+			_ = s.PendingCommits(other, "main", func([]byte) { n++ })
+			if n != 1 {
+				t.Errorf("%s: repo 70's walk lost its pending commit", op)
+			}
+		})
+	}
+}
