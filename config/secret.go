@@ -58,3 +58,20 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // slog's JSON handler, which does not resolve nested LogValuers) and other
 // text encodings redact the secret too.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Setting names where the secret comes from, for messages that tell an
+// administrator what to fix, never the secret itself: for key
+// "providers[1].token" it is "providers[1].token_env (GITHUB_TOKEN)",
+// "providers[1].token_file (/run/secrets/gh)" or "providers[1].token (a
+// literal in the configuration file)".
+func (s Secret) Setting(key string) string {
+	switch {
+	case s.Env != "":
+		return key + "_env (" + s.Env + ")"
+	case s.File != "":
+		return key + "_file (" + s.File + ")"
+	case s.Source == SourceLiteral || s.Value != "":
+		return key + " (a literal in the configuration file)"
+	}
+	return key
+}

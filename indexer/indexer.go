@@ -24,6 +24,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // Source is what the indexer needs from a Git provider. List calls take the
@@ -78,6 +79,9 @@ type Target struct {
 	// SmartCommits, when set, runs Jira smart-commit commands of new
 	// commits on branches it accepts (nil: smart commits off).
 	SmartCommits func(branch string) bool
+	// RateLimit, if set, is the provider's latest request budget; a pass
+	// records it with its outcome (shown by status after a CLI sync).
+	RateLimit func() httpx.RateLimit
 }
 
 // SmartCommitRunner carries out smart-commit commands exactly once.
@@ -121,6 +125,8 @@ type Options struct {
 	// page, metrics).
 	OnRepoStart func(state.RepoKey)
 	OnRepoDone  func(state.RepoKey, RepoReport)
+	// Hint names the setting to fix for a failure; stored with it.
+	Hint Hinter
 }
 
 // Progress reports how far a repo's sync has come.
@@ -218,10 +224,17 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 	}
 	projects, err := ix.projects(ctx)
 	if err != nil {
+		// Nothing can be linked: every repo this pass meant to sync
+		// failed, as far as the last discovery knows them.
 		rep.Err = fmt.Errorf("read Jira projects: %w", err)
+		covered := ix.coveredRepos(t)
+		if onlyRepo != "" {
+			covered = filterRepo(covered, onlyRepo)
+		}
+		ix.recordPass(t, rep, covered, false)
 		return rep
 	}
-	repos, missing, derr := ix.discover(ctx, t)
+	repos, unreached, missing, derr := ix.discover(ctx, t)
 	if derr != nil {
 		rep.Err = derr
 		ix.log.Error("repository discovery incomplete", "provider", t.Name, "err", derr)
@@ -230,7 +243,8 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 	}
 	if onlyRepo != "" {
 		repos = filterRepo(repos, onlyRepo)
-		if len(repos) == 0 && derr == nil {
+		unreached = filterRepo(unreached, onlyRepo)
+		if len(repos) == 0 && len(unreached) == 0 && derr == nil {
 			rep.Err = fmt.Errorf("repository %s is not among %s's configured repositories", onlyRepo, t.Name)
 		}
 	}
@@ -240,6 +254,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		rep.Removed = removed
 		rep.Err = errors.Join(rep.Err, perr)
 	}
+	ix.recordPass(t, rep, unreached, true)
 	return rep
 }
 
@@ -313,7 +328,8 @@ func (ix *Indexer) repoLock(k state.RepoKey) *sync.Mutex {
 	return m.(*sync.Mutex)
 }
 
-// boundedJira limits concurrent Jira calls.
+// boundedJira limits concurrent Jira calls and marks their errors as
+// Jira's (JiraError).
 type boundedJira struct {
 	Jira
 	sem chan struct{}
@@ -333,7 +349,8 @@ func (b *boundedJira) Projects(ctx context.Context) ([]jiraclient.Project, error
 		return nil, err
 	}
 	defer func() { <-b.sem }()
-	return b.Jira.Projects(ctx)
+	ps, err := b.Jira.Projects(ctx)
+	return ps, jiraErr(err)
 }
 
 func (b *boundedJira) ExistingIssues(ctx context.Context, keys []string) (map[string]bool, error) {
@@ -341,7 +358,8 @@ func (b *boundedJira) ExistingIssues(ctx context.Context, keys []string) (map[st
 		return nil, err
 	}
 	defer func() { <-b.sem }()
-	return b.Jira.ExistingIssues(ctx, keys)
+	m, err := b.Jira.ExistingIssues(ctx, keys)
+	return m, jiraErr(err)
 }
 
 func (b *boundedJira) UpsertRemoteLink(ctx context.Context, issueKey string, link jiraclient.RemoteLink) (int64, error) {
@@ -349,7 +367,8 @@ func (b *boundedJira) UpsertRemoteLink(ctx context.Context, issueKey string, lin
 		return 0, err
 	}
 	defer func() { <-b.sem }()
-	return b.Jira.UpsertRemoteLink(ctx, issueKey, link)
+	id, err := b.Jira.UpsertRemoteLink(ctx, issueKey, link)
+	return id, jiraErr(err)
 }
 
 func (b *boundedJira) DeleteRemoteLink(ctx context.Context, issueKey, globalID string) error {
@@ -357,5 +376,5 @@ func (b *boundedJira) DeleteRemoteLink(ctx context.Context, issueKey, globalID s
 		return err
 	}
 	defer func() { <-b.sem }()
-	return b.Jira.DeleteRemoteLink(ctx, issueKey, globalID)
+	return jiraErr(b.Jira.DeleteRemoteLink(ctx, issueKey, globalID))
 }

@@ -95,11 +95,13 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	rep.LinksWritten, rep.LinksDeleted, rep.LinksUpdated = rs.lk.written, rs.lk.deleted, rs.lk.updated
 	rep.Duration = ix.opts.Now().Sub(start)
 
-	rs.st.LastSync = ix.opts.Now()
-	if err != nil {
-		rs.st.Status, rs.st.LastError = state.RepoFailed, err.Error()
-	} else {
-		rs.st.Status, rs.st.LastError, rs.st.LastSuccess = state.RepoOK, "", rs.st.LastSync
+	switch {
+	case err == nil:
+		rs.st.MarkOK(ix.opts.Now())
+	case Classify(err) == FailureInterrupted:
+		// Stopped, not failed: the next pass resumes; the last outcome stands.
+	default:
+		rs.st.MarkFailed(ix.failure(err, t.Name))
 	}
 	rs.st.Links += rs.lk.written
 	if perr := rs.save(); perr != nil && rep.Err == nil {

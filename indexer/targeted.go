@@ -29,7 +29,16 @@ func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope
 	}
 	projects, err := ix.cachedProjects(ctx)
 	if err != nil {
-		return RepoReport{}, fmt.Errorf("read Jira projects: %w", err)
+		err = fmt.Errorf("read Jira projects: %w", err)
+		if f := ix.failure(err, t.Name); f.Kind != string(FailureInterrupted) && !ix.opts.DryRun {
+			if jiraWide(FailureKind(f.Kind)) {
+				ix.recordJira(&f)
+			}
+			if rerr := ix.opts.Store.RecordRepoFailure(st.Key, st.Repo, f); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return RepoReport{Repo: st.Repo.FullName, Err: err}, err
 	}
 	return ix.syncRepo(ctx, t, st.Repo, projects, scope), nil
 }

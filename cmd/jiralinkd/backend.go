@@ -64,14 +64,24 @@ func (b *backend) Resync(provider, fullName string) error {
 		return admin.ErrBusy
 	}
 	b.tracker.RepoSyncing(key, true) // shown at once, before the lock is taken
+	b.tracker.ResyncStarted(key)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		defer b.busy.Delete(key)
 		defer b.tracker.RepoSyncing(key, false)
-		b.ix.Sync(b.ctx, t, fullName)
+		b.tracker.ResyncDone(key, resyncOutcome(b.ix.Sync(b.ctx, t, fullName)))
 	}()
 	return nil
+}
+
+// resyncOutcome is the error of a one-repo pass: the repo's own, or the
+// pass's when it never reached the repo (Jira or discovery failed).
+func resyncOutcome(rep indexer.Report) error {
+	for _, rr := range rep.Repos {
+		return rr.Err
+	}
+	return rep.Err
 }
 
 // countSmartFailures counts smart-commit commands that failed for good.

@@ -138,6 +138,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 		var (
 			src           indexer.Source
 			owners, repos []string
+			rateLimit     func() httpx.RateLimit
 		)
 		switch p.Type {
 		case providers.TypeGitHub:
@@ -145,13 +146,13 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.github[p.Name], src, owners, repos = c, c, p.Orgs, p.Repos
+			d.github[p.Name], src, owners, repos, rateLimit = c, c, p.Orgs, p.Repos, c.RateLimit
 		case providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
 			}
-			d.gitlab[p.Name], src, owners, repos = c, c, p.Groups, p.Projects
+			d.gitlab[p.Name], src, owners, repos, rateLimit = c, c, p.Groups, p.Projects, c.RateLimit
 		default:
 			return nil, fmt.Errorf("provider %s: unknown type %s", p.Name, p.Type)
 		}
@@ -159,6 +160,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 			Name: p.Name, Type: p.Type, Source: src, Owners: owners, Repos: repos,
 			Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
 			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
+			RateLimit: rateLimit,
 		})
 	}
 	return d, nil
@@ -186,6 +188,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		return nil, fmt.Errorf("jira.key_pattern: %w", err)
 	}
 	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
+	opts.Hint = d.hint
 	rd, err := redact.New()
 	if err != nil {
 		return nil, fmt.Errorf("secret redaction rules: %w", err)

@@ -79,7 +79,7 @@ func newFakeBackend() *fakeBackend {
 			Time: testNow, Version: "v1.2.3",
 			Providers: []status.Provider{
 				{Name: "github", Type: "github", Schedule: "*/5 * * * *", NextRun: at(3 * time.Minute), Running: true,
-					LastPass: at(-2 * time.Minute), Webhook: true,
+					System: status.System{LastPass: at(-2 * time.Minute)}, Webhook: true,
 					RateLimit: status.RateLimit{Known: true, Limit: 5000, Remaining: 4990, Reset: at(30 * time.Minute)}},
 				{Name: "gitlab", Type: "gitlab", Schedule: "@every 10m", PausedUntil: at(10 * time.Minute)},
 			},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -68,8 +69,19 @@ type when struct {
 	Abs string // full timestamp for the tooltip; "" when zero
 }
 
+// systemView is Jira's or a provider's last outcome as the page shows it.
+type systemView struct {
+	status.System
+	LastPassAt, LastSuccessAt when
+}
+
+func newSystemView(s status.System, now time.Time) systemView {
+	return systemView{System: s, LastPassAt: at(s.LastPass, now, "never"), LastSuccessAt: at(s.LastSuccess, now, "never")}
+}
+
 type providerView struct {
 	status.Provider
+	Outcome               systemView
 	NextRunAt, LastPassAt when
 	Budget                string // "4,321 / 5,000" or "unknown"
 	ResetsAt, PausedUntil string // HH:MM:SS or ""
@@ -80,9 +92,13 @@ type repoView struct {
 	Badge                 string // ok, failed, pending or syncing
 	LastSyncAt, SuccessAt when
 	ResyncAction          string
+	ResyncAt              when
 }
 
 type statusView struct {
+	Health      status.Health
+	Problems    []string
+	Jira        systemView
 	Version     string
 	Now         string
 	CSRF        string
@@ -120,8 +136,10 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.QueueDepth = snap.QueueDepth
 	v.SmartFailed = snap.SmartCommitsFailed
+	v.Health, v.Problems, v.Jira = snap.Health, snap.Problems, newSystemView(snap.Jira, now)
 	for _, p := range snap.Providers {
-		pv := providerView{Provider: p, NextRunAt: at(p.NextRun, now, "—"), LastPassAt: at(p.LastPass, now, "never"), Budget: "unknown"}
+		pv := providerView{Provider: p, Outcome: newSystemView(p.System, now), NextRunAt: at(p.NextRun, now, "—"),
+			LastPassAt: at(p.LastPass, now, "never"), Budget: "unknown"}
 		if p.RateLimit.Known {
 			pv.Budget = thousands(p.RateLimit.Remaining) + " / " + thousands(p.RateLimit.Limit)
 			pv.ResetsAt = clock(p.RateLimit.Reset)
@@ -132,6 +150,9 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	for _, repo := range snap.Repos {
 		rv := repoView{Repo: repo, Badge: badge(repo), LastSyncAt: at(repo.LastSync, now, "never"),
 			SuccessAt: at(repo.LastSuccess, now, "never"), ResyncAction: resyncPath(repo.Provider, repo.FullName)}
+		if repo.Resync != nil {
+			rv.ResyncAt = at(repo.Resync.At, now, "—")
+		}
 		v.Counts[rv.Badge]++
 		v.Repos = append(v.Repos, rv)
 	}

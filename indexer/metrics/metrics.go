@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
 
@@ -166,10 +167,14 @@ var (
 	pausedDesc    = prometheus.NewDesc(ns+"_provider_paused", "1 while the provider's requests wait for a rate-limit reset.", []string{"provider"}, nil)
 	queueDesc     = prometheus.NewDesc(ns+"_webhook_queue_depth", "Webhook deliveries accepted and not yet processed.", nil, nil)
 	commitsDesc   = prometheus.NewDesc(ns+"_commits_indexed", "Commits indexed per provider (all repos).", []string{"provider"}, nil)
+	successDesc   = prometheus.NewDesc(ns+"_last_success_timestamp_seconds", "When the repository's last successful sync ended (Unix time; 0 if never).", []string{"provider", "repo"}, nil)
+	failuresDesc  = prometheus.NewDesc(ns+"_repo_consecutive_failures", "Failed syncs of the repository in a row (0 after a success).", []string{"provider", "repo"}, nil)
+	healthDesc    = prometheus.NewDesc(ns+"_health", "Overall health: 1 for the current state (ok, degraded, failing), 0 for the others.", []string{"state"}, nil)
+	systemDesc    = prometheus.NewDesc(ns+"_system_up", "1 if the last pass that reached the system (jira or a provider) succeeded, 0 if it failed or partly failed; absent before the first pass.", []string{"system"}, nil)
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc} {
+	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc, successDesc, failuresDesc, healthDesc, systemDesc} {
 		ch <- d
 	}
 }
@@ -192,6 +197,40 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range s.Repos {
 		byState[pk{r.Provider, string(r.State)}]++
 		commits[r.Provider] += r.Commits
+	}
+	seen := map[pk]bool{} // a deleted repo and its namesake: one series
+	for _, r := range s.Repos {
+		if seen[pk{r.Provider, r.FullName}] {
+			continue
+		}
+		seen[pk{r.Provider, r.FullName}] = true
+		last := 0.0
+		if !r.LastSuccess.IsZero() {
+			last = float64(r.LastSuccess.Unix())
+		}
+		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, last, r.Provider, r.FullName)
+		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(r.Failures), r.Provider, r.FullName)
+	}
+	for _, h := range []status.Health{status.HealthOK, status.HealthDegraded, status.HealthFailing} {
+		v := 0.0
+		if s.Health == h {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(healthDesc, prometheus.GaugeValue, v, string(h))
+	}
+	up := func(system string, sys status.System) {
+		if sys.State == "" {
+			return
+		}
+		v := 0.0
+		if sys.State == state.HealthOK {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(systemDesc, prometheus.GaugeValue, v, system)
+	}
+	up("jira", s.Jira)
+	for _, p := range s.Providers {
+		up(p.Name, p.System)
 	}
 	for k, n := range byState {
 		ch <- prometheus.MustNewConstMetric(reposDesc, prometheus.GaugeValue, float64(n), k.provider, k.state)

@@ -22,9 +22,9 @@ func snapshot() (status.Snapshot, error) {
 			{Name: "gitlab", PausedUntil: time.Now().Add(time.Minute)},
 		},
 		Repos: []status.Repo{
-			{Provider: "github", State: state.RepoOK, Commits: 10},
-			{Provider: "github", State: state.RepoOK, Commits: 5},
-			{Provider: "github", State: state.RepoFailed},
+			{Provider: "github", FullName: "acme/a", State: state.RepoOK, Commits: 10, LastSuccess: time.Unix(1700000100, 0)},
+			{Provider: "github", FullName: "acme/b", State: state.RepoOK, Commits: 5, LastSuccess: time.Unix(1700000200, 0)},
+			{Provider: "github", FullName: "acme/c", State: state.RepoFailed, Failures: 3},
 		},
 		QueueDepth: 3,
 	}, nil
@@ -60,6 +60,16 @@ func TestMetricsNamesAndValues(t *testing.T) {
 jiralinkd_links_total{op="created",provider="github"} 5
 jiralinkd_links_total{op="deleted",provider="github"} 1
 jiralinkd_links_total{op="updated",provider="github"} 4
+# HELP jiralinkd_last_success_timestamp_seconds When the repository's last successful sync ended (Unix time; 0 if never).
+# TYPE jiralinkd_last_success_timestamp_seconds gauge
+jiralinkd_last_success_timestamp_seconds{provider="github",repo="acme/a"} 1.7000001e+09
+jiralinkd_last_success_timestamp_seconds{provider="github",repo="acme/b"} 1.7000002e+09
+jiralinkd_last_success_timestamp_seconds{provider="github",repo="acme/c"} 0
+# HELP jiralinkd_repo_consecutive_failures Failed syncs of the repository in a row (0 after a success).
+# TYPE jiralinkd_repo_consecutive_failures gauge
+jiralinkd_repo_consecutive_failures{provider="github",repo="acme/a"} 0
+jiralinkd_repo_consecutive_failures{provider="github",repo="acme/b"} 0
+jiralinkd_repo_consecutive_failures{provider="github",repo="acme/c"} 3
 # HELP jiralinkd_repos Repositories by provider and sync state.
 # TYPE jiralinkd_repos gauge
 jiralinkd_repos{provider="github",state="failed"} 1
@@ -88,7 +98,8 @@ jiralinkd_jira_errors_total{kind="rate_limited"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect),
 		"jiralinkd_links_total", "jiralinkd_repos", "jiralinkd_sync_passes_total", "jiralinkd_webhook_queue_depth",
-		"jiralinkd_rate_limit_remaining", "jiralinkd_provider_paused", "jiralinkd_jira_errors_total"); err != nil {
+		"jiralinkd_rate_limit_remaining", "jiralinkd_provider_paused", "jiralinkd_jira_errors_total",
+		"jiralinkd_last_success_timestamp_seconds", "jiralinkd_repo_consecutive_failures"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.ToFloat64(m.requests.WithLabelValues("jira", "issue/{key}/remotelink", "201")); n != 1 {

@@ -39,6 +39,7 @@ var (
 	bucketIssues    = []byte("issues")
 	bucketQueue     = []byte("queue")      // webhook deliveries accepted, not yet processed
 	bucketDeliv     = []byte("deliveries") // delivery ids seen, for deduplication
+	bucketHealth    = []byte("health")     // per provider and Jira: outcome of the last pass
 )
 
 // schemaVersion is bumped on incompatible layout changes.
@@ -74,7 +75,7 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	}
 	s := &Store{db: db, path: path}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketPending, bucketLinks, bucketByIssue, bucketIssues, bucketQueue, bucketDeliv} {
+		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketPending, bucketLinks, bucketByIssue, bucketIssues, bucketQueue, bucketDeliv, bucketHealth} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -164,6 +165,12 @@ type RepoState struct {
 	LastSuccess   time.Time  `json:"last_success"`
 	Commits       int        `json:"commits"` // commits indexed so far
 	Links         int        `json:"links"`   // links written so far
+	// Failures counts the passes that failed in a row (0 after a success).
+	Failures int `json:"failures,omitempty"`
+	// FailureKind classifies LastError (token_rejected, unreachable, ...)
+	// and Hint says which setting to fix, when one is known.
+	FailureKind string `json:"failure_kind,omitempty"`
+	Hint        string `json:"hint,omitempty"`
 }
 
 // Repo returns the state of one repo; ok is false if it was never synced.

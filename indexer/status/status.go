@@ -5,6 +5,7 @@
 package status
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -13,16 +14,46 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
+// Health is the overall verdict of a snapshot, for alerting and the page.
+type Health string
+
+// Overall health values.
+const (
+	HealthOK       Health = "ok"       // every pass of every provider succeeded
+	HealthDegraded Health = "degraded" // something failed; links still flow elsewhere
+	HealthFailing  Health = "failing"  // nothing is being linked (Jira or every provider failing)
+)
+
 // Snapshot is the state of the daemon at one moment.
 type Snapshot struct {
-	Time       time.Time  `json:"time"`
-	Version    string     `json:"version"`
+	Time    time.Time `json:"time"`
+	Version string    `json:"version"`
+	// Health is ok, degraded or failing; Problems says why, one line each.
+	Health     Health     `json:"health"`
+	Problems   []string   `json:"problems,omitempty"`
+	Jira       System     `json:"jira"`
 	Providers  []Provider `json:"providers"`
 	Repos      []Repo     `json:"repos"`
 	QueueDepth int        `json:"webhook_queue_depth"`
 	// SmartCommitsFailed counts smart-commit commands that failed for
 	// good (explain ISSUE tells which and why).
 	SmartCommitsFailed int `json:"smart_commits_failed"`
+}
+
+// System is the outcome of the last pass that reached a system (Jira, or
+// one provider): what failed, in plain words, and which setting to fix.
+type System struct {
+	// State is ok, failed (the pass could not sync anything), partial
+	// (some repositories failed) or "" (no pass yet).
+	State       state.HealthState `json:"state"`
+	LastPass    time.Time         `json:"last_pass,omitzero"`
+	LastSuccess time.Time         `json:"last_success,omitzero"`
+	LastError   string            `json:"last_error,omitempty"`
+	FailureKind string            `json:"failure_kind,omitempty"`
+	Hint        string            `json:"hint,omitempty"`
+	// Failures counts failed passes in a row.
+	Failures    int `json:"consecutive_failures"`
+	ReposFailed int `json:"repos_failed"`
 }
 
 // Provider is one configured provider at runtime.
@@ -33,8 +64,9 @@ type Provider struct {
 	// NextRun is the next scheduled pass (zero outside serve).
 	NextRun time.Time `json:"next_run,omitzero"`
 	// Running is true while a pass of this provider runs.
-	Running  bool      `json:"running"`
-	LastPass time.Time `json:"last_pass,omitzero"`
+	Running bool `json:"running"`
+	// System is the outcome of its last pass (flattened in JSON).
+	System
 	// RateLimit is the latest budget the provider reported.
 	RateLimit RateLimit `json:"rate_limit"`
 	// PausedUntil is set while requests wait for a rate-limit reset.
@@ -48,6 +80,9 @@ type RateLimit struct {
 	Limit     int       `json:"limit"`
 	Remaining int       `json:"remaining"`
 	Reset     time.Time `json:"reset,omitzero"`
+	// SeenAt is set when the figure comes from the state file (the last
+	// pass, e.g. a CLI sync) rather than from this process's own requests.
+	SeenAt time.Time `json:"seen_at,omitzero"`
 }
 
 // Repo is one repository's sync state.
@@ -61,9 +96,32 @@ type Repo struct {
 	LastSync    time.Time        `json:"last_sync,omitzero"`
 	LastSuccess time.Time        `json:"last_success,omitzero"`
 	LastError   string           `json:"last_error,omitempty"`
-	Branches    int              `json:"branches"`
-	Commits     int              `json:"commits_indexed"`
-	Links       int              `json:"links_written"`
+	FailureKind string           `json:"failure_kind,omitempty"`
+	Hint        string           `json:"hint,omitempty"`
+	// Failures counts failed passes in a row (0 once one succeeds).
+	Failures int `json:"consecutive_failures"`
+	Branches int `json:"branches"`
+	Commits  int `json:"commits_indexed"`
+	Links    int `json:"links_written"`
+	// Resync is the outcome of the last Resync asked on the page or API.
+	Resync *Resync `json:"resync,omitempty"`
+}
+
+// ResyncState is where a manual resync is.
+type ResyncState string
+
+// Resync states.
+const (
+	ResyncStarted   ResyncState = "started"
+	ResyncSucceeded ResyncState = "succeeded"
+	ResyncFailed    ResyncState = "failed"
+)
+
+// Resync is the outcome of a manual resync.
+type Resync struct {
+	State ResyncState `json:"state"`
+	At    time.Time   `json:"at"`
+	Error string      `json:"error,omitempty"`
 }
 
 // ProviderInfo supplies a provider's live figures.
@@ -85,19 +143,19 @@ type Tracker struct {
 	// SmartCommitFailures, if set, counts failed smart-commit commands.
 	SmartCommitFailures func() (int, error)
 
-	mu       sync.Mutex
-	running  map[string]bool
-	lastPass map[string]time.Time
-	paused   map[string]time.Time
-	syncing  map[state.RepoKey]bool
+	mu      sync.Mutex
+	running map[string]bool
+	paused  map[string]time.Time
+	syncing map[state.RepoKey]bool
+	resyncs map[state.RepoKey]Resync
 }
 
 // NewTracker creates a tracker over the store.
 func NewTracker(store *state.Store, version string, ps []ProviderInfo) *Tracker {
 	return &Tracker{
 		store: store, version: version, providers: ps, now: time.Now,
-		running: map[string]bool{}, lastPass: map[string]time.Time{},
-		paused: map[string]time.Time{}, syncing: map[state.RepoKey]bool{},
+		running: map[string]bool{}, paused: map[string]time.Time{},
+		syncing: map[state.RepoKey]bool{}, resyncs: map[state.RepoKey]Resync{},
 	}
 }
 
@@ -108,12 +166,31 @@ func (t *Tracker) PassStarted(provider string) {
 	t.running[provider] = true
 }
 
-// PassDone records the end of a provider's pass.
+// PassDone records the end of a provider's pass (its outcome is in the
+// state file, written by the indexer).
 func (t *Tracker) PassDone(provider string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.running[provider] = false
-	t.lastPass[provider] = t.now()
+}
+
+// ResyncStarted and ResyncDone record a manual resync of a repo; err is
+// its failure, nil on success.
+func (t *Tracker) ResyncStarted(k state.RepoKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.resyncs[k] = Resync{State: ResyncStarted, At: t.now()}
+}
+
+// ResyncDone records the end of a manual resync.
+func (t *Tracker) ResyncDone(k state.RepoKey, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := Resync{State: ResyncSucceeded, At: t.now()}
+	if err != nil {
+		r.State, r.Error = ResyncFailed, err.Error()
+	}
+	t.resyncs[k] = r
 }
 
 // RepoSyncing marks a repo as being synced (or no longer).
@@ -142,6 +219,14 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 	if err != nil {
 		return s, err
 	}
+	health, err := t.store.Health()
+	if err != nil {
+		return s, err
+	}
+	byName := map[string]state.Health{}
+	for _, h := range health {
+		byName[h.System] = h
+	}
 	if s.QueueDepth, err = t.store.QueueDepth(); err != nil {
 		return s, err
 	}
@@ -150,11 +235,13 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 			return s, err
 		}
 	}
+	s.Jira = systemOf(byName[state.JiraSystem])
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, p := range t.providers {
+		h := byName[p.Name]
 		sp := Provider{Name: p.Name, Type: p.Type, Schedule: p.Schedule, Webhook: p.Webhook,
-			Running: t.running[p.Name], LastPass: t.lastPass[p.Name]}
+			Running: t.running[p.Name], System: systemOf(h)}
 		if p.NextRun != nil {
 			sp.NextRun = p.NextRun()
 		}
@@ -162,17 +249,26 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 			rl := p.RateLimit()
 			sp.RateLimit = RateLimit{Known: rl.Known, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset}
 		}
+		if !sp.RateLimit.Known && h.RateLimit != nil {
+			rl := h.RateLimit
+			sp.RateLimit = RateLimit{Known: true, Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, SeenAt: rl.SeenAt}
+		}
 		if until := t.paused[p.Name]; until.After(now) {
 			sp.PausedUntil = until
 		}
 		s.Providers = append(s.Providers, sp)
 	}
 	for _, r := range repos {
-		s.Repos = append(s.Repos, Repo{
+		sr := Repo{
 			Provider: r.Key.Provider, ID: r.Key.ID, FullName: r.Repo.FullName, URL: r.Repo.HTMLURL,
 			State: r.Status, Syncing: t.syncing[r.Key], LastSync: r.LastSync, LastSuccess: r.LastSuccess,
-			LastError: r.LastError, Branches: len(r.Branches), Commits: r.Commits, Links: r.Links,
-		})
+			LastError: r.LastError, FailureKind: r.FailureKind, Hint: r.Hint, Failures: r.Failures,
+			Branches: len(r.Branches), Commits: r.Commits, Links: r.Links,
+		}
+		if rs, ok := t.resyncs[r.Key]; ok {
+			sr.Resync = &rs
+		}
+		s.Repos = append(s.Repos, sr)
 	}
 	sort.SliceStable(s.Repos, func(i, j int) bool {
 		if s.Repos[i].Provider != s.Repos[j].Provider {
@@ -180,5 +276,61 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 		}
 		return s.Repos[i].FullName < s.Repos[j].FullName
 	})
+	s.Health, s.Problems = verdict(s)
 	return s, nil
+}
+
+func systemOf(h state.Health) System {
+	return System{State: h.State, LastPass: h.LastPass, LastSuccess: h.LastSuccess, LastError: h.LastError,
+		FailureKind: h.FailureKind, Hint: h.Hint, Failures: h.Failures, ReposFailed: h.ReposFailed}
+}
+
+// verdict is the overall health: failing when nothing can be linked (Jira
+// failing, or every provider's last pass failed as a whole or in every
+// repo), degraded when anything failed, else ok. Problems lists, in plain
+// words, what an administrator should look at.
+func verdict(s Snapshot) (Health, []string) {
+	var problems []string
+	describe := func(what string, sys System) string {
+		msg := what + ": " + sys.LastError
+		if sys.Hint != "" {
+			msg += " — " + sys.Hint
+		}
+		return msg
+	}
+	jiraDown := s.Jira.State == state.HealthFailed
+	if jiraDown {
+		problems = append(problems, describe("Jira", s.Jira))
+	}
+	reposOf := map[string][2]int{} // provider → {repos, failed}
+	for _, r := range s.Repos {
+		c := reposOf[r.Provider]
+		c[0]++
+		if r.State == state.RepoFailed {
+			c[1]++
+		}
+		reposOf[r.Provider] = c
+	}
+	down := 0
+	for _, p := range s.Providers {
+		c := reposOf[p.Name]
+		switch {
+		case p.State == state.HealthFailed || (c[0] > 0 && c[0] == c[1]):
+			down++
+			if p.LastError != "" {
+				problems = append(problems, describe("provider "+p.Name, p.System))
+			} else {
+				problems = append(problems, fmt.Sprintf("provider %s: all %d repositories failed", p.Name, c[0]))
+			}
+		case p.State == state.HealthPartial || c[1] > 0:
+			problems = append(problems, fmt.Sprintf("provider %s: %d of %d repositories failed", p.Name, c[1], c[0]))
+		}
+	}
+	switch {
+	case jiraDown || (len(s.Providers) > 0 && down == len(s.Providers)):
+		return HealthFailing, problems
+	case len(problems) > 0:
+		return HealthDegraded, problems
+	}
+	return HealthOK, nil
 }

@@ -1,0 +1,224 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/providers"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
+)
+
+// FailureKind classifies why something failed, so that every view can say
+// what to fix in plain words instead of showing a stack of HTTP errors.
+type FailureKind string
+
+// Failure kinds.
+const (
+	FailureTokenRejected FailureKind = "token_rejected" // 401: wrong, expired or revoked credentials
+	FailureForbidden     FailureKind = "forbidden"      // 403: the account lacks a permission
+	FailureUnreachable   FailureKind = "unreachable"    // DNS, refused connection, timeout
+	FailureRateLimited   FailureKind = "rate_limited"   // the budget outlived the retries
+	FailureServer        FailureKind = "server_error"   // 5xx after retries
+	FailureNotFound      FailureKind = "not_found"      // a configured repo or org is gone or invisible
+	FailureInterrupted   FailureKind = "interrupted"    // shutdown or Ctrl-C
+	FailureOther         FailureKind = "error"
+)
+
+// Hinter names the setting an administrator should look at for a failure of
+// system (JiraSystem or a provider name), e.g. "jira.token_env (JIRA_TOKEN)".
+// It returns "" when it has nothing better to say than the error.
+type Hinter func(system string, kind FailureKind) string
+
+// JiraSystem is the system name of Jira in failures and health records.
+const JiraSystem = state.JiraSystem
+
+// JiraError marks an error as coming from Jira (every Jira call of the
+// indexer goes through boundedJira, which wraps), so that a failure is
+// blamed on the right system.
+type JiraError struct{ Err error }
+
+func (e *JiraError) Error() string { return e.Err.Error() }
+func (e *JiraError) Unwrap() error { return e.Err }
+
+func jiraErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var je *JiraError
+	if errors.As(err, &je) {
+		return err
+	}
+	return &JiraError{Err: err}
+}
+
+// Classify returns the kind of a failure.
+func Classify(err error) FailureKind {
+	var (
+		dns  *net.DNSError
+		op   *net.OpError
+		ne   net.Error
+		je   *jiraclient.Error
+		ae   *providers.APIError
+		rlim *httpx.RateLimitError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return FailureInterrupted
+	case errors.Is(err, providers.ErrUnauthorized), errors.Is(err, jiraclient.ErrUnauthorized):
+		return FailureTokenRejected
+	case errors.Is(err, providers.ErrRateLimited), errors.As(err, &rlim):
+		return FailureRateLimited
+	case errors.Is(err, providers.ErrForbidden), errors.Is(err, jiraclient.ErrForbidden):
+		return FailureForbidden
+	case errors.Is(err, providers.ErrNotFound):
+		return FailureNotFound
+	case errors.As(err, &dns), errors.As(err, &op), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return FailureUnreachable
+	case errors.As(err, &je) && je.Status >= 500, errors.As(err, &ae) && ae.Status >= 500:
+		return FailureServer
+	}
+	return FailureOther
+}
+
+// systemOf says whom to blame for err: Jira, or the provider of the pass.
+func systemOf(err error, provider string) string {
+	var (
+		je  *JiraError
+		jce *jiraclient.Error
+	)
+	if errors.As(err, &je) || errors.As(err, &jce) {
+		return JiraSystem
+	}
+	return provider
+}
+
+// failure builds the stored description of err for a pass of provider.
+func (ix *Indexer) failure(err error, provider string) state.Failure {
+	kind := Classify(err)
+	f := state.Failure{Err: err.Error(), Kind: string(kind), At: ix.opts.Now()}
+	if ix.opts.Hint != nil {
+		f.Hint = ix.opts.Hint(systemOf(err, provider), kind)
+	}
+	return f
+}
+
+// recordPass stores the outcome of a pass of t in the state, for every view:
+// the provider's health, Jira's (when this pass reached or blamed Jira), and
+// a failed entry for each repo the pass meant to sync but could not reach.
+// Nothing is stored in a dry run.
+func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, jiraReached bool) {
+	if ix.opts.DryRun {
+		return
+	}
+	now := ix.opts.Now()
+	var passFail *state.Failure
+	if rep.Err != nil {
+		f := ix.failure(rep.Err, t.Name)
+		passFail = &f
+	}
+	for _, r := range unreached {
+		if passFail == nil || passFail.Kind == string(FailureInterrupted) {
+			break
+		}
+		if err := ix.opts.Store.RecordRepoFailure(state.RepoKey{Provider: t.Name, ID: r.ID}, r, *passFail); err != nil {
+			ix.log.Error("record repository failure", "provider", t.Name, "repo", r.FullName, "err", err)
+		}
+	}
+	failed, jiraFail := 0, (*state.Failure)(nil)
+	for _, rr := range rep.Repos {
+		if rr.Err == nil {
+			continue
+		}
+		failed++
+		if systemOf(rr.Err, t.Name) == JiraSystem && jiraFail == nil {
+			f := ix.failure(rr.Err, t.Name)
+			jiraFail = &f
+		}
+	}
+	if passFail != nil && systemOf(rep.Err, t.Name) == JiraSystem {
+		jiraFail = passFail
+	}
+	err := ix.opts.Store.UpdateHealth(t.Name, func(h *state.Health) {
+		h.LastPass, h.Repos, h.ReposFailed = now, len(rep.Repos)+len(unreached), failed+len(unreached)
+		switch {
+		case passFail != nil && len(rep.Repos) == 0:
+			h.State = state.HealthFailed
+		case passFail != nil || failed > 0:
+			h.State = state.HealthPartial
+		default:
+			h.State = state.HealthOK
+		}
+		if h.State == state.HealthOK {
+			h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Failures = now, "", "", "", 0
+		} else {
+			f := passFail
+			if f == nil {
+				f = firstRepoFailure(ix, t.Name, rep)
+			}
+			h.LastError, h.FailureKind, h.Hint = f.Err, f.Kind, f.Hint
+			h.Failures++
+		}
+		if t.RateLimit != nil {
+			if rl := t.RateLimit(); rl.Known {
+				h.RateLimit = &state.RateLimitSeen{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, SeenAt: now}
+			}
+		}
+	})
+	if err != nil {
+		ix.log.Error("record pass outcome", "provider", t.Name, "err", err)
+	}
+	switch {
+	case jiraFail != nil && jiraWide(FailureKind(jiraFail.Kind)):
+		ix.recordJira(jiraFail)
+	case jiraReached:
+		ix.recordJira(nil)
+	}
+}
+
+// jiraWide reports whether a Jira failure of this kind concerns Jira as a
+// whole (credentials, reachability, overload) rather than one issue.
+func jiraWide(k FailureKind) bool {
+	switch k {
+	case FailureTokenRejected, FailureForbidden, FailureUnreachable, FailureServer, FailureRateLimited:
+		return true
+	}
+	return false
+}
+
+func firstRepoFailure(ix *Indexer, provider string, rep Report) *state.Failure {
+	for _, rr := range rep.Repos {
+		if rr.Err != nil {
+			f := ix.failure(rr.Err, provider)
+			f.Err = rr.Repo + ": " + f.Err
+			return &f
+		}
+	}
+	return &state.Failure{}
+}
+
+// recordJira stores Jira's health: ok (f nil) or failed with f.
+func (ix *Indexer) recordJira(f *state.Failure) {
+	if ix.opts.DryRun {
+		return
+	}
+	now := ix.opts.Now()
+	err := ix.opts.Store.UpdateHealth(JiraSystem, func(h *state.Health) {
+		h.LastPass = now
+		if f == nil {
+			h.State, h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Failures = state.HealthOK, now, "", "", "", 0
+			return
+		}
+		h.State, h.LastError, h.FailureKind, h.Hint = state.HealthFailed, f.Err, f.Kind, f.Hint
+		h.Failures++
+	})
+	if err != nil {
+		ix.log.Error("record Jira health", "err", err)
+	}
+}
