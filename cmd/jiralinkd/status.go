@@ -215,8 +215,13 @@ func getAdmin(ctx context.Context, u, token string, out any) error {
 func printStatus(w io.Writer, s status.Snapshot, source string) {
 	now := s.Time
 	fmt.Fprintf(w, "jiralinkd %s · %s · from %s\n\n", oneLine(s.Version), s.Time.Format("2006-01-02 15:04:05 MST"), source)
+	fmt.Fprintf(w, "Health: %s\n", strings.ToUpper(string(s.Health)))
+	for _, p := range s.Problems {
+		fmt.Fprintf(w, "  - %s\n", oneLine(p))
+	}
+	fmt.Fprintf(w, "Jira: %s\n\n", systemLine(s.Jira, now))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tTYPE\tSCHEDULE\tNEXT RUN\tSTATE\tLAST PASS\tRATE LIMIT\tWEBHOOK")
+	fmt.Fprintln(tw, "PROVIDER\tTYPE\tSCHEDULE\tNEXT RUN\tSTATE\tLAST PASS\tOUTCOME\tRATE LIMIT\tWEBHOOK")
 	for _, p := range s.Providers {
 		st := "idle"
 		if p.Running {
@@ -231,15 +236,23 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 			if !p.RateLimit.Reset.IsZero() {
 				rl += ", resets " + p.RateLimit.Reset.Format("15:04:05")
 			}
+			if !p.RateLimit.SeenAt.IsZero() {
+				rl += " (seen " + relTime(p.RateLimit.SeenAt, now, "-") + ")"
+			}
 		}
 		hook := "off"
 		if p.Webhook {
 			hook = "on"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(p.Name), oneLine(p.Type), oneLine(p.Schedule),
-			relTime(p.NextRun, now, "-"), st, relTime(p.LastPass, now, "-"), rl, hook)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(p.Name), oneLine(p.Type), oneLine(p.Schedule),
+			relTime(p.NextRun, now, "-"), st, relTime(p.LastPass, now, "-"), outcome(p.State), rl, hook)
 	}
 	_ = tw.Flush()
+	for _, p := range s.Providers {
+		if p.LastError != "" {
+			fmt.Fprintf(w, "%s: %s\n", oneLine(p.Name), systemLine(p.System, now))
+		}
+	}
 	fmt.Fprintf(w, "\nWebhook queue: %d\n", s.QueueDepth)
 	if s.SmartCommitsFailed > 0 {
 		fmt.Fprintf(w, "Smart commits failed: %d (jiralinkd explain ISSUE-KEY shows which and why)\n", s.SmartCommitsFailed)
@@ -255,10 +268,51 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 		if r.Syncing {
 			st = "syncing"
 		}
+		if r.Failures > 1 {
+			st += fmt.Sprintf(" (%d in a row)", r.Failures)
+		}
+		msg := r.LastError
+		if r.Hint != "" {
+			msg += " — fix: " + r.Hint
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", oneLine(r.Provider), oneLine(r.FullName), oneLine(st),
-			relTime(r.LastSync, now, "never"), relTime(r.LastSuccess, now, "never"), r.Branches, r.Commits, r.Links, oneLine(r.LastError))
+			relTime(r.LastSync, now, "never"), relTime(r.LastSuccess, now, "never"), r.Branches, r.Commits, r.Links, oneLine(msg))
 	}
 	_ = tw.Flush()
+}
+
+// outcome is a system state as the status table shows it.
+func outcome(s state.HealthState) string {
+	switch s {
+	case state.HealthOK:
+		return "ok"
+	case state.HealthFailed:
+		return "FAILED"
+	case state.HealthPartial:
+		return "partly failed"
+	}
+	return "no pass yet"
+}
+
+// systemLine describes Jira's or a provider's last outcome on one line.
+func systemLine(sys status.System, now time.Time) string {
+	line := outcome(sys.State)
+	if !sys.LastPass.IsZero() {
+		line += ", last pass " + relTime(sys.LastPass, now, "-")
+	}
+	if sys.State != state.HealthOK && !sys.LastSuccess.IsZero() {
+		line += ", last success " + relTime(sys.LastSuccess, now, "-")
+	}
+	if sys.LastError != "" {
+		line += ": " + sys.LastError
+		if sys.Failures > 1 {
+			line += fmt.Sprintf(" (%d passes in a row)", sys.Failures)
+		}
+	}
+	if sys.Hint != "" {
+		line += " — fix: " + sys.Hint
+	}
+	return oneLine(line)
 }
 
 // printExplanation writes one block per link.
