@@ -139,15 +139,17 @@ func shortID(kind EntityKind, id string) string {
 func (ix *Indexer) linkBase(t Target, key state.RepoKey, repo providers.Repo, kind EntityKind, id, url, title, summary string) jiraclient.RemoteLink {
 	title, _ = ix.redact(key, kind, id, title)
 	summary, _ = ix.redact(key, kind, id, summary)
+	return remoteLink(t, repo, kind, GlobalID(key, kind, id), url, truncate(title, maxTitle), truncate(summary, maxTitle))
+}
+
+// remoteLink assembles a link's content from its parts (already redacted
+// and truncated): the one place that decides what a link looks like.
+func remoteLink(t Target, repo providers.Repo, kind EntityKind, globalID, url, title, summary string) jiraclient.RemoteLink {
 	l := jiraclient.RemoteLink{
-		GlobalID:     GlobalID(key, kind, id),
+		GlobalID:     globalID,
 		Application:  &jiraclient.Application{Type: "com.jiralinkd." + string(t.Type), Name: t.Name},
 		Relationship: relationship[kind],
-		Object: jiraclient.Object{
-			URL:     url,
-			Title:   truncate(title, maxTitle),
-			Summary: truncate(summary, maxTitle),
-		},
+		Object:       jiraclient.Object{URL: url, Title: title, Summary: summary},
 	}
 	if icon := faviconOf(repo.HTMLURL); icon != "" {
 		l.Object.Icon = &jiraclient.Icon{URL16: icon, Title: t.Name}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
@@ -81,10 +82,7 @@ func (l *linker) flush(ctx context.Context) error {
 		for _, hit := range e.hits {
 			if l.projects[keys.ProjectOf(hit.key)] && l.issues[hit.key] {
 				sl := state.Link{GlobalID: e.link.GlobalID, Issue: hit.key}
-				rec := state.LinkRecord{Hash: h, Info: state.LinkInfo{
-					Kind: string(e.kind), Repo: e.repo, URL: e.link.Object.URL, Title: e.link.Object.Title,
-					Sources: hit.sources, Written: now,
-				}}
+				rec := state.LinkRecord{Hash: h, Info: linkInfo(e.kind, e.repo, e.link, hit.sources, now)}
 				jobs = append(jobs, job{link: sl, body: e.link, rec: rec})
 				ids = append(ids, sl)
 			}
@@ -229,4 +227,16 @@ func hashLink(l jiraclient.RemoteLink) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write(b)
 	return h.Sum64()
+}
+
+// linkInfo is the record kept of a link written to Jira: enough to explain
+// it and to rewrite it without reading the provider again.
+func linkInfo(kind EntityKind, repo string, l jiraclient.RemoteLink, sources []string, now time.Time) state.LinkInfo {
+	info := state.LinkInfo{Kind: string(kind), Repo: repo, URL: l.Object.URL, Title: l.Object.Title,
+		Summary: l.Object.Summary, Sources: sources, Written: now, Complete: true}
+	if l.Object.Status != nil {
+		resolved := l.Object.Status.Resolved
+		info.Resolved = &resolved
+	}
+	return info
 }

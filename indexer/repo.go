@@ -3,6 +3,7 @@ package indexer
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -57,14 +58,15 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	if known && st.Repo.HTMLURL != "" && st.Repo.HTMLURL != r.HTMLURL && !ix.opts.DryRun {
 		// Renamed or transferred (same id, new URL): every link's URL
-		// changes, so read the history again and update the links in
-		// place (same globalIds, never duplicated).
-		ix.log.Info("repository renamed; relinking", "provider", t.Name, "from", st.Repo.FullName, "to", r.FullName)
-		if err := ix.opts.Store.ResetRepo(key, r); err != nil {
+		// changes; they are moved in place (same globalIds).
+		if st, _, err = ix.renamed(ctx, t, st, r); err != nil {
 			rep.Err = err
+			st.MarkFailed(ix.failure(err, t.Name))
+			if perr := ix.opts.Store.PutRepo(st); perr != nil {
+				rep.Err = errors.Join(err, perr)
+			}
 			return rep
 		}
-		st = state.RepoState{}
 	}
 	st.Key = key
 	st.Repo = r

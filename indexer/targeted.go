@@ -69,25 +69,39 @@ func (ix *Indexer) RemoveRepo(ctx context.Context, t Target, id int64) (deleted 
 	return lk.deleted, ix.opts.Store.ForgetRepo(key)
 }
 
-// RelinkRepo re-reads a repo's whole history and rewrites its links (a
-// rename or transfer changes every link's URL). Links keep their globalIds,
-// so they are updated in place, never duplicated.
+// RelinkRepo moves a renamed or transferred repo's links to its new URLs
+// in place (same globalIds, never duplicated), from jiralinkd's own link
+// records: no provider call, one Jira write per link.
 func (ix *Indexer) RelinkRepo(ctx context.Context, t Target, id int64, renamed providers.Repo) (RepoReport, error) {
-	key := state.RepoKey{Provider: t.Name, ID: id}
-	if _, ok, err := ix.opts.Store.Repo(key); err != nil || !ok {
-		if err == nil {
-			err = fmt.Errorf("%s repo id %d: %w", t.Name, id, ErrUnknownRepo)
-		}
-		return RepoReport{}, err
+	rep := RepoReport{Repo: renamed.FullName}
+	reread, err := ix.relink(ctx, t, state.RepoKey{Provider: t.Name, ID: id}, renamed)
+	if err != nil || !reread {
+		rep.Err = err
+		return rep, err
 	}
+	// An old-format state was reset: read the history again.
+	return ix.SyncRepo(ctx, t, id, FullScope)
+}
+
+func (ix *Indexer) relink(ctx context.Context, t Target, key state.RepoKey, renamed providers.Repo) (reread bool, err error) {
 	mu := ix.repoLock(key)
 	mu.Lock()
-	err := ix.opts.Store.ResetRepo(key, renamed)
-	mu.Unlock()
-	if err != nil {
-		return RepoReport{}, err
+	defer mu.Unlock()
+	st, ok, err := ix.opts.Store.Repo(key)
+	if err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%s repo id %d: %w", key.Provider, key.ID, ErrUnknownRepo)
+		}
+		return false, err
 	}
-	return ix.SyncRepo(ctx, t, id, FullScope)
+	if st.Repo.HTMLURL == renamed.HTMLURL || renamed.HTMLURL == "" || ix.opts.DryRun {
+		return false, nil
+	}
+	st, reread, err = ix.renamed(ctx, t, st, renamed)
+	if err != nil {
+		return false, err
+	}
+	return reread, ix.opts.Store.PutRepo(st)
 }
 
 func repoGlobalIDPrefix(key state.RepoKey) string {

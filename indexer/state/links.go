@@ -30,6 +30,13 @@ type LinkInfo struct {
 	Title   string    `json:"t"`           // object.title
 	Sources []string  `json:"s,omitempty"` // e.g. "commit message", "PR title"
 	Written time.Time `json:"w"`
+	// Summary and Resolved (object.status.resolved, nil when the link has
+	// no status) complete the link's content, so that a renamed repo's
+	// links can be rewritten from the records alone. Complete is false for
+	// records written before they were kept.
+	Summary  string `json:"m,omitempty"`
+	Resolved *bool  `json:"x,omitempty"`
+	Complete bool   `json:"c,omitempty"`
 }
 
 // LinkRecord is a link's content hash (to skip unchanged rewrites) and
@@ -214,4 +221,26 @@ func (s *Store) GlobalIDsWithPrefix(prefix string) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// RepoLinks calls fn with every link record whose globalId starts with
+// prefix (all the links of one repo share one), in key order.
+func (s *Store) RepoLinks(prefix string, fn func(Link, LinkRecord) error) error {
+	p := []byte(prefix)
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLinks).Cursor()
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			i := bytes.LastIndexByte(k, 0)
+			rec := LinkRecord{Hash: u64(v[:min(8, len(v))])}
+			if len(v) > 8 {
+				if err := json.Unmarshal(v[8:], &rec.Info); err != nil {
+					return err
+				}
+			}
+			if err := fn(Link{GlobalID: string(k[:i]), Issue: string(k[i+1:])}, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
