@@ -54,9 +54,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	defer stopWorker()
 
 	// Status, metrics and the hooks that feed them.
-	// Every job, including the first pass at launch, runs wrapped: a panic
-	// is recovered and logged, and a pass still running skips the next.
-	chain := cron.NewChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log}))
+	chain := jobChain(log)
 	sched := cron.New()
 	entries := map[string]cron.EntryID{} // written before serving starts
 	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
@@ -285,4 +283,11 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// jobChain wraps every scheduled job, the first pass at launch included
+// (it runs the same wrapped job): a panic is recovered and logged, and a
+// pass still running makes the next start of the same job a no-op.
+func jobChain(log *slog.Logger) cron.Chain {
+	return cron.NewChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log}))
 }
