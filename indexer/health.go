@@ -113,11 +113,14 @@ func (ix *Indexer) failure(err error, provider string) state.Failure {
 // the provider's health, Jira's (when this pass reached or blamed Jira), and
 // a failed entry for each repo the pass meant to sync but could not reach.
 // Nothing is stored in a dry run.
-func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, jiraReached bool) {
+//
+// A pass over one repo (onlyRepo: a resync, sync --repo) says nothing about
+// the provider's other repos: it records a provider-level failure, never a
+// provider-level success.
+func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, jiraReached, onlyRepo bool) {
 	if ix.opts.DryRun {
 		return
 	}
-	now := ix.opts.Now()
 	var passFail *state.Failure
 	if rep.Err != nil {
 		f := ix.failure(rep.Err, t.Name)
@@ -145,8 +148,25 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 	if passFail != nil && systemOf(rep.Err, t.Name) == JiraSystem {
 		jiraFail = passFail
 	}
-	err := ix.opts.Store.UpdateHealth(t.Name, func(h *state.Health) {
-		h.LastPass, h.Repos, h.ReposFailed = now, len(rep.Repos)+len(unreached), failed+len(unreached)
+	var err error
+	if !onlyRepo || passFail != nil {
+		err = ix.updateProviderHealth(t, rep, passFail, len(unreached), failed)
+	}
+	if err != nil {
+		ix.log.Error("record pass outcome", "provider", t.Name, "err", err)
+	}
+	switch {
+	case jiraFail != nil && jiraWide(FailureKind(jiraFail.Kind)):
+		ix.recordJira(jiraFail)
+	case jiraReached:
+		ix.recordJira(nil)
+	}
+}
+
+func (ix *Indexer) updateProviderHealth(t Target, rep Report, passFail *state.Failure, unreached, failed int) error {
+	now := ix.opts.Now()
+	return ix.opts.Store.UpdateHealth(t.Name, func(h *state.Health) {
+		h.LastPass, h.Repos, h.ReposFailed = now, len(rep.Repos)+unreached, failed+unreached
 		switch {
 		case passFail != nil && len(rep.Repos) == 0:
 			h.State = state.HealthFailed
@@ -171,15 +191,6 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 			}
 		}
 	})
-	if err != nil {
-		ix.log.Error("record pass outcome", "provider", t.Name, "err", err)
-	}
-	switch {
-	case jiraFail != nil && jiraWide(FailureKind(jiraFail.Kind)):
-		ix.recordJira(jiraFail)
-	case jiraReached:
-		ix.recordJira(nil)
-	}
 }
 
 // jiraWide reports whether a Jira failure of this kind concerns Jira as a

@@ -231,7 +231,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		if onlyRepo != "" {
 			covered = filterRepo(covered, onlyRepo)
 		}
-		ix.recordPass(t, rep, covered, false)
+		ix.recordPass(t, rep, covered, false, onlyRepo != "")
 		return rep
 	}
 	repos, unreached, missing, derr := ix.discover(ctx, t)
@@ -254,7 +254,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		rep.Removed = removed
 		rep.Err = errors.Join(rep.Err, perr)
 	}
-	ix.recordPass(t, rep, unreached, true)
+	ix.recordPass(t, rep, unreached, true, onlyRepo != "")
 	return rep
 }
 
