@@ -121,18 +121,13 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 	if ix.opts.DryRun {
 		return
 	}
+	if rep.interrupted() {
+		return // stopped, not failed: the last outcome stands
+	}
 	var passFail *state.Failure
 	if rep.Err != nil {
 		f := ix.failure(rep.Err, t.Name)
 		passFail = &f
-	}
-	for _, r := range unreached {
-		if passFail == nil || passFail.Kind == string(FailureInterrupted) {
-			break
-		}
-		if err := ix.opts.Store.RecordRepoFailure(state.RepoKey{Provider: t.Name, ID: r.ID}, r, *passFail); err != nil {
-			ix.log.Error("record repository failure", "provider", t.Name, "repo", r.FullName, "err", err)
-		}
 	}
 	failed, jiraFail := 0, (*state.Failure)(nil)
 	for _, rr := range rep.Repos {
@@ -160,6 +155,15 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 		ix.recordJira(jiraFail)
 	case jiraReached:
 		ix.recordJira(nil)
+	}
+	// Repos last: a view that sees a repo failed sees why at every level.
+	for _, r := range unreached {
+		if passFail == nil {
+			break
+		}
+		if err := ix.opts.Store.RecordRepoFailure(state.RepoKey{Provider: t.Name, ID: r.ID}, r, *passFail); err != nil {
+			ix.log.Error("record repository failure", "provider", t.Name, "repo", r.FullName, "err", err)
+		}
 	}
 }
 
@@ -232,4 +236,18 @@ func (ix *Indexer) recordJira(f *state.Failure) {
 	if err != nil {
 		ix.log.Error("record Jira health", "err", err)
 	}
+}
+
+// interrupted reports whether the pass was cut short by cancellation
+// (shutdown, Ctrl-C) rather than completed or failed.
+func (r Report) interrupted() bool {
+	if Classify(r.Err) == FailureInterrupted {
+		return true
+	}
+	for _, rr := range r.Repos {
+		if Classify(rr.Err) == FailureInterrupted {
+			return true
+		}
+	}
+	return false
 }

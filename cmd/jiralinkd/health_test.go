@@ -120,25 +120,8 @@ func TestServeShowsFailuresAndResyncOutcome(t *testing.T) {
 	if code, out, errOut := f.run(context.Background(), "sync", "--config", f.config); code != exitOK {
 		t.Fatalf("first sync: exit %d\n%s%s", code, out, errOut)
 	}
-	f.env["ADMIN_TOKEN"] = adminToken
 	f.env["JIRA_TOKEN"] = "revoked-token-0000000000"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := f.write(t, "serve.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+"\n  admin_token_env: ADMIN_TOKEN", 1))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		code, _, _ := f.run(ctx, "serve", "--config", cfg)
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	addr := f.startServe(t, adminToken)
 	get := func(path string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 		req.Header.Set("Authorization", "Bearer "+adminToken)
@@ -199,4 +182,42 @@ func TestServeShowsFailuresAndResyncOutcome(t *testing.T) {
 	if _, page := get("/"); !strings.Contains(page, `data-resync="failed"`) {
 		t.Error("the page does not show the failed resync")
 	}
+}
+
+// startServe runs `jiralinkd serve` on a free port with the fixture's
+// configuration (and the admin token, if given) until the test ends, and
+// returns its address once it is ready.
+func (f *fixture) startServe(t *testing.T, adminTok string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	extra := ""
+	if adminTok != "" {
+		f.env["ADMIN_TOKEN"] = adminTok
+		extra = "\n  admin_token_env: ADMIN_TOKEN"
+	}
+	cfg := f.write(t, "serve.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+extra, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := f.run(ctx, "serve", "--config", cfg)
+		done <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitUntil(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return addr
 }

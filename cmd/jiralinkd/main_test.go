@@ -250,24 +250,7 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 func TestStatusPageOnRunningStack(t *testing.T) {
 	f := newFixture(t)
 	const adminToken = "admin-token-for-the-browser-test-0123"
-	f.env["ADMIN_TOKEN"] = adminToken
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := f.write(t, "serve.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+"\n  admin_token_env: ADMIN_TOKEN", 1))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		code, _, _ := f.run(ctx, "serve", "--config", cfg)
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	addr := f.startServe(t, adminToken)
 	deadline := time.Now().Add(15 * time.Second)
 	for len(f.jira.AllLinks()["ABC-2"]) == 0 { // the start-up pass is done
 		if time.Now().After(deadline) {
