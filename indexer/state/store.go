@@ -164,6 +164,10 @@ type RepoState struct {
 	LastSuccess   time.Time  `json:"last_success"`
 	Commits       int        `json:"commits"` // commits indexed so far
 	Links         int        `json:"links"`   // links written so far
+	// LinkFormat is the version of the indexer's link construction the
+	// repo's links are known to be written in (0: before versioning); the
+	// indexer rewrites older ones.
+	LinkFormat int `json:"link_format,omitempty"`
 }
 
 // Repo returns the state of one repo; ok is false if it was never synced.
