@@ -19,7 +19,7 @@ import (
 )
 
 // documentedOp is one operation of a vendor's published API description
-// that jiralinkd may call: the method, the path template (relative to the
+// that jiralinkd calls: the method, the path template (relative to the
 // API base; "{x}" is one path segment), the query parameters the
 // description lists for it, and where it is documented.
 type documentedOp struct {
@@ -39,10 +39,8 @@ var githubOps = []documentedOp{
 	{"GET", "/", nil, "meta/root"},
 	{"HEAD", "/", nil, "meta/root (HEAD of a GET resource, RFC 9110 §9.3.2): check's clock, anonymous"},
 	{"GET", "/user", nil, "users/get-authenticated"},
-	{"GET", "/rate_limit", nil, "rate-limit/get"},
 	{"GET", "/orgs/{org}", nil, "orgs/get"},
 	{"GET", "/orgs/{org}/repos", []string{"type", "sort", "direction", "per_page", "page"}, "repos/list-for-org"},
-	{"GET", "/users/{username}/repos", []string{"type", "sort", "direction", "per_page", "page"}, "repos/list-for-user"},
 	{"GET", "/repos/{owner}/{repo}", nil, "repos/get"},
 	{"GET", "/repos/{owner}/{repo}/branches", []string{"protected", "per_page", "page"}, "repos/list-branches"},
 	{"GET", "/repos/{owner}/{repo}/tags", []string{"per_page", "page"}, "repos/list-tags"},
@@ -86,6 +84,14 @@ var jiraOps = []documentedOp{
 	{"GET", "/issue/{issueIdOrKey}/remotelink", []string{"globalId"}, "getRemoteIssueLinks"},
 	{"POST", "/issue/{issueIdOrKey}/remotelink", nil, "createOrUpdateRemoteIssueLink"},
 	{"DELETE", "/issue/{issueIdOrKey}/remotelink", []string{"globalId"}, "deleteRemoteIssueLinkByGlobalId"},
+	// Smart commits.
+	{"GET", "/issue/{issueIdOrKey}", []string{"fields", "expand", "properties", "updateHistory"}, "getIssue"},
+	{"GET", "/issue/{issueIdOrKey}/comment", []string{"expand", "maxResults", "orderBy", "startAt"}, "getComments"},
+	{"POST", "/issue/{issueIdOrKey}/comment", []string{"expand"}, "addComment"},
+	{"GET", "/issue/{issueIdOrKey}/worklog", nil, "getIssueWorklog"},
+	{"POST", "/issue/{issueIdOrKey}/worklog", []string{"newEstimate", "adjustEstimate", "reduceBy"}, "addWorklog"},
+	{"GET", "/issue/{issueIdOrKey}/transitions", []string{"transitionId"}, "getTransitions"},
+	{"POST", "/issue/{issueIdOrKey}/transitions", nil, "doTransition"},
 }
 
 // matchTemplate reports whether an escaped path matches a template whose
@@ -153,7 +159,8 @@ func (s seen) String() string {
 
 // TestOnlyDocumentedAPIRequests runs check and full syncs of the ZooKeeper
 // corpus against the fake GitHub, GitLab and Jira — a backfill, an idle
-// pass, and a pass that finds a deleted and a transferred repository — and
+// pass, and a pass that runs a smart commit and finds a deleted and a
+// transferred repository — and
 // fails on any request outside the documented operations above: method,
 // path template, query parameter names, and for GitHub the media type.
 func TestOnlyDocumentedAPIRequests(t *testing.T) {
@@ -168,7 +175,7 @@ func TestOnlyDocumentedAPIRequests(t *testing.T) {
 	const glToken = "glpat-documented-api-token"
 	gh := githubtest.Start(t, githubtest.Options{Token: ghToken, RateLimit: 1_000_000})
 	gh.AddOrg("apache")
-	gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
+	zk := gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
 	gh.AddCorpusRepo("apache", "gone", 1002, smallHist)
 	moved := gh.AddCorpusRepo("apache", "moved", 1003, smallHist)
 	gl := gitlabtest.Start(t, gitlabtest.Options{Token: glToken, RateLimit: 1_000_000})
@@ -195,6 +202,7 @@ providers:
     token_env: GH_TOKEN
     orgs: [apache]
     repos: [apache/zookeeper]
+    smart_commits: {enabled: true, branches: [master]}
   - name: gitlab
     type: gitlab
     url: %s
@@ -214,10 +222,17 @@ providers:
 	run("check")
 	run("sync") // backfill
 	run("sync") // idle: conditional requests
+	master, _ := hist.Branch("master")
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	zk.SetBranch("master", zk.AddCommit(corpus.Commit{Parents: []string{master.SHA}, AuthorName: "dev", AuthorDate: at, CommitterName: "dev", CommitterDate: at,
+		Message: "ZOOKEEPER-1 #comment documented requests only #time 1h #resolve-issue"}))
 	gh.DeleteRepo("apache", "gone")
 	moved.Rename("elsewhere", "moved") // transferred out of the org: its old name answers 301
 	gl.DeleteProject(2002)
-	run("sync") // vanished repositories are looked up
+	run("sync") // a smart commit runs; vanished repositories are looked up
+	if n := jira.Calls().ByRoute[jiratest.RouteTransitionCreate]; n != 1 {
+		t.Errorf("the smart commit's transition was not run (%d)", n)
+	}
 	if links := countAll(jira.AllLinks()); links < 4000 {
 		t.Fatalf("only %d links: the corpus did not sync", links)
 	}
