@@ -27,7 +27,9 @@ const linkFormat = 1
 func (ix *Indexer) syncRepoCurrent(ctx context.Context, t Target, r providers.Repo, projects map[string]bool, scope Scope) RepoReport {
 	up, err := ix.upgradeLinks(ctx, t, r, projects)
 	if err != nil {
-		return RepoReport{Repo: r.FullName, Err: fmt.Errorf("rewrite links of an older format: %w", err)}
+		err = fmt.Errorf("rewrite links of an older format: %w", err)
+		ix.log.Error("repo not synced", "provider", t.Name, "repo", r.FullName, "err", err)
+		return RepoReport{Repo: r.FullName, LinksWritten: up.written, LinksUpdated: up.updated, Err: err}
 	}
 	rep := ix.syncRepo(ctx, t, r, projects, scope)
 	rep.LinksWritten += up.written
