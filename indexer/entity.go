@@ -165,15 +165,6 @@ func faviconOf(htmlURL string) string {
 	return u.Scheme + "://" + u.Host + "/favicon.ico"
 }
 
-// refURL is the web URL of a branch or tag: {repo html_url}/tree/{name}.
-func refURL(repo providers.Repo, name string) string {
-	segs := strings.Split(name, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return repo.HTMLURL + "/tree/" + strings.Join(segs, "/")
-}
-
 func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo, c providers.Commit) entity {
 	who := c.AuthorName
 	if c.AuthorLogin != "" && who == "" {
@@ -200,7 +191,7 @@ func (ix *Indexer) refEntity(t Target, key state.RepoKey, repo providers.Repo, k
 	return entity{
 		kind: kind, id: name, repo: t.Name + "/" + repo.FullName,
 		hits: addHits(nil, string(kind)+" name", ix.opts.Matcher.Branch(name)),
-		link: ix.linkBase(t, key, repo, kind, name, refURL(repo, name), string(kind)+" "+name, repo.FullName),
+		link: ix.linkBase(t, key, repo, kind, name, t.Source.RefURL(repo, name), string(kind)+" "+name, repo.FullName),
 	}
 }
 
@@ -214,7 +205,11 @@ func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, 
 	if u == "" {
 		u = repo.HTMLURL + "/pull/" + id
 	}
-	l := ix.linkBase(t, key, repo, KindPull, id, u, fmt.Sprintf("PR #%d: %s", p.Number, p.Title), summary)
+	label := p.Label
+	if label == "" {
+		label = "#" + id
+	}
+	l := ix.linkBase(t, key, repo, KindPull, id, u, label+": "+p.Title, summary)
 	l.Object.Status = &jiraclient.Status{Resolved: p.State.Resolved()}
 	return entity{kind: KindPull, id: id, repo: t.Name + "/" + repo.FullName, hits: hits, link: l}
 }

@@ -33,9 +33,18 @@ import (
 type Source interface {
 	OwnerRepos(ctx context.Context, owner string, prev providers.ListState) (providers.Listed[providers.Repo], error)
 	Repo(ctx context.Context, fullName string, prev providers.ListState) (providers.Listed[providers.Repo], error)
-	// RepoByID reads a repository by its numeric id; a deleted one answers
-	// an error wrapping providers.ErrNotFound.
-	RepoByID(ctx context.Context, id int64) (providers.Repo, error)
+	// Lookup reads a repository jiralinkd has indexed, as it is now, from
+	// its stored identity (GitHub: its stored owner/name, following the
+	// redirect of a rename or transfer; GitLab: its numeric id). A deleted
+	// repository, or one the token no longer sees, answers an error
+	// wrapping providers.ErrNotFound.
+	Lookup(ctx context.Context, stored providers.Repo) (providers.Repo, error)
+	// RefURL is the web URL of a branch or tag of repo, in the provider's
+	// own form.
+	RefURL(repo providers.Repo, name string) string
+	// PullLabel is how the provider names pull request number n in prose
+	// ("PR #96", "MR !96"), as PullRequest.Label carries it.
+	PullLabel(number int) string
 	Branches(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Branch], error)
 	Tags(ctx context.Context, repo providers.Repo, prev providers.ListState) (providers.Listed[providers.Tag], error)
 	// Commits streams the history reachable from head, newest first, in
@@ -316,7 +325,7 @@ func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Re
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = ix.syncRepo(ctx, t, r, projects, FullScope)
+			out[i] = ix.syncRepoCurrent(ctx, t, r, projects, FullScope)
 		}()
 	}
 	wg.Wait()

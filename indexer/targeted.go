@@ -40,7 +40,7 @@ func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope
 		}
 		return RepoReport{Repo: st.Repo.FullName, Err: err}, err
 	}
-	return ix.syncRepo(ctx, t, st.Repo, projects, scope), nil
+	return ix.syncRepoCurrent(ctx, t, st.Repo, projects, scope), nil
 }
 
 // RemoveRepo deletes every link jiralinkd wrote for a repo and forgets the
@@ -109,10 +109,11 @@ func repoGlobalIDPrefix(key state.RepoKey) string {
 }
 
 // pruneVanished handles indexed repos that discovery no longer returns:
-// deleted on the provider (404 by id) → their links are removed; still
-// there but no longer configured (or filtered, or archived) → kept unless
-// the target prunes removed repos. Discovery must have succeeded
-// completely, or a transient error would look like a deletion.
+// deleted on the provider (Source.Lookup answers not found) → their links
+// are removed; still there but no longer configured (or filtered, or
+// archived) → kept unless the target prunes removed repos. Discovery must
+// have succeeded completely, or a transient error would look like a
+// deletion.
 func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []providers.Repo) ([]string, error) {
 	seen := make(map[int64]bool, len(discovered))
 	for _, r := range discovered {
@@ -128,7 +129,7 @@ func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []pro
 		if st.Key.Provider != t.Name || seen[st.Key.ID] {
 			continue
 		}
-		_, err := t.Source.RepoByID(ctx, st.Key.ID)
+		_, err := t.Source.Lookup(ctx, st.Repo)
 		var why string
 		switch {
 		case errors.Is(err, providers.ErrNotFound):

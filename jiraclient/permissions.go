@@ -31,15 +31,19 @@ var permissionKeyPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 var projectKeyPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // MyPermissions reports which of perms (permission keys such as
-// PermLinkIssues) the credentials' user holds in the project
-// (GET /rest/api/2/mypermissions?projectKey=K&permissions=A,B). The result
+// PermLinkIssues) the credentials' user holds in the project. The result
 // has an entry for every asked key; a key Jira leaves out of its answer is
 // reported as not held.
 //
+// Data Center is asked GET /rest/api/2/mypermissions?projectKey=K, as its
+// REST reference documents it: it has no permissions parameter and
+// answers every permission. Jira Cloud requires the parameter
+// (?projectKey=K&permissions=A,B), so it is sent there only. The
+// deployment is detected as Client.Deployment does.
+//
 // An unknown project, or one the user cannot browse, makes Jira answer 404
-// (ErrNotFound); an unknown permission key 400 (ErrBadRequest). At least
-// one permission is required, as on Jira Cloud, where the parameter is
-// mandatory; Data Center would otherwise return every permission.
+// (ErrNotFound); on Cloud an unknown permission key 400 (ErrBadRequest). At
+// least one permission is required.
 func (c *Client) MyPermissions(ctx context.Context, projectKey string, perms ...string) (map[string]bool, error) {
 	if !projectKeyPattern.MatchString(projectKey) {
 		return nil, fmt.Errorf("jiraclient: MyPermissions: invalid project key %q: %w", projectKey, ErrBadRequest)
@@ -60,7 +64,14 @@ func (c *Client) MyPermissions(ctx context.Context, projectKey string, perms ...
 			HavePermission bool   `json:"havePermission"`
 		} `json:"permissions"`
 	}
-	q := url.Values{"projectKey": {projectKey}, "permissions": {strings.Join(perms, ",")}}
+	dep, err := c.Deployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"projectKey": {projectKey}}
+	if dep == DeploymentCloud {
+		q.Set("permissions", strings.Join(perms, ","))
+	}
 	if _, err := c.do(ctx, http.MethodGet, "mypermissions", q, nil, &res, http.StatusOK); err != nil {
 		return nil, err
 	}

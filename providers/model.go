@@ -8,6 +8,8 @@ package providers
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -57,6 +59,16 @@ type Tag struct {
 	SHA  string
 }
 
+// RefPath is a branch or tag name as a URL path: each "/"-separated
+// segment escaped, the slashes kept (as GitHub and GitLab write ref URLs).
+func RefPath(name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
 // PullRequestState is the lifecycle state of a pull/merge request.
 type PullRequestState string
 
@@ -85,6 +97,9 @@ type PullRequest struct {
 	UpdatedAt  time.Time
 	MergedAt   time.Time // zero unless merged
 	HTMLURL    string
+	// Label is how the provider names the request in prose, used in link
+	// titles: "PR #96" on GitHub, "MR !96" on GitLab.
+	Label string
 }
 
 // ListState is the opaque conditional-request state of one paginated list

@@ -243,7 +243,7 @@ func describeLink(st *state.Store, l state.Link) string {
 			if il.GlobalID != l.GlobalID || il.Title == "" {
 				continue
 			}
-			if strings.HasPrefix(strings.ToLower(il.Title), il.Kind+" ") { // "branch NAME", "PR #1: …"
+			if il.Kind == "pr" || strings.HasPrefix(strings.ToLower(il.Title), il.Kind+" ") { // "branch NAME", "PR #1: …", "MR !1: …"
 				return l.Issue + " ← " + il.Title
 			}
 			return l.Issue + " ← " + il.Kind + " " + il.Title

@@ -171,6 +171,10 @@ type RepoState struct {
 	// and Hint says which setting to fix, when one is known.
 	FailureKind string `json:"failure_kind,omitempty"`
 	Hint        string `json:"hint,omitempty"`
+	// LinkFormat is the version of the indexer's link construction the
+	// repo's links are known to be written in (0: before versioning); the
+	// indexer rewrites older ones.
+	LinkFormat int `json:"link_format,omitempty"`
 }
 
 // Repo returns the state of one repo; ok is false if it was never synced.

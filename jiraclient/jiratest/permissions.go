@@ -37,13 +37,17 @@ func (s *Server) granted(project, perm string) bool {
 	return s.opts.Permissions == nil || s.opts.Permissions(project, perm)
 }
 
-// myPermissions serves GET /rest/api/2/mypermissions?projectKey=K&
-// permissions=A,B: each asked permission with havePermission as
-// Options.Permissions says. Without projectKey the context is global: a
-// permission held in any project counts. Without permissions, Cloud
-// answers 400 (the parameter is required there) and Data Center lists all.
-// An unknown project answers 404, an unknown permission key 400 (that
-// message's wording is the fake's own).
+// myPermissions serves GET /rest/api/2/mypermissions?projectKey=K: every
+// project permission with havePermission as Options.Permissions says.
+// Without projectKey the context is global: a permission held in any
+// project counts. An unknown project answers 404.
+//
+// permissions=A,B is Jira Cloud's parameter: Cloud requires it (400
+// without it), answers only the asked permissions and 400 for an unknown
+// key (that message's wording is the fake's own). Data Center's REST
+// reference has no such parameter, and Data Center ignores query
+// parameters it does not know, so in Data Center mode it changes nothing:
+// every permission is listed.
 func (s *Server) myPermissions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	project := q.Get("projectKey")
@@ -55,11 +59,11 @@ func (s *Server) myPermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	var asked []permission
 	switch list := q.Get("permissions"); {
-	case list == "" && s.opts.Cloud:
+	case !s.opts.Cloud:
+		asked = projectPermissions
+	case list == "":
 		writeErrors(w, http.StatusBadRequest, []string{"The 'permissions' query parameter is required."}, nil)
 		return
-	case list == "":
-		asked = projectPermissions
 	default:
 		for _, k := range strings.Split(list, ",") {
 			k = strings.TrimSpace(k)

@@ -17,35 +17,39 @@ func noLinkInMKY(project, perm string) bool {
 func TestMyPermissions(t *testing.T) {
 	s := start(t, func(o *jiratest.Options) { o.Permissions = noLinkInMKY })
 	u := s.URL() + "/rest/api/2/mypermissions"
-
-	r := call(t, "GET", u+"?projectKey=HSP&permissions=LINK_ISSUES", "")
-	want := map[string]any{"permissions": map[string]any{"LINK_ISSUES": map[string]any{
-		"id": "21", "key": "LINK_ISSUES", "name": "Link Issues", "type": "PROJECT",
-		"description":    "Ability to link issues together and create linked issues. Only useful if issue linking is turned on.",
-		"havePermission": true,
-	}}}
-	if r.status != 200 || !reflect.DeepEqual(r.body, want) {
-		t.Errorf("HSP: %d %s", r.status, r.raw)
-	}
-
 	have := func(r response, key string) any {
 		return r.body["permissions"].(map[string]any)[key].(map[string]any)["havePermission"]
 	}
-	r = call(t, "GET", u+"?projectKey=MKY&permissions=BROWSE_PROJECTS,LINK_ISSUES,EDIT_ISSUES", "")
+	count := func(r response) int { return len(r.body["permissions"].(map[string]any)) }
+
+	// Data Center lists every permission.
+	r := call(t, "GET", u+"?projectKey=HSP", "")
+	want := map[string]any{
+		"id": "21", "key": "LINK_ISSUES", "name": "Link Issues", "type": "PROJECT",
+		"description":    "Ability to link issues together and create linked issues. Only useful if issue linking is turned on.",
+		"havePermission": true,
+	}
+	if r.status != 200 || count(r) < 10 || !reflect.DeepEqual(r.body["permissions"].(map[string]any)["LINK_ISSUES"], want) {
+		t.Errorf("HSP: %d %s", r.status, r.raw)
+	}
+	r = call(t, "GET", u+"?projectKey=MKY", "")
 	if r.status != 200 || have(r, "BROWSE_PROJECTS") != true || have(r, "LINK_ISSUES") != false || have(r, "EDIT_ISSUES") != false {
 		t.Errorf("MKY: %d %s", r.status, r.raw)
 	}
+	// Cloud's permissions parameter is unknown to Data Center: ignored,
+	// unknown keys included.
+	for _, q := range []string{"?projectKey=MKY&permissions=LINK_ISSUES", "?projectKey=MKY&permissions=LINK_ISSUES,FLY"} {
+		if r := call(t, "GET", u+q, ""); r.status != 200 || count(r) < 10 || have(r, "LINK_ISSUES") != false {
+			t.Errorf("%s: %d %s", q, r.status, r.raw)
+		}
+	}
 	// The /latest alias is the same route.
-	if r := call(t, "GET", s.URL()+"/rest/api/latest/mypermissions?projectKey=MKY&permissions=LINK_ISSUES", ""); r.status != 200 || have(r, "LINK_ISSUES") != false {
+	if r := call(t, "GET", s.URL()+"/rest/api/latest/mypermissions?projectKey=MKY", ""); r.status != 200 || have(r, "LINK_ISSUES") != false {
 		t.Errorf("latest alias: %d %s", r.status, r.raw)
 	}
 	// Global context: held in some project.
-	if r := call(t, "GET", u+"?permissions=LINK_ISSUES", ""); r.status != 200 || have(r, "LINK_ISSUES") != true {
+	if r := call(t, "GET", u, ""); r.status != 200 || have(r, "LINK_ISSUES") != true {
 		t.Errorf("global: %d %s", r.status, r.raw)
-	}
-	// Data Center lists every permission when none is asked.
-	if r := call(t, "GET", u+"?projectKey=HSP", ""); r.status != 200 || len(r.body["permissions"].(map[string]any)) < 10 {
-		t.Errorf("all permissions: %d %s", r.status, r.raw)
 	}
 
 	for _, tc := range []struct {
@@ -53,9 +57,8 @@ func TestMyPermissions(t *testing.T) {
 		status        int
 		msg           string
 	}{
-		{"GET", "?projectKey=NOPE&permissions=LINK_ISSUES", 404, "No project could be found with key 'NOPE'."},
-		{"GET", "?projectKey=HSP&permissions=LINK_ISSUES,FLY", 400, "FLY"},
-		{"POST", "?projectKey=HSP&permissions=LINK_ISSUES", 405, ""},
+		{"GET", "?projectKey=NOPE", 404, "No project could be found with key 'NOPE'."},
+		{"POST", "?projectKey=HSP", 405, ""},
 	} {
 		r := call(t, tc.method, u+tc.query, "")
 		if r.status != tc.status || !strings.Contains(r.raw, tc.msg) {
@@ -63,14 +66,27 @@ func TestMyPermissions(t *testing.T) {
 		}
 	}
 	if n := s.Calls().ByRoute[jiratest.RouteMyPermissions]; n != 7 {
-		t.Errorf("RouteMyPermissions counted %d, want 7", n)
+		t.Errorf("RouteMyPermissions counted %d, want 7 (the POST is another route)", n)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 8 || reqs[0] != (jiratest.Request{Method: "GET", Route: jiratest.RouteMyPermissions, Path: "/rest/api/2/mypermissions", RawQuery: "projectKey=HSP"}) {
+		t.Errorf("request log: %+v", reqs)
 	}
 }
 
-func TestMyPermissionsCloudNeedsPermissions(t *testing.T) {
-	s := start(t, func(o *jiratest.Options) { o.Cloud = true })
-	if r := call(t, "GET", s.URL()+"/rest/api/2/mypermissions?projectKey=HSP", ""); r.status != 400 {
+func TestMyPermissionsCloud(t *testing.T) {
+	s := start(t, func(o *jiratest.Options) { o.Cloud = true; o.Permissions = noLinkInMKY })
+	u := s.URL() + "/rest/api/2/mypermissions"
+	if r := call(t, "GET", u+"?projectKey=HSP", ""); r.status != 400 {
 		t.Errorf("Cloud without permissions: %d %s", r.status, r.raw)
+	}
+	r := call(t, "GET", u+"?projectKey=MKY&permissions=BROWSE_PROJECTS,LINK_ISSUES", "")
+	perms, _ := r.body["permissions"].(map[string]any)
+	if r.status != 200 || len(perms) != 2 || perms["LINK_ISSUES"].(map[string]any)["havePermission"] != false {
+		t.Errorf("Cloud asked two: %d %s", r.status, r.raw)
+	}
+	if r := call(t, "GET", u+"?projectKey=HSP&permissions=LINK_ISSUES,FLY", ""); r.status != 400 || !strings.Contains(r.raw, "FLY") {
+		t.Errorf("Cloud unknown key: %d %s", r.status, r.raw)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,18 @@ type Calls struct {
 	ByRoute  map[string]int
 }
 
+// Request is one request the fake received, in arrival order.
+type Request struct {
+	Method string
+	// Route is the request's route (a Route constant; requests to the
+	// /rest/api/latest/ alias under their /rest/api/2/ route), or
+	// "unmatched" for a path the fake does not serve.
+	Route string
+	// Path is the request's path below the context path, as sent.
+	Path     string
+	RawQuery string
+}
+
 // Server is the fake. Create it with NewServer (serve Handler yourself) or
 // Start (an httptest server closed when the test ends). It is safe for
 // concurrent use.
@@ -115,6 +128,7 @@ type Server struct {
 	issueIDs    map[string]int64
 	nextIssueID int64
 	calls       Calls
+	requests    []Request
 	faults      []fault
 	actions     actionState // comments, worklogs, statuses (actions.go)
 }
@@ -221,11 +235,20 @@ func (s *Server) Calls() Calls {
 	return c
 }
 
-// ResetCalls zeroes the request counters.
+// ResetCalls zeroes the request counters and clears the request log.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = Calls{ByRoute: map[string]int{}}
+	s.requests = nil
+}
+
+// Requests returns a copy of every request received since the start or
+// the last ResetCalls, injected failures included.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
 }
 
 // FailNext makes the next n requests on route (a Route constant, or
@@ -245,6 +268,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.count(route)
+	s.requests = append(s.requests, Request{Method: r.Method, Route: route,
+		Path: strings.TrimPrefix(r.URL.Path, s.contextPath), RawQuery: r.URL.RawQuery})
 	if f, ok := s.takeFault(route); ok {
 		for k, vs := range f.header {
 			w.Header()[k] = vs

@@ -85,10 +85,33 @@ func (c *Client) Classify(escapedPath string) string { return c.guard.Classify(e
 // RateLimit is the latest primary rate-limit budget seen in responses.
 func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
 
+// mediaType is the Accept header GitHub's REST reference documents (and
+// recommends) for every operation jiralinkd calls. go-github would send
+// its own defaults, including obsolete preview media types on some
+// methods (Organizations.Get: surtur-preview), so every request is built
+// with newRequest.
+const mediaType = "application/vnd.github+json"
+
+// newRequest is a GET of path (relative to the API base) with the
+// documented media type.
+func (c *Client) newRequest(path string) (*http.Request, error) {
+	req, err := c.gh.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request %s: %w", c.name, path, err)
+	}
+	req.Header.Set("Accept", mediaType)
+	return req, nil
+}
+
 // Whoami returns the login of the token's user and the OAuth scopes GitHub
 // reports for it (empty for fine-grained tokens).
 func (c *Client) Whoami(ctx context.Context) (login string, scopes []string, err error) {
-	u, resp, err := c.gh.Users.Get(ctx, "")
+	req, err := c.newRequest("user")
+	if err != nil {
+		return "", nil, err
+	}
+	var u gh.User
+	resp, err := c.gh.Do(ctx, req, &u)
 	if err != nil {
 		return "", nil, c.wrap("GET user", resp, err)
 	}
@@ -102,8 +125,13 @@ func (c *Client) Whoami(ctx context.Context) (login string, scopes []string, err
 
 // Org checks that an organization is visible to the token.
 func (c *Client) Org(ctx context.Context, org string) error {
-	_, resp, err := c.gh.Organizations.Get(ctx, org)
-	return c.wrap("GET orgs/"+org, resp, err)
+	path := "orgs/" + url.PathEscape(org)
+	req, err := c.newRequest(path)
+	if err != nil {
+		return err
+	}
+	resp, err := c.gh.Do(ctx, req, nil)
+	return c.wrap("GET "+path, resp, err)
 }
 
 // wrap converts a go-github error into a *providers.APIError carrying a

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
@@ -65,5 +66,17 @@ func convertPull(p *gh.PullRequest) providers.PullRequest {
 		UpdatedAt:  timeOf(p.UpdatedAt),
 		MergedAt:   timeOf(p.MergedAt),
 		HTMLURL:    p.GetHTMLURL(),
+		Label:      pullLabel(p.GetNumber()),
 	}
+}
+
+// PullLabel names pull request n as GitHub does: "PR #96".
+func (c *Client) PullLabel(n int) string { return pullLabel(n) }
+
+func pullLabel(n int) string { return "PR #" + strconv.Itoa(n) }
+
+// RefURL is the web URL of a branch or tag of repo: GitHub's
+// {html_url}/tree/{name}. (The branch list carries no web URL of its own.)
+func (c *Client) RefURL(repo providers.Repo, name string) string {
+	return repo.HTMLURL + "/tree/" + providers.RefPath(name)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	gh "github.com/google/go-github/v62/github"
+
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
@@ -335,5 +337,92 @@ func TestEnterpriseServerBasePath(t *testing.T) {
 	l, err := c.Branches(context.Background(), providers.Repo{ID: 1, FullName: "acme/api"}, providers.ListState{})
 	if err != nil || len(l.Items) != 1 {
 		t.Fatalf("GHES branches: %v %v", l.Items, err)
+	}
+}
+
+// TestLookupByStoredName: an indexed repository is read by its stored
+// owner/name (the documented GET /repos/{owner}/{repo}); a rename is
+// followed through the 301 GitHub sends, a deletion and a former name now
+// taken by another repository are not found.
+func TestLookupByStoredName(t *testing.T) {
+	srv := githubtest.Start(t, githubtest.Options{Token: token})
+	srv.AddOrg("acme")
+	h := srv.AddRepo(githubtest.Repo{ID: 10, Owner: "acme", Name: "api", OwnerIsOrg: true})
+	srv.AddRepo(githubtest.Repo{ID: 12, Owner: "acme", Name: "gone", OwnerIsOrg: true})
+	c := newClient(t, srv, nil)
+	ctx := context.Background()
+	stored := providers.Repo{ID: 10, FullName: "acme/api", HTMLURL: "https://github.com/acme/api"}
+
+	r, err := c.Lookup(ctx, stored)
+	if err != nil || r.ID != 10 || r.FullName != "acme/api" {
+		t.Fatalf("lookup: %+v %v", r, err)
+	}
+
+	h.Rename("acme", "api2")
+	srv.ResetRequests()
+	r, err = c.Lookup(ctx, stored)
+	if err != nil || r.ID != 10 || r.FullName != "acme/api2" || r.HTMLURL != "https://github.com/acme/api2" {
+		t.Errorf("rename not followed: %+v %v", r, err)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 || reqs[0].Path != "/repos/acme/api" || reqs[0].Status != http.StatusMovedPermanently || reqs[1].Path != "/repositories/10" {
+		t.Errorf("want GET /repos/acme/api → 301, then the redirect followed; got %+v", reqs)
+	}
+
+	srv.DeleteRepo("acme", "gone")
+	if _, err := c.Lookup(ctx, providers.Repo{ID: 12, FullName: "acme/gone"}); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("deleted: %v, want ErrNotFound", err)
+	}
+
+	// The former name is taken by a new repository: the indexed one can no
+	// longer be reached through it.
+	srv.AddRepo(githubtest.Repo{ID: 13, Owner: "acme", Name: "api", OwnerIsOrg: true})
+	if _, err := c.Lookup(ctx, stored); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("name reused: %v, want ErrNotFound", err)
+	}
+}
+
+// TestDocumentedMediaType: every request, Organizations included (whose
+// go-github method sends the obsolete surtur preview), asks for the media
+// type GitHub documents.
+func TestDocumentedMediaType(t *testing.T) {
+	b, sha := oneCommit()
+	b.Branch("main", sha)
+	srv := githubtest.Start(t, githubtest.Options{Token: token})
+	srv.AddOrg("acme")
+	srv.AddCorpusRepo("acme", "api", 10, b.Build())
+	c := newClient(t, srv, nil)
+	ctx := context.Background()
+	if _, _, err := c.Whoami(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Org(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Org(ctx, "nope"); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("missing org: %v, want ErrNotFound", err)
+	}
+	l, err := c.Repo(ctx, "acme/api", providers.ListState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Branches(ctx, l.Items[0], providers.ListState{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Accept != "application/vnd.github+json" {
+			t.Errorf("%s %s sent Accept %q", r.Method, r.Path, r.Accept)
+		}
+	}
+}
+
+func TestRefURLAndPullLabel(t *testing.T) {
+	c := newClient(t, githubtest.Start(t, githubtest.Options{Token: token}), nil)
+	repo := providers.Repo{HTMLURL: "https://github.com/acme/api"}
+	if got, want := c.RefURL(repo, "feature/ABC-1 x#y"), "https://github.com/acme/api/tree/feature/ABC-1%20x%23y"; got != want {
+		t.Errorf("RefURL = %q, want %q", got, want)
+	}
+	if got := convertPull(&gh.PullRequest{Number: gh.Int(96)}).Label; got != "PR #96" {
+		t.Errorf("Label = %q, want PR #96", got)
 	}
 }

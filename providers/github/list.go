@@ -27,9 +27,9 @@ func getPage[T any](ctx context.Context, c *Client, path string, page int, etag 
 		sep = "&"
 	}
 	u := fmt.Sprintf("%s%sper_page=%d&page=%d", path, sep, perPage, page)
-	req, err := c.gh.NewRequest("GET", u, nil)
+	req, err := c.newRequest(u)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("%s: build request %s: %w", c.name, path, err)
+		return nil, nil, false, err
 	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
@@ -82,9 +82,9 @@ func (c *Client) Repo(ctx context.Context, fullName string, prev providers.ListS
 		return providers.Listed[providers.Repo]{}, fmt.Errorf("%s: repository %q is not owner/name", c.name, fullName)
 	}
 	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
-	req, err := c.gh.NewRequest("GET", path, nil)
+	req, err := c.newRequest(path)
 	if err != nil {
-		return providers.Listed[providers.Repo]{}, fmt.Errorf("%s: build request %s: %w", c.name, path, err)
+		return providers.Listed[providers.Repo]{}, err
 	}
 	if len(prev.ETags) == 1 {
 		req.Header.Set("If-None-Match", prev.ETags[0])
@@ -172,12 +172,23 @@ func timeOf(ts *gh.Timestamp) time.Time {
 	return ts.Time
 }
 
-// RepoByID reads a repository by numeric id (GET /repositories/{id}), which
-// follows renames and transfers; a deleted repository answers ErrNotFound.
-func (c *Client) RepoByID(ctx context.Context, id int64) (providers.Repo, error) {
-	r, resp, err := c.gh.Repositories.GetByID(withWait(ctx), id)
+// Lookup reads an indexed repository as it is now, by its stored
+// owner/name (GET /repos/{owner}/{repo}). GitHub answers a renamed or
+// transferred repository's former name with 301 to the repository by id,
+// which the HTTP client follows, so the result carries the current name.
+// A deleted repository, one the token no longer sees, and a former name
+// now taken by another repository (a different id: GitHub no longer leads
+// from that name to the stored one) answer an error wrapping
+// providers.ErrNotFound.
+func (c *Client) Lookup(ctx context.Context, stored providers.Repo) (providers.Repo, error) {
+	l, err := c.Repo(ctx, stored.FullName, providers.ListState{})
 	if err != nil {
-		return providers.Repo{}, c.wrap(fmt.Sprintf("GET repositories/%d", id), resp, err)
+		return providers.Repo{}, err
 	}
-	return convertRepo(r), nil
+	r := l.Items[0]
+	if r.ID != stored.ID {
+		return providers.Repo{}, fmt.Errorf("%s: %s now names repository id %d, not the indexed id %d: %w",
+			c.name, stored.FullName, r.ID, stored.ID, providers.ErrNotFound)
+	}
+	return r, nil
 }

@@ -81,7 +81,27 @@ func convertMergeRequest(m *gl.BasicMergeRequest) providers.PullRequest {
 		UpdatedAt:  timeOf(m.UpdatedAt),
 		MergedAt:   timeOf(m.MergedAt),
 		HTMLURL:    m.WebURL,
+		Label:      "MR " + mrReference(m),
 	}
+}
+
+// mrReference is the merge request's short reference ("!96") as GitLab
+// reports it, or built from its iid when the answer lacks it.
+func mrReference(m *gl.BasicMergeRequest) string {
+	if m.References != nil && m.References.Short != "" {
+		return m.References.Short
+	}
+	return "!" + strconv.FormatInt(m.IID, 10)
+}
+
+// PullLabel names merge request iid n as GitLab does: "MR !96".
+func (c *Client) PullLabel(n int) string { return "MR !" + strconv.Itoa(n) }
+
+// RefURL is the web URL of a branch or tag of repo, in GitLab's form
+// {project web_url}/-/tree/{name}: what the branch API reports as a
+// branch's web_url, and where GitLab shows a tag's tree too.
+func (c *Client) RefURL(repo providers.Repo, name string) string {
+	return repo.HTMLURL + "/-/tree/" + providers.RefPath(name)
 }
 
 func timeOf(t *time.Time) time.Time {

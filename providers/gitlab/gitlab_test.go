@@ -2,9 +2,11 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,5 +272,85 @@ func TestRateLimit429IsWaitedOut(t *testing.T) {
 	}
 	if len(sl.d) != 1 || sl.d[0] != 11*time.Second {
 		t.Errorf("waits %v, want [11s]", sl.d)
+	}
+}
+
+// TestRefURLIsGitLabsWebURL: a ref links where GitLab's branch API says the
+// branch lives ({project}/-/tree/{name}), checked against GitLab's
+// documented example and the fake's branches; merge requests are labelled
+// with their own reference ("MR !N").
+func TestRefURLIsGitLabsWebURL(t *testing.T) {
+	b, sha := oneCommit()
+	b.Branch("main", sha)
+	b.Branch("feature/abc-1 x", sha)
+	srv := start(t, gitlabtest.Options{})
+	h := srv.AddCorpusProject("platform", "api", 3, b.Build())
+	h.UpsertMergeRequest(gitlabtest.MergeRequest{IID: 96, Title: "ABC-1 change", Author: "dev", SourceBranch: "feature/abc-1 x", TargetBranch: "main", SHA: sha,
+		State: gitlabtest.MergeRequestOpened, CreatedAt: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)})
+	c := newClient(t, srv, nil, "")
+	ctx := context.Background()
+	l, err := c.Repo(ctx, "platform/api", providers.ListState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := l.Items[0]
+	bs, _, err := c.gl.Branches.ListBranches(3, nil)
+	if err != nil || len(bs) != 2 {
+		t.Fatalf("branches: %v %v", bs, err)
+	}
+	for _, br := range bs {
+		if got := c.RefURL(repo, br.Name); got != br.WebURL {
+			t.Errorf("RefURL(%q) = %q, GitLab says %q", br.Name, got, br.WebURL)
+		}
+	}
+
+	var docs []gl.Branch
+	loadJSON(t, "gitlabtest/testdata/docs-branches.list.json", &docs)
+	docRepo := providers.Repo{HTMLURL: "https://gitlab.example.com/my-group/my-project"}
+	if got := c.RefURL(docRepo, docs[0].Name); got != docs[0].WebURL {
+		t.Errorf("RefURL = %q, GitLab's documented web_url %q", got, docs[0].WebURL)
+	}
+
+	var labels []string
+	_, _, err = c.PullRequests(ctx, repo, time.Time{}, providers.ListState{}, func(p providers.PullRequest) (bool, error) {
+		labels = append(labels, p.Label)
+		return false, nil
+	})
+	if err != nil || len(labels) != 1 || labels[0] != "MR !96" {
+		t.Errorf("labels = %q, %v; want [MR !96]", labels, err)
+	}
+	if got := convertMergeRequest(&gl.BasicMergeRequest{IID: 7}).Label; got != "MR !7" {
+		t.Errorf("label without references = %q", got)
+	}
+}
+
+// TestLookupByID: an indexed project is read by its numeric id, so a
+// rename is followed; a deleted project is not found.
+func TestLookupByID(t *testing.T) {
+	b, sha := oneCommit()
+	b.Branch("main", sha)
+	srv := start(t, gitlabtest.Options{})
+	h := srv.AddCorpusProject("platform", "api", 3, b.Build())
+	c := newClient(t, srv, nil, "")
+	ctx := context.Background()
+	stored := providers.Repo{ID: 3, FullName: "platform/api"}
+	h.Rename("platform", "api2")
+	if r, err := c.Lookup(ctx, stored); err != nil || r.ID != 3 || r.FullName != "platform/api2" {
+		t.Errorf("renamed: %+v %v", r, err)
+	}
+	srv.DeleteProject(3)
+	if _, err := c.Lookup(ctx, stored); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("deleted: %v, want ErrNotFound", err)
+	}
+}
+
+func loadJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
 	}
 }

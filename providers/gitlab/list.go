@@ -168,12 +168,14 @@ func (c *Client) PullRequests(ctx context.Context, repo providers.Repo, since ti
 	return providers.ListState{ETags: []string{etag}, Query: query}, false, nil
 }
 
-// RepoByID reads a project by numeric id; a deleted project answers
-// ErrNotFound.
-func (c *Client) RepoByID(ctx context.Context, id int64) (providers.Repo, error) {
-	p, resp, err := c.gl.Projects.GetProject(id, nil, gl.WithContext(ctx))
+// Lookup reads an indexed project as it is now by its numeric id
+// (GET /projects/:id), which survives renames and transfers; a deleted
+// project, or one the token no longer sees, answers an error wrapping
+// providers.ErrNotFound.
+func (c *Client) Lookup(ctx context.Context, stored providers.Repo) (providers.Repo, error) {
+	p, resp, err := c.gl.Projects.GetProject(stored.ID, nil, gl.WithContext(ctx))
 	if err != nil {
-		return providers.Repo{}, c.wrap("GET projects/"+strconv.FormatInt(id, 10), resp, err)
+		return providers.Repo{}, c.wrap("GET projects/"+strconv.FormatInt(stored.ID, 10), resp, err)
 	}
 	return convertProject(p), nil
 }

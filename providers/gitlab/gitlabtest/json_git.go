@@ -1,6 +1,7 @@
 package gitlabtest
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -144,8 +145,18 @@ func (s *Server) branchJSON(snap *projectSnapshot, name string, merged map[strin
 		Protected: isDefault,
 		CanPush:   false,
 		Default:   isDefault,
-		WebURL:    s.web + "/" + snap.fullPath() + "/-/tree/" + name,
+		WebURL:    s.web + "/" + snap.fullPath() + "/-/tree/" + treePath(name),
 	}
+}
+
+// treePath is a ref name as GitLab's project_tree_url writes it: each
+// "/"-separated segment escaped, the slashes kept.
+func treePath(name string) string {
+	segs := strings.Split(name, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
 }
 
 // tagJSON is an item of GET /projects/:id/repository/tags. The corpus
