@@ -73,15 +73,3 @@ func (b *backend) Resync(provider, fullName string) error {
 	}()
 	return nil
 }
-
-// countSmartFailures counts smart-commit commands that failed for good.
-func countSmartFailures(ledger *smartcommit.BoltLedger) (int, error) {
-	recs, err := ledger.ByIssue("")
-	n := 0
-	for _, r := range recs {
-		if r.State == smartcommit.StateFailed {
-			n++
-		}
-	}
-	return n, err
-}

@@ -56,7 +56,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	// Status, metrics and the hooks that feed them.
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
 	entries := map[string]cron.EntryID{} // written before serving starts
-	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
+	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
 	}))
 	var ledger *smartcommit.BoltLedger // read by the status page and explain
@@ -66,7 +66,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 			log.Error("smart commits", "err", err)
 			return exitFailed
 		}
-		tracker.SmartCommitFailures = func() (int, error) { return countSmartFailures(ledger) }
 	}
 	reg, m := newMetrics(d, tracker)
 	ix, err := d.newIndexerWith(indexer.Options{
