@@ -526,7 +526,8 @@ func shaString(key []byte) string {
 }
 
 // ForgetCommits drops commits from the indexed set (they became
-// unreachable and their links were removed).
+// unreachable and their links were removed), and from the pending smart
+// commits.
 func (s *Store) ForgetCommits(k RepoKey, shas []string) error {
 	return s.update("forget commits "+k.String(), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
@@ -538,7 +539,7 @@ func (s *Store) ForgetCommits(k RepoKey, shas []string) error {
 				return err
 			}
 		}
-		return nil
+		return dropSmartPending(tx, k, shas)
 	})
 }
 
@@ -565,10 +566,14 @@ func u64(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// ForgetRepo deletes a repo's state and its indexed commits.
+// ForgetRepo deletes a repo's state, its indexed commits and its pending
+// smart commits.
 func (s *Store) ForgetRepo(k RepoKey) error {
 	return s.update("forget repo "+k.String(), func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRepos).Delete(k.bytes()); err != nil {
+			return err
+		}
+		if err := forgetSmartPending(tx, k); err != nil {
 			return err
 		}
 		if tx.Bucket(bucketCommits).Bucket(k.bytes()) != nil {
