@@ -1,6 +1,8 @@
 package indexer_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -72,8 +74,9 @@ func TestSmartCommitsRunOnceForNewCommitsOnConfiguredBranches(t *testing.T) {
 
 // newSmartStack is a stack whose indexer runs smart commits on master
 // only, synced once (the backfill that arms them), over a history of one
-// commit on master and feature/x; it returns that commit.
-func newSmartStack(t *testing.T) (*stack, string) {
+// commit on master and feature/x; it returns that commit. mod, if set,
+// adjusts the executor's options.
+func newSmartStack(t *testing.T, mod ...func(*smartcommit.Options)) (*stack, string) {
 	t.Helper()
 	b := corpus.NewBuilder()
 	old := b.Commit(nil, "ZOOKEEPER-1 #comment from the backfill: must never run", smartAt(0))
@@ -85,7 +88,11 @@ func newSmartStack(t *testing.T) (*stack, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: s.jc, Ledger: ledger, Keys: s.m, IssueExists: s.jc.ExistingIssues})
+	opts := smartcommit.Options{Jira: s.jc, Ledger: ledger, Keys: s.m, IssueExists: s.jc.ExistingIssues}
+	for _, f := range mod {
+		f(&opts)
+	}
+	ex, err := smartcommit.NewExecutor(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,4 +215,33 @@ func TestSmartCommitsOnlyOnUnconfiguredBranchNeverRun(t *testing.T) {
 	if cs := s.jira.Comments("ZOOKEEPER-5"); len(cs) != 0 {
 		t.Errorf("a commit only on feature/x ran its command: %+v", cs)
 	}
+}
+
+// TestSmartCommitsReachedDuringAnOutageRunOnTheNextPass: when the pending
+// commands cannot be recorded (Jira cannot say whether the issue exists),
+// master's cursor stays, and the next pass runs them.
+func TestSmartCommitsReachedDuringAnOutageRunOnTheNextPass(t *testing.T) {
+	down := false
+	s, old := newSmartStack(t, func(o *smartcommit.Options) {
+		exists := o.IssueExists
+		o.IssueExists = func(ctx context.Context, keys []string) (map[string]bool, error) {
+			if down {
+				return nil, errors.New("jira is down")
+			}
+			return exists(ctx, keys)
+		}
+	})
+	c := onFeature(t, s, old)
+
+	down = true
+	s.repo.SetBranch("master", c.SHA)
+	if rep := s.sync(t); rep.Err == nil && (len(rep.Repos) == 0 || rep.Repos[0].Err == nil) {
+		t.Fatal("the pass succeeded although the commands could not be recorded")
+	}
+	if cs := s.jira.Comments("ZOOKEEPER-5"); len(cs) != 0 {
+		t.Fatalf("comments during the outage: %+v", cs)
+	}
+	down = false
+	mustOK(t, s.sync(t))
+	wantCommentOnce(t, s, c)
 }
