@@ -97,3 +97,39 @@ func TestIssueAtTheLinkLimitIsSkippedNotFatal(t *testing.T) {
 		t.Errorf("other issue has %d links, want 1", n)
 	}
 }
+
+// TestAWSSecretKeyNeverReachesJira: an AWS secret access key in a commit
+// title (no gitleaks rule copied covers it) is redacted in the link.
+func TestAWSSecretKeyNeverReachesJira(t *testing.T) {
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var key strings.Builder
+	for i := 0; i < 40; i++ {
+		key.WriteByte(b64[(i*29+11)%len(b64)])
+	}
+	b := corpus.NewBuilder()
+	c := b.Commit(nil, "ZOOKEEPER-23: CI uses AWS_SECRET_ACCESS_KEY="+key.String()+" for S3", time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC))
+	b.Branch("master", c)
+	s := newStack(t, b.Build(), nil)
+	rd, err := redact.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ix, err = indexer.New(indexer.Options{Store: s.store, Jira: s.jc, Matcher: s.m,
+		Redact: func(text string) (string, []string) {
+			out, found := rd.Redact(text)
+			var ids []string
+			for _, f := range found {
+				ids = append(ids, f.Rule)
+			}
+			return out, ids
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, s.sync(t))
+	links := s.jira.Links("ZOOKEEPER-23")
+	if len(links) != 1 || !strings.Contains(links[0].Object.Title, "AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-access-key] for S3") ||
+		strings.Contains(links[0].Object.Title+links[0].Object.Summary, key.String()) {
+		t.Fatalf("commit link not redacted: %+v", links)
+	}
+}

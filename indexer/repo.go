@@ -252,6 +252,11 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	// backfill and runs none).
 	w.smart = rs.ix.opts.SmartCommits != nil && rs.t.SmartCommits != nil && rs.st.SmartCommitsArmed &&
 		rs.t.SmartCommits(b.Name) && !rs.ix.opts.DryRun
+	// On other branches, once armed, commits with commands are remembered
+	// as pending: they run when a branch where smart commits run reaches
+	// them (runReached).
+	w.track = rs.ix.opts.SmartCommits != nil && rs.t.SmartCommits != nil && rs.st.SmartCommitsArmed &&
+		!rs.t.SmartCommits(b.Name) && !rs.ix.opts.DryRun
 	known, err := rs.known(head)
 	if err != nil {
 		return false, err
@@ -282,7 +287,7 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 			}
 			rs.indexed[compactSHA(c.SHA)] = struct{}{}
 			w.fresh = append(w.fresh, state.NewCommit(c.SHA, c.Parents))
-			if w.smart {
+			if w.smart || w.track && len(c.Parents) <= 1 && smartcommit.HasCommands(c.Message, rs.ix.opts.Matcher) {
 				w.smartQueue = append(w.smartQueue, c)
 			}
 			for _, p := range c.Parents {
@@ -306,6 +311,9 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 		}
 	}
 	if err := rs.lk.add(ctx, rs.ix.refEntity(rs.t, rs.key(), rs.repo, KindBranch, b.Name)); err != nil {
+		return false, err
+	}
+	if err := w.runReached(ctx, head, old); err != nil {
 		return false, err
 	}
 	if err := w.flush(ctx); err != nil {
@@ -346,8 +354,11 @@ type walker struct {
 	fresh          []state.Commit  // walked since the last checkpoint
 	pending        int             // walked before it (saved as pending)
 	lastCheckpoint int             // page of the last checkpoint (or the start)
-	smart          bool
-	smartQueue     []providers.Commit
+	// smart: commands of walked commits run (a configured branch); track:
+	// walked commits with commands are recorded as pending instead (any
+	// other branch). Neither before the repo is armed, nor in a dry run.
+	smart, track bool
+	smartQueue   []providers.Commit // newest first, as walked
 }
 
 // resume picks up an unfinished walk of the same head from its checkpoint
@@ -385,11 +396,16 @@ func (w *walker) resume(head string) (frontier map[string]bool, startPage int, e
 	return map[string]bool{head: true}, 1, nil
 }
 
-// flush writes the links of what was walked and runs its smart commits.
+// flush writes the links of what was walked and runs its smart commits,
+// or records them as pending. Either happens before the walk's progress is
+// saved, so a crash cannot lose them.
 func (w *walker) flush(ctx context.Context) error {
 	rs := w.rs
 	if err := rs.lk.flush(ctx); err != nil {
 		return err
+	}
+	if w.track {
+		return w.recordPending()
 	}
 	// Oldest first, as they were committed. An error means nothing was
 	// recorded or sent for that commit: the walk's progress is not saved,
@@ -406,6 +422,61 @@ func (w *walker) flush(ctx context.Context) error {
 	}
 	w.smartQueue = w.smartQueue[:0]
 	return nil
+}
+
+// recordPending stores the queued commits as pending smart commits, with
+// their messages redacted (they are stored, and later quoted in Jira).
+func (w *walker) recordPending() error {
+	rs := w.rs
+	if len(w.smartQueue) == 0 {
+		return nil
+	}
+	ps := make([]state.SmartPending, 0, len(w.smartQueue))
+	for i := len(w.smartQueue) - 1; i >= 0; i-- { // oldest first
+		c := w.smartQueue[i]
+		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message)
+		ps = append(ps, state.SmartPending{SHA: c.SHA, Message: msg, Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), URL: c.HTMLURL, When: c.AuthorDate})
+	}
+	if err := rs.ix.opts.Store.AddSmartPending(rs.key(), ps); err != nil {
+		return err
+	}
+	w.smartQueue = w.smartQueue[:0]
+	return nil
+}
+
+// runReached runs, oldest first and before the branch cursor advances, the
+// commands of pending smart commits (see recordPending) that the walked
+// branch, one where smart commits run, now reaches at head: by a
+// fast-forward onto them or by a merge of them. Ran, they stop being
+// pending; the ledger keeps each command to one run even if a crash makes
+// this happen again. An error leaves the cursor where it was, so the next
+// pass tries again.
+func (w *walker) runReached(ctx context.Context, head, old string) error {
+	if !w.smart {
+		return nil
+	}
+	rs := w.rs
+	var stop []string
+	if old != "" {
+		stop = []string{old}
+	}
+	reached, err := rs.ix.opts.Store.SmartPendingReachable(rs.key(), w.branch, head, stop, w.fresh)
+	if err != nil || len(reached) == 0 {
+		return err
+	}
+	shas := make([]string, len(reached))
+	for i, p := range reached {
+		shas[i] = p.SHA
+		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
+			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: w.branch, SHA: p.SHA, URL: p.URL,
+			Author: p.Author, Message: p.Message, When: p.When,
+		}); err != nil {
+			return fmt.Errorf("smart commit %s: %w", shortSHA(p.SHA), err)
+		}
+	}
+	rs.ix.log.Info("pending smart commits reached a smart-commit branch", "provider", rs.t.Name, "repo", rs.repo.FullName,
+		"branch", w.branch, "commits", len(reached))
+	return rs.ix.opts.Store.DropSmartPending(rs.key(), shas)
 }
 
 // checkpoint saves the walk's progress: links written first, then the

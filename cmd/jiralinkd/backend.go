@@ -83,15 +83,3 @@ func resyncOutcome(rep indexer.Report) error {
 	}
 	return rep.Err
 }
-
-// countSmartFailures counts smart-commit commands that failed for good.
-func countSmartFailures(ledger *smartcommit.BoltLedger) (int, error) {
-	recs, err := ledger.ByIssue("")
-	n := 0
-	for _, r := range recs {
-		if r.State == smartcommit.StateFailed {
-			n++
-		}
-	}
-	return n, err
-}

@@ -57,7 +57,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	chain := jobChain(log)
 	sched := cron.New()
 	entries := map[string]cron.EntryID{} // written before serving starts
-	tracker := status.NewTracker(d.store, version, d.providerInfos(func(name string) time.Time {
+	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
 	}))
 	var ledger *smartcommit.BoltLedger // read by the status page and explain
@@ -67,7 +67,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 			log.Error("smart commits", "err", err)
 			return exitFailed
 		}
-		tracker.SmartCommitFailures = func() (int, error) { return countSmartFailures(ledger) }
 	}
 	reg, m := newMetrics(d, tracker)
 	ix, err := d.newIndexerWith(indexer.Options{

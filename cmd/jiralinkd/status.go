@@ -49,7 +49,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	var snap status.Snapshot
 	src, err := d.queryState(ctx, "/api/v1/status", &snap, func(st *state.Store) error {
 		var err error
-		snap, err = status.NewTracker(st, version, d.providerInfos(nil)).Snapshot()
+		snap, err = newTracker(st, d.providerInfos(nil)).Snapshot()
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/providers"
@@ -345,5 +346,68 @@ func TestDialAddr(t *testing.T) {
 		if got := dialAddr(in); got != want {
 			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestStatusCountsFailedSmartCommits: status read from the state file
+// counts the failed commands explain lists, as serve's views do.
+func TestStatusCountsFailedSmartCommits(t *testing.T) {
+	f := newStatusFixture(t)
+	st, err := state.Open(f.statePath, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := smartcommit.NewBoltLedger(st.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	commit := smartcommit.CommitInfo{Provider: "github", Repo: "acme/api", Branch: "main", SHA: "c1", URL: "https://github.com/acme/api/commit/c1"}
+	err = ledger.Put(
+		smartcommit.Record{ID: "github/c1/0", Issue: "ABC-1", Kind: smartcommit.KindTransition, Command: "ABC-1 #frobnicate",
+			Transition: "frobnicate", Commit: commit, State: smartcommit.StateFailed, Attempts: 1, Error: `no transition "frobnicate"`, Created: now, Updated: now},
+		smartcommit.Record{ID: "github/c1/1", Issue: "ABC-1", Kind: smartcommit.KindComment, Command: "ABC-1 #comment hi",
+			Text: "hi", Commit: commit, State: smartcommit.StateDone, Attempts: 1, JiraID: "10001", Created: now, Updated: now},
+	)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(t, "127.0.0.1:0", "")
+
+	code, out, errOut := f.run(cmdExplain, "--config", cfg, "--json", "ABC-1")
+	if code != exitOK {
+		t.Fatalf("explain: exit %d\n%s", code, errOut)
+	}
+	var e admin.Explanation
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, c := range e.SmartCommits {
+		if c.State == string(smartcommit.StateFailed) {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("explain lists %d failed commands, want 1: %+v", failed, e.SmartCommits)
+	}
+
+	code, out, errOut = f.run(cmdStatus, "--config", cfg, "--json")
+	if code != exitOK {
+		t.Fatalf("status --json: exit %d\n%s", code, errOut)
+	}
+	var snap status.Snapshot
+	if err := json.Unmarshal([]byte(out), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap.SmartCommitsFailed != 1 || !strings.Contains(out, `"smart_commits_failed": 1`) {
+		t.Errorf("status --json: smart_commits_failed %d, want 1 (as explain)\n%s", snap.SmartCommitsFailed, out)
+	}
+	code, out, _ = f.run(cmdStatus, "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "Smart commits failed: 1") {
+		t.Errorf("status: exit %d, no failure count:\n%s", code, out)
 	}
 }

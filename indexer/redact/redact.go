@@ -6,7 +6,9 @@
 // keys; GitHub, GitLab, Slack and Atlassian tokens; private key blocks;
 // JWTs; credentials on curl command lines; self-identifying tokens of
 // common developer services), copied verbatim from a cited release, plus
-// two of jiralinkd's own for passwords in assignments and URLs. They are
+// four of jiralinkd's own: passwords in assignments and URLs, AWS secret
+// access keys, and high-entropy secret, API key and token assignments
+// (what gitleaks' left-out generic-api-key would find). They are
 // applied with gitleaks' semantics: keyword pre-filter, secret group,
 // entropy threshold, rule and global allowlists. rules/README.md has the
 // provenance and the reasons for the selection.

@@ -209,8 +209,8 @@ func TestShannonEntropy(t *testing.T) {
 func TestRulesAreKeyedAndUnique(t *testing.T) {
 	r := newRedactor(t)
 	ids := r.Rules()
-	if len(ids) != 76 {
-		t.Errorf("%d rules, want 74 from gitleaks + 2 of jiralinkd's", len(ids))
+	if len(ids) != 78 {
+		t.Errorf("%d rules, want 74 from gitleaks + 4 of jiralinkd's", len(ids))
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -219,7 +219,7 @@ func TestRulesAreKeyedAndUnique(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	for _, id := range []string{"aws-access-token", "github-pat", "gitlab-pat", "slack-bot-token", "private-key", "jwt", "password-assignment", "url-password"} {
+	for _, id := range []string{"aws-access-token", "github-pat", "gitlab-pat", "slack-bot-token", "private-key", "jwt", "password-assignment", "url-password", "aws-secret-access-key", "secret-assignment"} {
 		if !seen[id] {
 			t.Errorf("rule %s missing", id)
 		}

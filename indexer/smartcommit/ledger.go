@@ -218,3 +218,32 @@ func sortRecords(rs []Record) {
 		return a.Index < b.Index
 	})
 }
+
+// CountFailed counts the commands that failed for good in the ledger kept
+// in db, reading only: a database without the ledger's buckets has none.
+// It is the count status views show next to explain's list of failures.
+func CountFailed(db *bolt.DB) (int, error) {
+	n := 0
+	err := db.View(func(tx *bolt.Tx) error {
+		records := tx.Bucket(bucketRecords)
+		if records == nil {
+			return nil
+		}
+		return records.ForEach(func(_, v []byte) error {
+			var r struct {
+				State State `json:"state"`
+			}
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if r.State == StateFailed {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("smartcommit: count failed commands: %w", err)
+	}
+	return n, nil
+}

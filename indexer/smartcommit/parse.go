@@ -127,6 +127,14 @@ func Parse(message string, m *keys.Matcher) []Command {
 	return ParseUnits(message, m, Units{})
 }
 
+// HasCommands reports whether the Executor would find commands to record
+// in the message of a commit with at most one parent: the message has
+// smart-commit commands and is not one git wrote for a revert or a
+// cherry-pick (-x). Whether the issues exist is not checked.
+func HasCommands(message string, m *keys.Matcher) bool {
+	return !generatedCopy(message) && len(Parse(message, m)) > 0
+}
+
 // ParseUnits returns the smart-commit commands of a commit message, in
 // order. Each line is read on its own:
 //

@@ -537,7 +537,8 @@ func shaString(key []byte) string {
 }
 
 // ForgetCommits drops commits from the indexed set (they became
-// unreachable and their links were removed).
+// unreachable and their links were removed), and from the pending smart
+// commits.
 func (s *Store) ForgetCommits(k RepoKey, shas []string) error {
 	return s.update("forget commits "+k.String(), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCommits).Bucket(k.bytes())
@@ -549,7 +550,7 @@ func (s *Store) ForgetCommits(k RepoKey, shas []string) error {
 				return err
 			}
 		}
-		return nil
+		return dropSmartPending(tx, k, shas)
 	})
 }
 
@@ -576,11 +577,14 @@ func u64(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// ForgetRepo deletes a repo's state, its indexed commits and the pending
-// commits of its unfinished walks.
+// ForgetRepo deletes a repo's state, its indexed commits, the pending
+// commits of its unfinished walks and its pending smart commits.
 func (s *Store) ForgetRepo(k RepoKey) error {
 	return s.update("forget repo "+k.String(), func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRepos).Delete(k.bytes()); err != nil {
+			return err
+		}
+		if err := forgetSmartPending(tx, k); err != nil {
 			return err
 		}
 		return dropHistory(tx, k)
