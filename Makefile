@@ -14,9 +14,10 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/jiralinkd ./cmd/jiralinkd
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/devstack ./cmd/devstack
 
-## test: every test with the race detector (the command CI runs)
+## test: every test with the race detector (the command CI runs); says loudly if the browser tests were skipped
 test:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	@./scripts/browser-test/notice.sh
 
 ## demo: start the local fake GitHub + Jira, sync the ZooKeeper corpus, show what landed
 demo: build
