@@ -18,8 +18,6 @@ import (
 // purgeExamples is how many links per repository a dry run shows.
 const purgeExamples = 3
 
-const purgeUsage = "usage: jiralinkd purge [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]"
-
 // cmdPurge removes the remote links jiralinkd wrote — all of them, one
 // provider's or one repository's — and the state behind them, as recorded
 // in its own state file (links written by hand or by other tools are never
@@ -38,10 +36,6 @@ func cmdPurge(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	d, code := setup(fs, args, stderr, env)
 	if code != exitOK {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, purgeUsage)
-		return exitConfig
 	}
 	if err := d.openStore(); err != nil {
 		fmt.Fprintf(stderr, "jiralinkd: %v (stop jiralinkd serve before purging)\n", err)
