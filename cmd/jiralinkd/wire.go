@@ -43,7 +43,7 @@ type deps struct {
 	targets []indexer.Target
 	store   *state.Store // nil until openStore
 	hooks   clientHooks
-	noRetry bool // one attempt per request, no retry log lines (check)
+	noRetry bool   // one attempt per request, no retry log lines (check)
 	cleanup func() // removes what openStoreReadOnly created; nil if nothing
 }
 
