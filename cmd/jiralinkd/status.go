@@ -67,7 +67,7 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	if code != exitOK {
 		return code
 	}
-	key := admin.NormalizeIssueKey(d.args[0])
+	key := admin.NormalizeIssueKey(strings.TrimSpace(d.args[0]))
 	if !admin.ValidIssueKey(key) {
 		fmt.Fprintf(stderr, "jiralinkd: %q is not an issue key (like PROJ-123)\n%s\n", d.args[0], use)
 		return exitConfig

@@ -21,10 +21,10 @@ import (
 func ValidIssueKey(k string) bool { return jiraclient.ValidIssueKey(k) }
 
 // NormalizeIssueKey is the canonical form of an issue key as a user types
-// it: surrounding space trimmed, upper case (zookeeper-2014 is
-// ZOOKEEPER-2014). Every entry point (API, page, explain) normalises
-// before ValidIssueKey.
-func NormalizeIssueKey(k string) string { return strings.ToUpper(strings.TrimSpace(k)) }
+// it: upper case (zookeeper-2014 is ZOOKEEPER-2014). Every entry point
+// (API, page, explain) normalises before ValidIssueKey; forms that accept
+// typed input also trim surrounding space first.
+func NormalizeIssueKey(k string) string { return strings.ToUpper(k) }
 
 // Explanation is what jiralinkd linked to one issue, and why: the body of
 // GET /api/v1/issues/{KEY} and of `jiralinkd explain --json`.
