@@ -142,10 +142,23 @@ func recordCancelled(r slog.Record) bool {
 	return found
 }
 
-// cancelled reports whether err stems from a cancelled context.
-func cancelled(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// stoppedIn counts the failures of r that a cancelled context caused.
+func stoppedIn(r indexer.Report) int {
+	n := 0
+	if cancelled(r.Err) {
+		n++
+	}
+	for _, rr := range r.Repos {
+		if cancelled(rr.Err) {
+			n++
+		}
+	}
+	return n
 }
+
+// cancelled reports whether err stems from a cancelled context (an
+// interruption; a timeout is a failure).
+func cancelled(err error) bool { return errors.Is(err, context.Canceled) }
 
 // runPass syncs every target concurrently (each provider has its own rate
 // limit), repos of one provider one after another.
@@ -164,9 +177,9 @@ func runPass(ctx context.Context, ix *indexer.Indexer, targets []indexer.Target,
 }
 
 // printReports writes one line per repo and a total; it returns the number
-// of failures.
+// of failures, not counting the repos an interruption stopped.
 func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
-	failed := 0
+	failed, stopped := 0, 0
 	var commits, links, deleted int
 	verb := "written"
 	if dryRun {
@@ -198,8 +211,14 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)
 		}
 		failed += r.Failed()
+		stopped += stoppedIn(r)
 	}
-	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed\n", commits, verb, links, deleted, failed)
+	failed -= stopped
+	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed", commits, verb, links, deleted, failed)
+	if stopped > 0 {
+		fmt.Fprintf(w, ", %d interrupted", stopped)
+	}
+	fmt.Fprintln(w)
 	return failed
 }
 
