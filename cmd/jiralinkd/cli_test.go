@@ -165,7 +165,7 @@ func TestSyncRepoMustBeConfigured(t *testing.T) {
 	// Under a configured organisation, discovery decides.
 	f.editConfig(t, "repos: [acme/api]", "orgs: [acme]")
 	code, out, errOut = f.run(ctx, "sync", "--config", f.config, "--repo", "acme/missing")
-	if code != exitFailed || !strings.Contains(out+errOut, "acme/missing") {
+	if code != exitFailed || !strings.Contains(out+errOut, "repository acme/missing not found") {
 		t.Errorf("repo under the org but missing: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := f.run(ctx, "sync", "--config", f.config, "--repo", "acme/api"); code != exitOK {
