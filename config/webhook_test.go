@@ -80,8 +80,8 @@ func TestAdminToken(t *testing.T) {
 	}
 	// The problem names the key that was set.
 	for doc, key := range map[string]string{
-		"http:\n  admin_token_env: SHORT\n":        "http.admin_token_env: too short",
-		"http:\n  admin_token_file: /short\n":      "http.admin_token_file: too short",
+		"http:\n  admin_token_env: SHORT\n":       "http.admin_token_env: too short",
+		"http:\n  admin_token_file: /short\n":     "http.admin_token_file: too short",
 		"http:\n  admin_token: abcabcabcabcabc\n": "http.admin_token: too short",
 	} {
 		readFile := func(string) ([]byte, error) { return []byte("abc\n"), nil }
