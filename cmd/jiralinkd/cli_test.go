@@ -186,3 +186,19 @@ func TestInterruptedExit(t *testing.T) {
 		t.Errorf("SIGINT: %d %v", code, ok)
 	}
 }
+
+// TestPurgeProgress: purge --yes says on stderr which repository it is at
+// and how many links are gone.
+func TestPurgeProgress(t *testing.T) {
+	f := newPurgeFixture(t)
+	defer func(n int) { purgeProgressEvery = n }(purgeProgressEvery)
+	purgeProgressEvery = 2
+	code, out, errOut := f.run(context.Background(), "purge", "--config", f.config, "--yes")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	wantLines(t, errOut, "purge: [1/3] ", "purge: [3/3] ", "purge: 2 of 7 links deleted\n", "purge: 6 of 7 links deleted\n")
+	if strings.Contains(errOut, "purge: 7 of") {
+		t.Errorf("progress past every 2:\n%s", errOut)
+	}
+}
