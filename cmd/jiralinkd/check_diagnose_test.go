@@ -191,3 +191,50 @@ func TestCheckScopesUnread(t *testing.T) {
 		wantLines(t, out, tc.want)
 	}
 }
+
+// TestCheckNoAnswer: a server that accepts connections but never answers
+// fails once, within the configured timeout, naming it.
+func TestCheckNoAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 16)
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-conns:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case conns <- c: // held open, unanswered
+			default:
+				c.Close()
+			}
+		}
+	}()
+	f := newFixture(t)
+	url := "http://" + ln.Addr().String()
+	f.editConfig(t, f.jira.URL(), url)
+	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  timeout: 1s")
+	start := time.Now()
+	code, out := f.check(t)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("check took %s with a 1s timeout", d)
+	}
+	if code != exitFailed {
+		t.Errorf("exit %d", code)
+	}
+	wantLines(t, out, "FAIL jira reachable: unreachable: jira.url ("+url+"): no answer within 1s (jira.timeout)")
+}
