@@ -238,3 +238,26 @@ func TestCheckNoAnswer(t *testing.T) {
 	}
 	wantLines(t, out, "FAIL jira reachable: unreachable: jira.url ("+url+"): no answer within 1s (jira.timeout)")
 }
+
+// TestCheckGitLabTokenInfoForbidden: a GitLab token that may not read its
+// own token information (403) is checked without its scopes, not failed.
+func TestCheckGitLabTokenInfoForbidden(t *testing.T) {
+	const glToken = "glpat-check-token-info-0123456789"
+	f := newFixture(t)
+	gl := gitlabtest.Start(t, gitlabtest.Options{Token: glToken})
+	gl.AddGroup("acme")
+	f.env["GL_TOKEN"] = glToken
+	f.config = f.write(t, "config.yaml", mustRead(t, f.config)+`  - name: gitlab
+    type: gitlab
+    url: `+gl.URL()+`
+    token_env: GL_TOKEN
+    groups: [acme]
+`)
+	gl.FailNext("GET /personal_access_tokens/self", 1, 403, nil, `{"message":"403 Forbidden"}`)
+	code, out := f.check(t)
+	if code != exitOK {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	wantLines(t, out, "OK   gitlab token: authenticated as ", "OK   gitlab group acme: visible")
+	noLine(t, out, "WARN gitlab token")
+}
