@@ -125,20 +125,24 @@ func TestSyncInterrupted(t *testing.T) {
 		sig  syscall.Signal
 		code int
 	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
-		t.Run(tc.sig.String(), func(t *testing.T) {
-			f := newFixture(t)
-			f.gh.SetLatency(300 * time.Millisecond)
-			ctx, cancel := context.WithCancelCause(context.Background())
-			time.AfterFunc(150*time.Millisecond, func() { cancel(&interruptError{Signal: tc.sig}) })
-			code, out, errOut := f.run(ctx, "sync", "--config", f.config)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d", code, tc.code)
-			}
-			if !strings.Contains(errOut, "interrupted; rerun to resume") || strings.Contains(errOut, "level=ERROR") ||
-				strings.Contains(out, "FAIL") || strings.Contains(out+errOut, "context canceled") {
-				t.Errorf("stdout: %s\nstderr: %s", out, errOut)
-			}
-		})
+		// Interrupted at different points: Jira's project list, discovery,
+		// the walk.
+		for _, after := range []time.Duration{time.Millisecond, 20 * time.Millisecond, 150 * time.Millisecond} {
+			t.Run(tc.sig.String()+"/"+after.String(), func(t *testing.T) {
+				f := newFixture(t)
+				f.gh.SetLatency(300 * time.Millisecond)
+				ctx, cancel := context.WithCancelCause(context.Background())
+				time.AfterFunc(after, func() { cancel(&interruptError{Signal: tc.sig}) })
+				code, out, errOut := f.run(ctx, "sync", "--config", f.config)
+				if code != tc.code {
+					t.Errorf("exit %d, want %d", code, tc.code)
+				}
+				if !strings.Contains(errOut, "interrupted; rerun to resume") || strings.Contains(errOut, "level=ERROR") ||
+					strings.Contains(out, "FAIL") || strings.Contains(out+errOut, "context canceled") || strings.Contains(out, "interrupted (signal") {
+					t.Errorf("stdout: %s\nstderr: %s", out, errOut)
+				}
+			})
+		}
 	}
 	// Without a signal as the cause (a test, an embedding), it is exit 1.
 	f := newFixture(t)
@@ -182,6 +186,9 @@ func TestInterruptedExit(t *testing.T) {
 		t.Error("not yet cancelled, but interrupted")
 	}
 	cancel(&interruptError{Signal: os.Interrupt})
+	if !cancelled(context.Cause(ctx)) {
+		t.Error("the cause does not match context.Canceled")
+	}
 	if code, ok := interruptedExit(ctx); !ok || code != 130 {
 		t.Errorf("SIGINT: %d %v", code, ok)
 	}

@@ -50,9 +50,13 @@ func run() int {
 }
 
 // interruptError is the cause of a command context cancelled by a signal.
+// It matches context.Canceled (errors.Is), so code that reports
+// context.Cause instead of ctx.Err() is still recognised as cancelled.
 type interruptError struct{ Signal os.Signal }
 
-func (e *interruptError) Error() string { return "interrupted by " + e.Signal.String() }
+func (e *interruptError) Error() string { return "interrupted (signal: " + e.Signal.String() + ")" }
+
+func (e *interruptError) Unwrap() error { return context.Canceled }
 
 // interruptedExit is the exit code of a command whose context ctx was
 // cancelled: 128 + the signal number (130 for SIGINT, 143 for SIGTERM) when
