@@ -51,7 +51,7 @@ func Parse(data []byte, path string, env func(string) string, readFile func(stri
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		c.add("", syntaxMessage(err))
+		c.add("", syntaxMessage(data, err))
 		return nil, c.err()
 	}
 	checkDocument(&doc, c)
@@ -82,29 +82,60 @@ func Parse(data []byte, path string, env func(string) string, readFile func(stri
 	return cfg, nil
 }
 
-// syntaxMessage turns a YAML parser error into a problem message that
-// always names a line.
-func syntaxMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	// Parser (as opposed to scanner) errors of yaml.v3 carry a 0-based line
-	// number; TestProblems pins this correction to the vendored version.
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, tail, ok := strings.Cut(rest, ": "); ok && strings.HasPrefix(tail, "did not find expected") {
-			if n, err := strconv.Atoi(num); err == nil {
-				msg = fmt.Sprintf("line %d: %s", n+1, tail)
-			}
-		}
-	}
-	// yaml.v3 omits the line number for errors on the first line; errors
-	// about anchors and aliases carry none at all.
-	if !strings.HasPrefix(msg, "line ") && !strings.Contains(msg, "anchor") &&
-		!strings.Contains(msg, "alias") && !strings.Contains(msg, "merge") {
-		msg = "line 1: " + msg
+// syntaxMessage turns a YAML parser error for the document data into a
+// problem message naming the line of the problem.
+func syntaxMessage(data []byte, err error) string {
+	problem := yamlProblem(err)
+	msg := problem
+	switch line, ok := problemLine(data, problem); {
+	case ok:
+		msg = fmt.Sprintf("line %d: %s", line, problem)
+	case !strings.Contains(problem, "anchor") && !strings.Contains(problem, "alias") && !strings.Contains(problem, "merge"):
+		// Not expected (the whole document reproduces the problem); the
+		// first line beats no line at all.
+		msg = "line 1: " + problem
 	}
 	if strings.Contains(msg, "cannot start any token") {
 		msg += ` (quote values that start with "@" or "*", e.g. schedule: "@hourly")`
 	}
 	return "invalid YAML: " + msg
+}
+
+// problemLine returns the 1-based line of a YAML syntax problem in data.
+//
+// yaml.v3 does not report where a problem is: its messages name the line
+// where the enclosing construct starts (a mapping, a sequence), 0-based for
+// parser errors and 1-based for scanner errors, or no line at all for
+// problems on the first line and for anchors and aliases. So the problem is
+// located by parsing growing prefixes of the document: it is on the first
+// line whose prefix fails with the same problem (the parser reads a line's
+// tokens only once it has the line; a prefix that ends inside an unclosed
+// construct fails with another problem, such as an unexpected end).
+func problemLine(data []byte, problem string) (int, bool) {
+	var prefix []byte
+	for i, l := range bytes.SplitAfter(data, []byte("\n")) {
+		prefix = append(prefix, l...)
+		var doc yaml.Node
+		if err := yaml.Unmarshal(prefix, &doc); err != nil && yamlProblem(err) == problem {
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// yamlProblem is the problem a yaml.v3 syntax error describes, without the
+// "yaml: " and "line N: " prefixes (the line is not the problem's; see
+// problemLine).
+func yamlProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ": "); ok {
+			if _, err := strconv.Atoi(num); err == nil {
+				return tail
+			}
+		}
+	}
+	return msg
 }
 
 // envOverride is a key that can be overridden from the environment.

@@ -59,11 +59,22 @@ func TestProblems(t *testing.T) {
 			"invalid YAML: line 2: did not find expected ',' or ']'"}},
 		{"syntax error on line 1", "jira: @x\n", []string{
 			`invalid YAML: line 1: found character that cannot start any token (quote values that start with "@" or "*", e.g. schedule: "@hourly")`}},
+		// yaml.v3 names the line where the enclosing construct starts; the
+		// problem's own line is reported.
 		{"tab indentation", "jira:\n  url: x\n\ttoken: y\n", []string{
-			// yaml.v3 names the line where the enclosing construct starts.
-			"invalid YAML: line 2: found a tab character that violates indentation"}},
+			"invalid YAML: line 3: found a tab character that violates indentation"}},
 		{"parser error line", "providers:\n  - name: a\n  b: c\n", []string{
-			"invalid YAML: line 2: did not find expected '-' indicator"}},
+			"invalid YAML: line 3: did not find expected '-' indicator"}},
+		{"bad indentation in a nested list", "state:\n  path: x\njira:\n  projects:\n    - A\n   - B\n", []string{
+			"invalid YAML: line 6: did not find expected key"}},
+		{"unterminated quote", "state:\n  path: x\njira:\n  url: \"https://x\n  token_env: X\n", []string{
+			"invalid YAML: line 4: found unexpected end of stream"}},
+		{"key without colon", "state:\n  path: x\njira:\n  url: x\nproviders\n", []string{
+			"invalid YAML: line 5: could not find expected ':'"}},
+		{"unknown alias", "state:\n  path: x\njira:\n  url: *nope\n", []string{
+			"invalid YAML: line 4: unknown anchor 'nope' referenced"}},
+		{"scanner error after blank lines", "state:\n  path: x\n\n\njira:\n  url: x\n  token: @y\n", []string{
+			`invalid YAML: line 7: found character that cannot start any token (quote values that start with "@" or "*", e.g. schedule: "@hourly")`}},
 		{"parser error line deep in the file", "state:\n  path: x\nlog:\n  level: info\njira:\n  projects: [A\n", []string{
 			"invalid YAML: line 6: did not find expected ',' or ']'"}},
 		{"document is a list", "- a\n- b\n", []string{

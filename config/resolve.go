@@ -10,6 +10,19 @@ import (
 // token_env, token_file and token.
 type secretKeys struct{ env, file, literal string }
 
+// path is the YAML path of the key that configured s in the section at
+// section: a problem with the value names the key the user wrote
+// (http.admin_token_env, not http.admin_token).
+func (k secretKeys) path(section string, s Secret) string {
+	switch s.Source {
+	case SourceEnv:
+		return childPath(section, k.env)
+	case SourceFile:
+		return childPath(section, k.file)
+	}
+	return childPath(section, k.literal)
+}
+
 // envNameRE is what an environment variable name looks like.
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

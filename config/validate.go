@@ -33,10 +33,12 @@ func build(raw *rawConfig, path string, env func(string) string, readFile func(s
 		c.check("state.path", "required")
 	}
 	checkListen("http.listen", cfg.HTTP.Listen, c)
-	cfg.HTTP.AdminToken, _ = resolveSecret("http", secretKeys{"admin_token_env", "admin_token_file", "admin_token"},
+	adminKeys := secretKeys{"admin_token_env", "admin_token_file", "admin_token"}
+	cfg.HTTP.AdminToken, _ = resolveSecret("http", adminKeys,
 		raw.HTTP.AdminTokenEnv, raw.HTTP.AdminTokenFile, raw.HTTP.AdminToken, env, readFile, c)
 	if t := cfg.HTTP.AdminToken.Reveal(); t != "" && len(t) < 16 {
-		c.check("http.admin_token", "too short: use at least 16 random characters (e.g. openssl rand -hex 24)")
+		c.check(adminKeys.path("http", cfg.HTTP.AdminToken),
+			"too short: use at least 16 random characters (e.g. openssl rand -hex 24)")
 	}
 	checkOneOf("log.level", cfg.Log.Level, []string{"debug", "info", "warn", "error"}, c)
 	checkOneOf("log.format", cfg.Log.Format, []string{"text", "json"}, c)

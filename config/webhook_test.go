@@ -78,9 +78,17 @@ func TestAdminToken(t *testing.T) {
 	if c, _ := Parse([]byte(base), "t.yaml", env, nil); c.HTTP.AdminToken.IsSet() {
 		t.Error("admin token set without configuration")
 	}
-	_, err = Parse([]byte("http:\n  admin_token_env: SHORT\n"+base), "t.yaml", env, nil)
-	if err == nil || !strings.Contains(err.Error(), "http.admin_token: too short") || strings.Contains(err.Error(), "abc") {
-		t.Errorf("short admin token: %v", err)
+	// The problem names the key that was set.
+	for doc, key := range map[string]string{
+		"http:\n  admin_token_env: SHORT\n":       "http.admin_token_env: too short",
+		"http:\n  admin_token_file: /short\n":     "http.admin_token_file: too short",
+		"http:\n  admin_token: abcabcabcabcabc\n": "http.admin_token: too short",
+	} {
+		readFile := func(string) ([]byte, error) { return []byte("abc\n"), nil }
+		_, err = Parse([]byte(doc+base), "t.yaml", env, readFile)
+		if err == nil || !strings.Contains(err.Error(), key) || strings.Contains(err.Error(), "abc") {
+			t.Errorf("short admin token %q: %v", doc, err)
+		}
 	}
 }
 

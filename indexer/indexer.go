@@ -254,7 +254,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		repos = filterRepo(repos, onlyRepo)
 		unreached = filterRepo(unreached, onlyRepo)
 		if len(repos) == 0 && len(unreached) == 0 && derr == nil {
-			rep.Err = fmt.Errorf("repository %s is not among %s's configured repositories", onlyRepo, t.Name)
+			rep.Err = fmt.Errorf("repository %s not found: %s's discovery did not find it (deleted, renamed, archived, or not visible to the token)", onlyRepo, t.Name)
 		}
 	}
 	rep.Repos = ix.syncRepos(ctx, t, repos, projects)

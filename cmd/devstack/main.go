@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,16 +28,51 @@ func run() int {
 	return cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
+const usage = `devstack is jiralinkd's local demo and benchmark stack: a fake GitHub serving the
+Apache ZooKeeper commit-metadata corpus and a fake Jira Data Center on 127.0.0.1,
+driven against the real jiralinkd binary. No internet, no accounts.
+
+Usage:
+  devstack demo  [--jiralinkd PATH] [--dir DIR]          backfill, re-run, show what landed in Jira
+  devstack bench [--jiralinkd PATH] [--dir DIR]          print calls, links, wall time, peak memory
+  devstack scale [--jiralinkd PATH] [--dir DIR] [NAME…]  1,000 repos, a 200,000-commit repo, 50 ms latency
+                                                         (NAME: idle-org, long-history, latency; default all)
+  devstack serve [--jiralinkd PATH] [--dir DIR]          keep the fakes up for jiralinkd serve
+`
+
+// commandTakesNames lists the commands that take positional arguments.
+var commandTakesNames = map[string]bool{"demo": false, "bench": false, "scale": true, "serve": false}
+
+// cli runs a devstack command line: 0 on success, 1 on failure, 2 for a
+// usage error. --help (anywhere) prints the usage and is a success.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: devstack demo|bench|scale|serve [--jiralinkd PATH] [--dir DIR]")
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	takesNames, known := commandTakesNames[args[0]]
+	if !known {
+		fmt.Fprintf(stderr, "devstack: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\nFlags of %s:\n", usage, args[0]); fs.PrintDefaults() }
 	bin := fs.String("jiralinkd", "bin/jiralinkd", "path of the jiralinkd binary")
 	dir := fs.String("dir", "data/demo", "working directory for config and state (wiped at start)")
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 && !takesNames {
+		fmt.Fprintf(stderr, "devstack %s: unexpected argument %q\n", args[0], fs.Arg(0))
 		return 2
 	}
 	st, err := startStack(*dir)
@@ -57,8 +93,6 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			st.ghURL, st.jiraURL, st.configPath, st.envLine(*bin, "serve"))
 		<-ctx.Done()
 		return 0
-	default:
-		fmt.Fprintf(stderr, "devstack: unknown command %q\n", args[0])
-		return 2
 	}
+	return 2 // unreachable: the command was checked above
 }

@@ -7,8 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/config"
@@ -40,7 +45,9 @@ func (c *checker) result(name string, err error, okDetail string) {
 func (c *checker) warn(name, msg string) { fmt.Fprintf(c.w, "WARN %s: %s\n", name, msg) }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
-	d, code := setup(flag.NewFlagSet("check", flag.ContinueOnError), args, stderr, env)
+	// One attempt per request: a failure is reported at once, in the table,
+	// instead of after retries that log warnings into it.
+	d, code := setup(flag.NewFlagSet("check", flag.ContinueOnError), args, stderr, env, withoutRetries())
 	if code != exitOK {
 		return code
 	}
@@ -52,9 +59,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	checkState(c, cfg.State.Path)
 	checkJira(ctx, c, d)
-	for _, p := range cfg.Providers {
-		checkProvider(ctx, c, d, p)
-		checkProviderClock(ctx, c, p)
+	for i, p := range cfg.Providers {
+		if checkProvider(ctx, c, d, i, p) {
+			checkProviderClock(ctx, c, p)
+		}
 		checkWebhook(c, p)
 	}
 	checkAdmin(c, cfg.HTTP.AdminToken)
@@ -66,8 +74,25 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	return exitOK
 }
 
+// checkState checks that the state file can be used without creating it:
+// an existing file must open (read-only; a running jiralinkd holding it is
+// fine) and be writable, a missing one must be creatable in its directory
+// (or the nearest existing parent, as Open creates the directories).
 func checkState(c *checker, path string) {
-	st, err := state.Open(path, 500*time.Millisecond)
+	switch _, err := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		dir, err := creatableIn(filepath.Dir(path))
+		if err != nil {
+			c.result("state", fmt.Errorf("%s does not exist and cannot be created: %w: fix state.path or the permissions", path, err), "")
+			return
+		}
+		c.result("state", nil, path+" (not created yet; "+dir+" is writable)")
+		return
+	case err != nil:
+		c.result("state", fmt.Errorf("state.path: %w", err), "")
+		return
+	}
+	st, err := state.OpenReadOnly(path, 500*time.Millisecond)
 	if errors.Is(err, state.ErrLocked) {
 		c.result("state", nil, path+" (in use by a running jiralinkd)")
 		return
@@ -77,16 +102,56 @@ func checkState(c *checker, path string) {
 		return
 	}
 	_ = st.Close()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		c.result("state", fmt.Errorf("%s is not writable: %w", path, err), "")
+		return
+	}
+	_ = f.Close()
 	c.result("state", nil, path+" (writable)")
 }
 
+// creatableIn returns the nearest existing directory at or above dir after
+// checking that a file can be created in it (a probe file, removed at
+// once).
+func creatableIn(dir string) (string, error) {
+	for {
+		fi, err := os.Stat(dir)
+		if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dir) != dir {
+			dir = filepath.Dir(dir)
+			continue
+		}
+		if err != nil {
+			return dir, err
+		}
+		if !fi.IsDir() {
+			return dir, fmt.Errorf("%s is not a directory", dir)
+		}
+		f, err := os.CreateTemp(dir, ".jiralinkd-check-*")
+		if err != nil {
+			return dir, err
+		}
+		name := f.Name()
+		_ = f.Close()
+		return dir, os.Remove(name)
+	}
+}
+
 func checkJira(ctx context.Context, c *checker, d *deps) {
+	cred := jiraCredentials(d.cfg.Jira)
+	info, err := probe(ctx, d.cfg.Jira.Timeout, d.jira.ServerInfo)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := d.jira.ServerInfo(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+	case unauthorized(err):
+		// Jira answered: it is reachable; the credentials are what failed.
 		dep, _ := d.jira.Deployment(ctx) // known without serverInfo only for Cloud hosts or when configured
-		c.result("jira reachable", jiraAuthHint(err, dep), "")
+		c.result("jira reachable", nil, d.cfg.Jira.URL+" (answered, but refused the credentials)")
+		c.result("jira token", rejected(cred, jiraAuthHint(err, dep)), "")
+		return
+	default:
+		c.result("jira reachable", reachError(err, "jira.url", d.cfg.Jira.URL, "jira.timeout", d.cfg.Jira.Timeout), "")
 		return
 	}
 	c.result("jira reachable", nil, fmt.Sprintf("%s (%s %s)", d.cfg.Jira.URL, strings.TrimSpace(info.DeploymentType+" Jira"), info.Version))
@@ -102,7 +167,10 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 		if cloud {
 			dep = jiraclient.DeploymentCloud
 		}
-		c.result("jira token", jiraAuthHint(err, dep), "")
+		if unauthorized(err) {
+			err = rejected(cred, jiraAuthHint(err, dep))
+		}
+		c.result("jira token", err, "")
 		return
 	}
 	c.result("jira token", nil, "authenticated as "+cmp.Or(me.Name, me.DisplayName, me.EmailAddress))
@@ -130,22 +198,44 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 	checkJiraPermissions(ctx, c, d, ps, visible)
 }
 
-func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+// checkProvider checks provider i (p) of the configuration: its token, its
+// organisations/groups and repositories/projects, its rate limit. It
+// reports whether the server answered at all.
+func checkProvider(ctx context.Context, c *checker, d *deps, i int, p config.Provider) bool {
 	name := p.Name
+	urlKey, cred := fmt.Sprintf("providers[%d].url", i), secretSetting(fmt.Sprintf("providers[%d]", i), "token", p.Token)
+	timeoutKey := fmt.Sprintf("providers[%d].timeout", i)
 	switch p.Type {
 	case providers.TypeGitHub:
 		gc := d.github[name]
 		kind := githubTokenKindOf(p.Token.Reveal())
-		login, scopes, err := gc.Whoami(ctx)
-		if err != nil {
+		type who struct {
+			login  string
+			scopes []string
+		}
+		w, err := probe(ctx, p.Timeout, func(ctx context.Context) (who, error) {
+			login, scopes, err := gc.Whoami(ctx)
+			return who{login, scopes}, err
+		})
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		switch {
+		case err == nil:
+		case unauthorized(err):
+			c.result(name+" reachable", nil, p.URL)
+			c.result(name+" token", rejected(cred, err), "")
+			checkGitHubToken(c, name, kind, nil)
+			return true
+		case unreachable(err):
+			c.result(name+" reachable", reachError(err, urlKey, p.URL, timeoutKey, p.Timeout), "")
+			return false
+		default:
 			c.result(name+" token", err, "")
 			checkGitHubToken(c, name, kind, nil)
-			return
+			return true
 		}
-		c.result(name+" token", nil, "authenticated as "+login+scopeList(scopes))
-		checkGitHubToken(c, name, kind, scopes)
+		c.result(name+" token", nil, "authenticated as "+w.login+scopeList(w.scopes))
+		checkGitHubToken(c, name, kind, w.scopes)
 		for _, org := range p.Orgs {
 			c.result(name+" org "+org, gc.Org(ctx, org), "visible")
 		}
@@ -156,16 +246,27 @@ func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) 
 		rateLine(c, name, gc.RateLimit())
 	case providers.TypeGitLab:
 		gc := d.gitlab[name]
-		v, err := gc.Version(ctx)
-		if err != nil {
-			c.result(name+" reachable", err, "")
-			return
+		v, err := probe(ctx, p.Timeout, gc.Version)
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		switch {
+		case err == nil:
+			c.result(name+" reachable", nil, p.URL+" (GitLab "+v+")")
+		case unauthorized(err): // GitLab answers /version only to a valid token
+			c.result(name+" reachable", nil, p.URL)
+			c.result(name+" token", rejected(cred, err), "")
+			return true
+		default:
+			c.result(name+" reachable", reachError(err, urlKey, p.URL, timeoutKey, p.Timeout), "")
+			return !unreachable(err)
 		}
-		c.result(name+" reachable", nil, p.URL+" (GitLab "+v+")")
 		user, scopes, err := gc.Whoami(ctx)
 		if err != nil {
+			if unauthorized(err) {
+				err = rejected(cred, err)
+			}
 			c.result(name+" token", err, "")
-			return
+			return true
 		}
 		c.result(name+" token", checkGitLabScopes(scopes), "authenticated as "+user+scopeList(scopes))
 		for _, g := range p.Groups {
@@ -177,6 +278,107 @@ func checkProvider(ctx context.Context, c *checker, d *deps, p config.Provider) 
 		}
 		rateLine(c, name, gc.RateLimit())
 	}
+	return true
+}
+
+// probe makes a system's first call of check, bounded by the configured
+// per-request timeout: an unreachable host fails once, within it.
+func probe[T any](ctx context.Context, timeout time.Duration, call func(context.Context) (T, error)) (T, error) {
+	if timeout <= 0 {
+		timeout = config.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return call(ctx)
+}
+
+// checkError is a check's failure as printed: a message saying what is
+// wrong and which setting to fix, wrapping the error it was made from.
+type checkError struct {
+	msg string
+	err error
+}
+
+func (e *checkError) Error() string { return e.msg }
+func (e *checkError) Unwrap() error { return e.err }
+
+// unauthorized reports whether a server refused the credentials (HTTP 401).
+func unauthorized(err error) bool {
+	return errors.Is(err, jiraclient.ErrUnauthorized) || errors.Is(err, providers.ErrUnauthorized)
+}
+
+// unreachable reports whether err means that no server answered: the name
+// did not resolve, the connection was refused or could not be made, or
+// nothing answered in time.
+func unreachable(err error) bool {
+	var (
+		dns *net.DNSError
+		op  *net.OpError
+	)
+	return errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED) ||
+		(errors.As(err, &op) && op.Op == "dial") || timedOut(err)
+}
+
+// timedOut reports whether err is a timeout (a deadline, a dial or
+// response-header timeout).
+func timedOut(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
+}
+
+// reachError describes a failed first call: "unreachable", naming the URL
+// setting and the URL, when no server answered; err itself otherwise.
+func reachError(err error, urlKey, url, timeoutKey string, timeout time.Duration) error {
+	if !unreachable(err) {
+		return err
+	}
+	var (
+		dns    *net.DNSError
+		reason = "cannot connect"
+	)
+	switch {
+	case errors.As(err, &dns):
+		reason = "host " + dns.Name + " not found (DNS)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		reason = "connection refused"
+	case timedOut(err):
+		reason = fmt.Sprintf("no answer within %s (%s)", timeout, timeoutKey)
+	}
+	return &checkError{
+		msg: fmt.Sprintf("unreachable: %s (%s): %s: check the URL, DNS, proxy and firewall", urlKey, url, reason),
+		err: err,
+	}
+}
+
+// rejected describes credentials a server refused (HTTP 401), naming the
+// setting they come from (see secretSetting); err says what the server
+// said and, for Jira, how to fix the credentials.
+func rejected(setting string, err error) error {
+	return &checkError{msg: fmt.Sprintf("token rejected: %s: renew the token or fix the setting (%v)", setting, err), err: err}
+}
+
+// secretSetting names the key a secret is configured with under section
+// and where it is read from — "jira.token_env (JIRA_TOKEN)",
+// "providers[1].token_file (/run/secrets/gh)" — never its value.
+func secretSetting(section, key string, s config.Secret) string {
+	switch s.Source {
+	case config.SourceEnv:
+		return fmt.Sprintf("%s.%s_env (%s)", section, key, s.Env)
+	case config.SourceFile:
+		return fmt.Sprintf("%s.%s_file (%s)", section, key, s.File)
+	case config.SourceLiteral:
+		return fmt.Sprintf("%s.%s (written in the configuration file)", section, key)
+	}
+	return section + "." + key
+}
+
+// jiraCredentials names the Jira credential settings: the token's, or the
+// username and the password's.
+func jiraCredentials(j config.Jira) string {
+	if j.Token.IsSet() {
+		return secretSetting("jira", "token", j.Token)
+	}
+	return fmt.Sprintf("jira.username (%s) with %s", j.Username, secretSetting("jira", "password", j.Password))
 }
 
 func rateLine(c *checker, name string, rl httpx.RateLimit) {
@@ -365,9 +567,15 @@ func githubTokenKindOf(token string) githubTokenKind {
 const fineGrainedNeeds = "read-only repository permissions Metadata, Contents and Pull requests on every indexed repository"
 
 // checkGitHubToken prints the token's kind and whether its scopes suffice.
-// scopes is X-OAuth-Scopes (nil when GitHub sent none or the token failed).
+// scopes is X-OAuth-Scopes: nil when they could not be read (GitHub sent no
+// such header, or the token failed), which is no reason for a warning: the
+// organisation and repository checks tell what the token can read.
 func checkGitHubToken(c *checker, name string, kind githubTokenKind, scopes []string) {
 	name += " token kind"
+	if scopes == nil && (kind == ghClassic || kind == ghOAuth) {
+		c.result(name, nil, string(kind)+" (its scopes could not be read)")
+		return
+	}
 	has := func(s string) bool {
 		for _, x := range scopes {
 			if x == s {

@@ -64,7 +64,8 @@ func TestCheckOperabilityLines(t *testing.T) {
 		"OK   jira clock: in sync with Jira (off by ",
 		"OK   jira permissions: jira.projects is empty: checking the first 1 of 1 visible projects",
 		"OK   jira permissions ABC: Browse Projects, Link Issues, Edit Issues\n",
-		"WARN github token kind: classic personal access token without the repo or public_repo scope: only public repositories can be read; add repo",
+		// The fake sends no X-OAuth-Scopes: nothing to warn about.
+		"OK   github token kind: classic personal access token (its scopes could not be read)\n",
 		"OK   github clock: in sync with github",
 		"WARN github webhook: webhooks off: polling only (add a webhook section to get links within seconds)\n",
 		"WARN admin: status page, admin API and /metrics disabled: set http.admin_token_env\n",
@@ -262,9 +263,12 @@ func TestCheckJiraCloud(t *testing.T) {
 	if code != exitFailed {
 		t.Errorf("wrong token: exit %d", code)
 	}
-	// Jira refuses wrong credentials even on serverInfo, so the kind of
-	// Jira is unknown and both ways are explained.
-	wantLines(t, out, "FAIL jira reachable: ", "HTTP 401", "on Data Center, create a personal access token",
+	// Jira refuses wrong credentials even on serverInfo: it is reachable,
+	// the credentials fail; the kind of Jira is unknown and both ways are
+	// explained.
+	wantLines(t, out, "OK   jira reachable: ",
+		"FAIL jira token: token rejected: jira.username (bot@example.com) with jira.password_env (JIRA_API_TOKEN)",
+		"HTTP 401", "on Data Center, create a personal access token",
 		"Jira Cloud takes basic auth: jira.username is the account's e-mail address")
 
 	// Credentials refused after serverInfo answered: the Cloud way only.

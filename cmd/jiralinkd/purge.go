@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
@@ -17,8 +19,6 @@ import (
 
 // purgeExamples is how many links per repository a dry run shows.
 const purgeExamples = 3
-
-const purgeUsage = "usage: jiralinkd purge [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]"
 
 // cmdPurge removes the remote links jiralinkd wrote — all of them, one
 // provider's or one repository's — and the state behind them, as recorded
@@ -38,10 +38,6 @@ func cmdPurge(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	d, code := setup(fs, args, stderr, env)
 	if code != exitOK {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, purgeUsage)
-		return exitConfig
 	}
 	if err := d.openStore(); err != nil {
 		fmt.Fprintf(stderr, "jiralinkd: %v (stop jiralinkd serve before purging)\n", err)
@@ -71,13 +67,16 @@ func cmdPurge(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
 		return exitConfig
 	}
-	p := &purger{ix: ix, jira: d.jira, store: d.store, out: stdout}
+	progress := &purgeProgress{w: stderr, total: plan.links(), every: purgeProgressEvery}
+	d.hooks.observe = progress.observe
+	p := &purger{ix: ix, jira: d.jira, store: d.store, out: stdout, progress: progress}
 	p.run(ctx, plan)
 	fmt.Fprintf(stdout, "total: %s deleted, %d could not be deleted\n", countLinks(p.deleted), p.failed)
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stdout, "interrupted: run the same command again to finish")
-		return exitFailed
+		code, _ := interruptedExit(ctx) // 130/143 after a signal
+		return code
 	case p.fatal != nil:
 		fmt.Fprintf(stdout, "stopped: %v\n", p.fatal)
 		return exitFailed
@@ -261,12 +260,49 @@ type purger struct {
 
 	deleted, failed int
 	fatal           error // a failure every further call would share
+	progress        *purgeProgress
+}
+
+// purgeProgressEvery is how many deletions purge --yes reports progress
+// after, besides the line at the start of every repository.
+var purgeProgressEvery = 100
+
+// purgeProgress reports on stderr how far purge --yes has come: a line as
+// each repository starts and every `every` links deleted in Jira, counted
+// from the Jira client's requests (the indexer deletes a repository's links
+// on its own).
+type purgeProgress struct {
+	w     io.Writer
+	total int // links in the plan
+	every int
+	done  atomic.Int64 // links gone from Jira
+}
+
+// observe counts a DELETE that Jira answered with success or 404 (gone
+// already); it is the Jira client's per-request hook.
+func (pp *purgeProgress) observe(system string, req *http.Request, status int, err error) {
+	if system != "jira" || req.Method != http.MethodDelete || err != nil ||
+		(status/100 != 2 && status != http.StatusNotFound) {
+		return
+	}
+	if n := pp.done.Add(1); pp.every > 0 && n%int64(pp.every) == 0 {
+		fmt.Fprintf(pp.w, "purge: %d of %s deleted\n", n, countLinks(pp.total))
+	}
+}
+
+// start reports that group i of n begins.
+func (pp *purgeProgress) start(i, n int, g purgeGroup) {
+	fmt.Fprintf(pp.w, "purge: [%d/%d] %s: %s (%d of %s deleted so far)\n",
+		i+1, n, g, countLinks(len(g.links)), pp.done.Load(), countLinks(pp.total))
 }
 
 func (p *purger) run(ctx context.Context, plan purgePlan) {
-	for _, g := range plan.groups {
+	for i, g := range plan.groups {
 		if p.stopped(ctx) {
 			return
+		}
+		if p.progress != nil {
+			p.progress.start(i, len(plan.groups), g)
 		}
 		if g.orphan {
 			n, fails := p.deleteLinks(ctx, g.links)

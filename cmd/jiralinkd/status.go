@@ -42,10 +42,6 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if code != exitOK {
 		return code
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: jiralinkd status [--config FILE] [--json]")
-		return exitConfig
-	}
 	var snap status.Snapshot
 	src, err := d.queryState(ctx, "/api/v1/status", &snap, func(st *state.Store) error {
 		var err error
@@ -71,13 +67,9 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	if code != exitOK {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, use)
-		return exitConfig
-	}
-	key := strings.ToUpper(strings.TrimSpace(fs.Arg(0)))
+	key := admin.NormalizeIssueKey(strings.TrimSpace(d.args[0]))
 	if !admin.ValidIssueKey(key) {
-		fmt.Fprintf(stderr, "jiralinkd: %q is not an issue key (like PROJ-123)\n%s\n", fs.Arg(0), use)
+		fmt.Fprintf(stderr, "jiralinkd: %q is not an issue key (like PROJ-123)\n%s\n", d.args[0], use)
 		return exitConfig
 	}
 	var e admin.Explanation

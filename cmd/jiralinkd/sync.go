@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,15 +26,24 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env e
 		return code
 	}
 	targets, err := d.selectTargets(*provider)
+	if err == nil && *repo != "" {
+		targets, err = targetsForRepo(targets, *repo)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
 		return exitConfig
 	}
-	if err := d.openStore(); err != nil {
+	open := d.openStore
+	if *dryRun {
+		open = d.openStoreReadOnly
+	}
+	if err := open(); err != nil {
 		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
 		return exitFailed
 	}
 	defer d.close()
+	// Once interrupted, the repos' errors are the interruption's echo.
+	d.log = slog.New(&interruptedHandler{Handler: d.log.Handler(), ctx: ctx})
 
 	var progress func(indexer.Progress)
 	if isTerminal(stderr) {
@@ -48,11 +61,104 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env e
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	failed := printReports(stdout, reports, *dryRun)
-	if failed > 0 || ctx.Err() != nil {
+	if code, interrupted := interruptedExit(ctx); interrupted {
+		fmt.Fprintln(stderr, "jiralinkd: interrupted; rerun to resume")
+		return code
+	}
+	if failed > 0 {
 		return exitFailed
 	}
 	return exitOK
 }
+
+// targetsForRepo narrows targets to those that may hold repo (--repo): the
+// ones listing it among their repos/projects, else the ones with an
+// org/group it lies under (discovery then decides whether it exists). A
+// repo no selected provider is configured for is a usage error.
+func targetsForRepo(targets []indexer.Target, repo string) ([]indexer.Target, error) {
+	var listed, owned []indexer.Target
+	for _, t := range targets {
+		if slices.ContainsFunc(t.Repos, func(r string) bool { return strings.EqualFold(r, repo) }) {
+			listed = append(listed, t)
+			continue
+		}
+		if slices.ContainsFunc(t.Owners, func(o string) bool {
+			return len(repo) > len(o)+1 && strings.EqualFold(repo[:len(o)+1], o+"/")
+		}) {
+			owned = append(owned, t)
+		}
+	}
+	switch {
+	case len(listed) > 0:
+		return listed, nil
+	case len(owned) > 0:
+		return owned, nil
+	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	return nil, fmt.Errorf("--repo %s: not configured: it is neither listed in the repos/projects nor under the orgs/groups of provider %s",
+		repo, strings.Join(names, ", "))
+}
+
+// interruptedHandler logs an error record of a cancelled pass at debug
+// level: once ctx is done, the repos that fail do so because of the
+// interruption, which sync reports once.
+type interruptedHandler struct {
+	slog.Handler
+	ctx context.Context
+}
+
+func (h *interruptedHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && h.ctx.Err() != nil && recordCancelled(r) {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r = r.Clone()
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *interruptedHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &interruptedHandler{Handler: h.Handler.WithAttrs(as), ctx: h.ctx}
+}
+
+func (h *interruptedHandler) WithGroup(name string) slog.Handler {
+	return &interruptedHandler{Handler: h.Handler.WithGroup(name), ctx: h.ctx}
+}
+
+// recordCancelled reports whether a record carries an error caused by
+// context cancellation.
+func recordCancelled(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && cancelled(err) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// stoppedIn counts the failures of r that a cancelled context caused.
+func stoppedIn(r indexer.Report) int {
+	n := 0
+	if cancelled(r.Err) {
+		n++
+	}
+	for _, rr := range r.Repos {
+		if cancelled(rr.Err) {
+			n++
+		}
+	}
+	return n
+}
+
+// cancelled reports whether err stems from a cancelled context (an
+// interruption; a timeout is a failure).
+func cancelled(err error) bool { return errors.Is(err, context.Canceled) }
 
 // runPass syncs every target concurrently (each provider has its own rate
 // limit), repos of one provider one after another.
@@ -71,26 +177,29 @@ func runPass(ctx context.Context, ix *indexer.Indexer, targets []indexer.Target,
 }
 
 // printReports writes one line per repo and a total; it returns the number
-// of failures.
+// of failures, not counting the repos an interruption stopped.
 func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
-	failed := 0
+	failed, stopped := 0, 0
 	var commits, links, deleted int
 	verb := "written"
 	if dryRun {
 		verb = "would write"
 	}
 	for _, r := range reports {
-		if r.Err != nil {
+		if r.Err != nil && !cancelled(r.Err) {
 			fmt.Fprintf(w, "FAIL %s: %v\n", r.Provider, r.Err)
 		}
 		for _, rr := range r.Repos {
 			status := "ok  "
-			if rr.Err != nil {
+			switch {
+			case cancelled(rr.Err):
+				status = "stop" // interrupted; the next pass resumes it
+			case rr.Err != nil:
 				status = "FAIL"
 			}
 			fmt.Fprintf(w, "%s %s %s: %d new commits, %d branches, %d pull requests, links %s %d, deleted %d (%s)",
 				status, r.Provider, rr.Repo, rr.Commits, rr.Branches, rr.Pulls, verb, rr.LinksWritten, rr.LinksDeleted, rr.Duration.Round(time.Millisecond))
-			if rr.Err != nil {
+			if rr.Err != nil && !cancelled(rr.Err) {
 				fmt.Fprintf(w, ": %v", rr.Err)
 			}
 			fmt.Fprintln(w)
@@ -102,8 +211,14 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)
 		}
 		failed += r.Failed()
+		stopped += stoppedIn(r)
 	}
-	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed\n", commits, verb, links, deleted, failed)
+	failed -= stopped
+	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed", commits, verb, links, deleted, failed)
+	if stopped > 0 {
+		fmt.Fprintf(w, ", %d interrupted", stopped)
+	}
+	fmt.Fprintln(w)
 	return failed
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,6 +35,7 @@ import (
 type deps struct {
 	cfg     *config.Config
 	cfgPath string
+	args    []string // the command's positional arguments
 	log     *slog.Logger
 	jira    *jiraclient.Client
 	github  map[string]*github.Client // by provider name
@@ -39,7 +43,16 @@ type deps struct {
 	targets []indexer.Target
 	store   *state.Store // nil until openStore
 	hooks   clientHooks
+	noRetry bool   // one attempt per request, no retry log lines (check)
+	cleanup func() // removes what openStoreReadOnly created; nil if nothing
 }
+
+// depsOption adjusts how buildDeps builds the clients.
+type depsOption func(*deps)
+
+// withoutRetries makes every client try each request once and log no
+// retries: check reports each failure at once, in its own table.
+func withoutRetries() depsOption { return func(d *deps) { d.noRetry = true } }
 
 // clientHooks let serve observe every outbound request (metrics) and every
 // rate-limit wait (status page). They are set before any request is made;
@@ -51,6 +64,9 @@ type clientHooks struct {
 
 // retryOptions is the retry configuration of one system's client.
 func (d *deps) retryOptions(system string) httpx.RetryOptions {
+	if d.noRetry {
+		return httpx.RetryOptions{Name: system, MaxAttempts: 1}
+	}
 	return httpx.RetryOptions{
 		Name:   system,
 		Pace:   true,
@@ -108,8 +124,11 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 }
 
 // buildDeps creates the clients. It contacts nothing.
-func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
+func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps, error) {
 	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, gitlab: map[string]*gitlab.Client{}}
+	for _, o := range opts {
+		o(d)
+	}
 	hc, err := httpClient(cfg.Jira.Timeout, cfg.Jira.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
@@ -176,6 +195,26 @@ func (d *deps) openStore() error {
 	return nil
 }
 
+// openStoreReadOnly opens the state file for sync --dry-run without
+// writing to it. When there is no state file yet, the pass reads an empty
+// temporary one instead, removed by close, so that no file is left behind.
+func (d *deps) openStoreReadOnly() error {
+	st, err := state.OpenReadOnly(d.cfg.State.Path, 2*time.Second)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir, terr := os.MkdirTemp("", "jiralinkd-dry-run-")
+		if terr != nil {
+			return fmt.Errorf("state: temporary state for the dry run: %w", terr)
+		}
+		d.cleanup = func() { _ = os.RemoveAll(dir) }
+		st, err = state.Open(filepath.Join(dir, "state.db"), 0)
+	}
+	if err != nil {
+		return err
+	}
+	d.store = st
+	return nil
+}
+
 func (d *deps) newIndexer(dryRun bool, out io.Writer, progress func(indexer.Progress)) (*indexer.Indexer, error) {
 	return d.newIndexerWith(indexer.Options{DryRun: dryRun, DryRunOut: out, Progress: progress})
 }
@@ -204,7 +243,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		}
 		return out, rules
 	}
-	if d.smartCommitsEnabled() && d.store != nil {
+	if d.smartCommitsEnabled() && d.store != nil && !opts.DryRun { // a dry run executes no command and may hold a read-only store
 		ledger, err := smartcommit.NewBoltLedger(d.store.DB())
 		if err != nil {
 			return nil, fmt.Errorf("smart commits: %w", err)
@@ -232,6 +271,9 @@ func (d *deps) close() {
 		if err := d.store.Close(); err != nil {
 			d.log.Error("close state file", "err", err)
 		}
+	}
+	if d.cleanup != nil {
+		d.cleanup()
 	}
 }
 

@@ -246,7 +246,14 @@ func TestAPIIssue(t *testing.T) {
 		t.Errorf("no links: %d %s", r.code, r.body)
 	}
 
-	for _, k := range []string{"abc-1", "ABC-01", "ABC-0", "ABC", "ABC-", "-1", "1ABC-1", "ABC-1x", "AB C-1", "ABC-1%0A"} {
+	// Keys are case-insensitive: abc-1 is ABC-1.
+	for _, k := range []string{"abc-1", "Abc-1"} {
+		r := h.do(t, req{method: "GET", path: "/api/v1/issues/" + k, bearer: testToken})
+		if r.code != http.StatusOK || !strings.Contains(r.body, `"issue": "ABC-1"`) || !strings.Contains(r.body, "pull/5") {
+			t.Errorf("key %q: %d %s", k, r.code, r.body)
+		}
+	}
+	for _, k := range []string{"ABC-01", "ABC-0", "ABC", "ABC-", "-1", "1ABC-1", "ABC-1x", "AB C-1", "ABC-1%0A"} {
 		r := h.do(t, req{method: "GET", path: "/api/v1/issues/" + k, bearer: testToken})
 		if r.code != http.StatusBadRequest || !strings.Contains(r.body, "malformed issue key") {
 			t.Errorf("key %q: %d %s", k, r.code, r.body)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -18,6 +19,12 @@ import (
 // ValidIssueKey reports whether k looks like a Jira issue key (ABC-1): the
 // same rule the Jira client applies before a key goes into a URL or JQL.
 func ValidIssueKey(k string) bool { return jiraclient.ValidIssueKey(k) }
+
+// NormalizeIssueKey is the canonical form of an issue key as a user types
+// it: upper case (zookeeper-2014 is ZOOKEEPER-2014). Every entry point
+// (API, page, explain) normalises before ValidIssueKey; forms that accept
+// typed input also trim surrounding space first.
+func NormalizeIssueKey(k string) string { return strings.ToUpper(k) }
 
 // Explanation is what jiralinkd linked to one issue, and why: the body of
 // GET /api/v1/issues/{KEY} and of `jiralinkd explain --json`.
@@ -130,7 +137,7 @@ func (s *Server) apiRepos(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) apiIssue(w http.ResponseWriter, r *http.Request) {
-	key := mux.Vars(r)["key"]
+	key := NormalizeIssueKey(mux.Vars(r)["key"])
 	links, err := s.issueLinks(key)
 	switch {
 	case errors.Is(err, errMalformedKey):

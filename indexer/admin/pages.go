@@ -219,7 +219,7 @@ type issueView struct {
 // issuePage explains an issue: every link jiralinkd wrote on it and why.
 func (s *Server) issuePage(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	key := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("key")))
+	key := NormalizeIssueKey(strings.TrimSpace(r.URL.Query().Get("key")))
 	v := issueView{Version: s.version, Now: now.Format(timeLayout), CSRF: s.csrfFor(r), Key: key}
 	code := http.StatusOK
 	switch links, err := s.issueLinks(key); {

@@ -96,6 +96,43 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens an existing state file for reading only (sync
+// --dry-run): it creates no file, directory or bucket and never writes, so
+// the file stays byte-identical; any write through the Store fails with
+// bolt.ErrDatabaseReadOnly. Readers share the file with each other but not
+// with a writer: if serve holds it, OpenReadOnly fails with ErrLocked after
+// lockTimeout. A missing file is an error matching fs.ErrNotExist.
+func OpenReadOnly(path string, lockTimeout time.Duration) (*Store, error) {
+	if lockTimeout <= 0 {
+		lockTimeout = 2 * time.Second
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("state: open %s: %w (waited %s)", path, ErrLocked, lockTimeout)
+		}
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errors.New("not a jiralinkd state file (no schema version)")
+		}
+		if v := meta.Get([]byte("schema")); string(v) != schemaVersion {
+			return fmt.Errorf("schema version %s, this build understands %s", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
 // DB is the underlying bbolt database, for components that keep their own
 // buckets in the same file (the smart-commit ledger).
 func (s *Store) DB() *bolt.DB { return s.db }

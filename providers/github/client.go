@@ -104,7 +104,8 @@ func (c *Client) newRequest(path string) (*http.Request, error) {
 }
 
 // Whoami returns the login of the token's user and the OAuth scopes GitHub
-// reports for it (empty for fine-grained tokens).
+// reports for it in X-OAuth-Scopes: nil when GitHub sent no such header
+// (fine-grained tokens, GitHub Apps), empty for a token without scopes.
 func (c *Client) Whoami(ctx context.Context) (login string, scopes []string, err error) {
 	req, err := c.newRequest("user")
 	if err != nil {
@@ -115,9 +116,13 @@ func (c *Client) Whoami(ctx context.Context) (login string, scopes []string, err
 	if err != nil {
 		return "", nil, c.wrap("GET user", resp, err)
 	}
-	if s := resp.Header.Get("X-OAuth-Scopes"); s != "" {
-		for _, p := range strings.Split(s, ",") {
-			scopes = append(scopes, strings.TrimSpace(p))
+	// nil: no header (fine-grained tokens, apps); empty: a token without scopes.
+	if v, ok := resp.Header[http.CanonicalHeaderKey("X-OAuth-Scopes")]; ok {
+		scopes = []string{}
+		for _, p := range strings.Split(strings.Join(v, ","), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				scopes = append(scopes, p)
+			}
 		}
 	}
 	return u.GetLogin(), scopes, nil

@@ -89,8 +89,9 @@ func (c *Client) Classify(escapedPath string) string { return c.guard.Classify(e
 func (c *Client) RateLimit() httpx.RateLimit { return c.retry.RateLimit() }
 
 // Whoami returns the token user's username and the token's scopes (read
-// from /personal_access_tokens/self; empty when the server does not say,
-// e.g. for older GitLab versions).
+// from /personal_access_tokens/self; empty when the server does not say or
+// does not let the token read it: older GitLab versions (404), tokens that
+// are not personal access tokens or lack the permission (403)).
 func (c *Client) Whoami(ctx context.Context) (username string, scopes []string, err error) {
 	u, resp, err := c.gl.Users.CurrentUser(gl.WithContext(ctx))
 	if err != nil {
@@ -99,7 +100,7 @@ func (c *Client) Whoami(ctx context.Context) (username string, scopes []string, 
 	tok, resp, err := c.gl.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 	if err == nil {
 		scopes = tok.Scopes
-	} else if resp == nil || resp.StatusCode != http.StatusNotFound {
+	} else if resp == nil || (resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusForbidden) {
 		return u.Username, nil, c.wrap("GET personal_access_tokens/self", resp, err)
 	}
 	return u.Username, scopes, nil
