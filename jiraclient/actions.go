@@ -276,6 +276,6 @@ func (c *Client) IssueStatus(ctx context.Context, issueKey string) (IssueStatus,
 // the caller, who can first look at what Jira has, decides what is safe to
 // retry.
 func (c *Client) doOnce(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) error {
-	_, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, true, ok...)
+	_, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, sendOnce, ok...)
 	return err
 }
