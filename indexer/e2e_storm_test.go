@@ -79,8 +79,18 @@ func TestFaultStormCompletesWithinThreePasses(t *testing.T) {
 			t.Fatalf("the last of %d passes still failed", maxPasses)
 		}
 	}
-	storm := s.jira.Calls()
-	t.Logf("converged after %d pass(es); %d Jira calls in the storm", passes, storm.Total)
+	calls := s.jira.Calls()
+	ghFaults := 0
+	for _, r := range s.gh.Requests() {
+		if r.Status >= 500 {
+			ghFaults++
+		}
+	}
+	t.Logf("converged after %d pass(es); Jira: %d calls, %d failed (%d of them after applying the write); GitHub: %d calls, %d failed",
+		passes, calls.Total, calls.Faults, calls.AppliedFaults, len(s.gh.Requests()), ghFaults)
+	if calls.Faults < calls.Total/10 || calls.AppliedFaults == 0 || ghFaults == 0 {
+		t.Fatal("the storm did not happen")
+	}
 
 	got := linkContents(t, s.jira)
 	var missing, extra, differ []string

@@ -97,6 +97,10 @@ type Calls struct {
 	Writes   int // POST, PUT and DELETE on remote links
 	Searches int // GET or POST search
 	ByRoute  map[string]int
+	// Faults counts the requests answered by an injected failure;
+	// AppliedFaults those of them that took effect (FailNextAfterApply,
+	// Storm.AfterApply).
+	Faults, AppliedFaults int
 }
 
 // Server is the fake. Create it with NewServer (serve Handler yourself) or
@@ -332,7 +336,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		f, ok = s.storm.draw(r.Method)
 	}
 	if ok {
+		s.calls.Faults++
 		if f.after {
+			s.calls.AppliedFaults++
 			// The request takes effect; only its answer is lost.
 			s.serve(httptest.NewRecorder(), r, route, params)
 		}
