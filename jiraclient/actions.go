@@ -110,7 +110,7 @@ func (t *jiraTime) UnmarshalJSON(b []byte) error {
 // returns its id.
 //
 // Like every method here that creates something, it sends the request once:
-// the retry transport does not resend it after a 502, 504 or a dropped
+// the retry transport does not resend it after a 500, 502, 504 or a dropped
 // connection, because Jira may already have stored the comment and a resend
 // would duplicate it. Callers that need exactly-once retry later, after
 // checking Comments.
