@@ -104,8 +104,8 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 			errs = append(errs, err)
 		}
 	}
-	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
+	if ctx.Err() != nil && len(errs) == 0 {
+		errs = append(errs, ctx.Err()) // steps were skipped
 	}
 	err = errors.Join(errs...)
 	if err == nil && scope == FullScope && rs.t.SmartCommits != nil && !rs.st.SmartCommitsArmed && !ix.opts.DryRun {
