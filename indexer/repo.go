@@ -78,18 +78,37 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]struct{}{}}
 
+	// The steps are independent: one failing does not keep the others from
+	// advancing their cursors. Pruning needs a complete view of branches and
+	// tags, so any failure there postpones it (PrunePending stays set).
+	var errs []error
+	canPrune := true
 	if scope.Branches {
-		err = rs.branches(ctx)
+		if err := rs.branches(ctx); err != nil {
+			errs = append(errs, err)
+			canPrune = false
+		}
 	}
-	if err == nil && scope.Tags {
-		err = rs.tags(ctx)
+	if scope.Tags && ctx.Err() == nil {
+		if err := rs.tags(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("tags: %w", err))
+			canPrune = false
+		}
 	}
-	if err == nil && scope.Pulls {
-		err = rs.pulls(ctx)
+	if scope.Pulls && ctx.Err() == nil {
+		if err := rs.pulls(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("pull requests: %w", err))
+		}
 	}
-	if err == nil {
-		err = rs.pruneUnreachable(ctx)
+	if canPrune && ctx.Err() == nil {
+		if err := rs.pruneUnreachable(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	if ctx.Err() != nil && len(errs) == 0 {
+		errs = append(errs, ctx.Err()) // steps were skipped
+	}
+	err = errors.Join(errs...)
 	if err == nil && scope == FullScope && rs.t.SmartCommits != nil && !rs.st.SmartCommitsArmed && !ix.opts.DryRun {
 		rs.st.SmartCommitsArmed = true // from now on, new commits run their commands
 	}
@@ -133,6 +152,12 @@ func (rs *repoSync) key() state.RepoKey { return rs.st.Key }
 // branches walks the new history of every changed branch, links branch
 // names, and unlinks deleted branches. A 304 on the branch list means no
 // head moved, so nothing else is read.
+//
+// Each branch is handled on its own: a branch whose walk fails keeps its
+// cursor and the others still advance. The error then joins every
+// branch's failure, each naming its branch, and the branch list's ETag is
+// not stored, so the next pass lists the branches again and retries the
+// failed ones.
 func (rs *repoSync) branches(ctx context.Context) error {
 	l, err := rs.t.Source.Branches(ctx, rs.repo, rs.st.BranchList)
 	if err != nil {
@@ -153,14 +178,36 @@ func (rs *repoSync) branches(ctx context.Context) error {
 	})
 	present := map[string]bool{}
 	rewritten := false // a head moved backwards or sideways, or a branch went
+	var errs []error
 	for _, b := range bs {
 		present[b.Name] = true
 		if rs.st.Branches[b.Name] == b.HeadSHA {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("branch %s and later ones: %w", b.Name, err))
+			break
+		}
+		old, had := rs.st.Branches[b.Name]
+		commits, walked := rs.st.Commits, rs.rep.Branches
 		forced, err := rs.walk(ctx, b)
 		if err != nil {
-			return fmt.Errorf("branch %s: %w", b.Name, err)
+			errs = append(errs, fmt.Errorf("branch %s: %w", b.Name, err))
+			// The cursor stays where it was, whatever the walk got to.
+			if had {
+				rs.st.Branches[b.Name] = old
+			} else {
+				delete(rs.st.Branches, b.Name)
+			}
+			rs.st.Commits, rs.rep.Branches = commits, walked
+			if !rs.ix.opts.DryRun {
+				// The failed walk's commits are not stored: later walks must
+				// not stop at them, or history they share would stay
+				// unindexed should this branch go before it is walked again.
+				// What is stored, the store still knows.
+				rs.indexed = map[string]struct{}{}
+			}
+			continue
 		}
 		if forced {
 			rs.ix.log.Info("branch history rewritten (force-push)", "provider", rs.t.Name, "repo", rs.repo.FullName, "branch", b.Name)
@@ -172,7 +219,8 @@ func (rs *repoSync) branches(ctx context.Context) error {
 			continue
 		}
 		if err := rs.lk.remove(ctx, GlobalID(rs.key(), KindBranch, name)); err != nil {
-			return fmt.Errorf("deleted branch %s: %w", name, err)
+			errs = append(errs, fmt.Errorf("deleted branch %s: %w", name, err))
+			continue
 		}
 		delete(rs.st.Branches, name)
 		rewritten = true
@@ -182,18 +230,22 @@ func (rs *repoSync) branches(ctx context.Context) error {
 			continue
 		}
 		if err := rs.ix.opts.Store.DiscardWalk(rs.key(), name); err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("deleted branch %s: %w", name, err))
+			continue
 		}
 		delete(rs.st.Walks, name)
 	}
 	if rewritten && rs.t.PruneUnreachable && !rs.ix.opts.DryRun {
 		// Pruning waits for the tags step (a tag may keep commits
-		// reachable); the flag is saved with the branch cursors, so a crash
-		// in between cannot skip it.
+		// reachable) and for a pass in which every branch succeeded; the
+		// flag is saved with the branch cursors, so a crash in between
+		// cannot skip it.
 		rs.st.PrunePending = true
 	}
-	rs.st.BranchList = l.State
-	return rs.save()
+	if len(errs) == 0 {
+		rs.st.BranchList = l.State
+	}
+	return errors.Join(append(errs, rs.save())...)
 }
 
 // pruneUnreachable removes the links of indexed commits that no branch or

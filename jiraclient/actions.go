@@ -110,7 +110,7 @@ func (t *jiraTime) UnmarshalJSON(b []byte) error {
 // returns its id.
 //
 // Like every method here that creates something, it sends the request once:
-// the retry transport does not resend it after a 502, 504 or a dropped
+// the retry transport does not resend it after a 500, 502, 504 or a dropped
 // connection, because Jira may already have stored the comment and a resend
 // would duplicate it. Callers that need exactly-once retry later, after
 // checking Comments.
@@ -276,6 +276,6 @@ func (c *Client) IssueStatus(ctx context.Context, issueKey string) (IssueStatus,
 // the caller, who can first look at what Jira has, decides what is safe to
 // retry.
 func (c *Client) doOnce(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) error {
-	_, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, true, ok...)
+	_, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, sendOnce, ok...)
 	return err
 }

@@ -312,22 +312,22 @@ func TestActionWritesAreSentOnce(t *testing.T) {
 		}},
 		{jiratest.RouteTransitionCreate, func(c *jiraclient.Client) error { return c.DoTransition(ctx, "ABC-1", "4", "") }},
 	}
+	internal := `{"errorMessages":["Internal server error"],"errors":{}}`
 	for _, w := range writes {
-		t.Run(w.route, func(t *testing.T) {
-			srv := startFake(t, nil)
-			c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Retry.BaseBackoff = time.Nanosecond })
-			srv.FailNext(w.route, 1, http.StatusGatewayTimeout, nil, "")
-			err := w.call(c)
-			if err == nil || !jiraclient.Retryable(err) {
-				t.Errorf("err = %v, want a retryable error", err)
-			}
-			if n := srv.Calls().ByRoute[w.route]; n != 1 {
-				t.Errorf("sent %d times, want once", n)
-			}
-			if err := w.call(c); err != nil { // the fault is used up
-				t.Errorf("second call: %v", err)
-			}
-		})
+		for _, status := range []int{http.StatusGatewayTimeout, http.StatusInternalServerError} {
+			t.Run(fmt.Sprint(w.route, " ", status), func(t *testing.T) {
+				srv := startFake(t, nil)
+				c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Retry.BaseBackoff = time.Nanosecond })
+				srv.FailNextAfterApply(w.route, 1, status, nil, internal)
+				err := w.call(c)
+				if err == nil || !jiraclient.Retryable(err) || !jiraclient.Uncertain(err) {
+					t.Errorf("err = %v, want a retryable, uncertain error", err)
+				}
+				if n := srv.Calls().ByRoute[w.route]; n != 1 {
+					t.Errorf("sent %d times, want once", n)
+				}
+			})
+		}
 	}
 	srv := startFake(t, nil)
 	c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Retry.BaseBackoff = time.Nanosecond })

@@ -113,7 +113,8 @@ func (c *Client) existingDataCenter(ctx context.Context, batch []string, exists 
 		MaxResults:    len(batch),
 	}
 	var res searchResult
-	if _, err := c.do(ctx, http.MethodPost, "search", nil, req, &res, http.StatusOK); err != nil {
+	// A search changes nothing: repeating it after a 500 is harmless.
+	if _, err := c.doIdempotent(ctx, http.MethodPost, "search", nil, req, &res, http.StatusOK); err != nil {
 		return err
 	}
 	for _, is := range res.Issues {
@@ -127,7 +128,8 @@ func (c *Client) existingDataCenter(ctx context.Context, batch []string, exists 
 // UpsertRemoteLink creates link on the issue, or updates in place the link
 // of the issue with the same GlobalID (POST .../remotelink; Jira answers 201
 // for a create, 200 for an update). It returns the link's Jira id, which an
-// update keeps. When the issue has as many remote links as Jira allows
+// update keeps. Being an upsert, it is retried like a GET by the transport,
+// 500 included. When the issue has as many remote links as Jira allows
 // (Cloud: 2,000), the error matches ErrLinkLimit.
 func (c *Client) UpsertRemoteLink(ctx context.Context, issueKey string, link RemoteLink) (int64, error) {
 	if !ValidIssueKey(issueKey) {
@@ -136,7 +138,9 @@ func (c *Client) UpsertRemoteLink(ctx context.Context, issueKey string, link Rem
 	var res struct {
 		ID int64 `json:"id"`
 	}
-	_, err := c.do(ctx, http.MethodPost, "issue/"+issueKey+"/remotelink", nil, link, &res, http.StatusCreated, http.StatusOK)
+	// An upsert by globalId: sent again after a 500 (or a lost answer) it
+	// updates the link the first one created, never duplicates it.
+	_, err := c.doIdempotent(ctx, http.MethodPost, "issue/"+issueKey+"/remotelink", nil, link, &res, http.StatusCreated, http.StatusOK)
 	return res.ID, asLinkLimit(issueKey, err)
 }
 

@@ -117,7 +117,9 @@ func TestStatuses(t *testing.T) {
 		{name: "429 then success", status: 429, n: 1, header: http.Header{"Retry-After": {"2"}}, wantSleeps: []time.Duration{2 * time.Second}, wantCalls: 2},
 		{name: "429 until attempts run out", status: 429, n: 5, header: http.Header{"Retry-After": {"1"}}, wantErr: jiraclient.ErrRateLimited, wantSleeps: []time.Duration{time.Second, time.Second}, wantCalls: 3},
 		{name: "503 then success", status: 503, n: 1, wantSleeps: []time.Duration{0}, wantCalls: 2},
-		{name: "500 not retried", status: 500, n: 1, body: `{"errorMessages":["Internal server error"],"errors":{}}`, wantErr: errors.New("any"), wantCalls: 1},
+		// The remote-link POST is an upsert by globalId: safe to repeat after a 500.
+		{name: "500 then success", status: 500, n: 1, body: `{"errorMessages":["Internal server error"],"errors":{}}`, wantSleeps: []time.Duration{0}, wantCalls: 2},
+		{name: "500 until attempts run out", status: 500, n: 5, body: `{"errorMessages":["Internal server error"],"errors":{}}`, wantErr: errors.New("any"), wantCalls: 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -404,5 +406,41 @@ func TestExistingIssuesMovedIssue(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, map[string]bool{"OLD-1": false}) {
 		t.Errorf("got %v; a moved issue's old key is reported as not existing", got)
+	}
+}
+
+// TestSearchRetriedAfterServerError: the issue search is a POST that
+// changes nothing, so a 500 is retried like a GET.
+func TestSearchRetriedAfterServerError(t *testing.T) {
+	srv := startFake(t, nil)
+	srv.FailNext(jiratest.RouteSearchPost, 1, http.StatusInternalServerError, nil, `{"errorMessages":["Internal server error"],"errors":{}}`)
+	c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Deployment = jiraclient.DeploymentDataCenter })
+	got, err := c.ExistingIssues(context.Background(), []string{"ABC-1"})
+	if err != nil || !got["ABC-1"] {
+		t.Fatalf("ExistingIssues = %v, %v", got, err)
+	}
+	if n := srv.Calls().ByRoute[jiratest.RouteSearchPost]; n != 2 {
+		t.Errorf("searches sent = %d, want 2", n)
+	}
+}
+
+func TestUncertain(t *testing.T) {
+	srv := startFake(t, nil)
+	c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Retry.MaxAttempts = 1 })
+	ctx := context.Background()
+	for status, want := range map[int]bool{500: true, 502: true, 504: true, 503: false, 429: false, 400: false, 404: false} {
+		srv.FailNext(jiratest.RouteCommentAdd, 1, status, nil, "")
+		_, err := c.AddComment(ctx, "ABC-1", "x")
+		if err == nil || jiraclient.Uncertain(err) != want {
+			t.Errorf("%d: Uncertain(%v) = %v, want %v", status, err, !want, want)
+		}
+	}
+	if jiraclient.Uncertain(nil) || jiraclient.Uncertain(context.Canceled) || jiraclient.Uncertain(fmt.Errorf("x: %w", jiraclient.ErrBadRequest)) {
+		t.Error("an error that proves nothing was sent counts as uncertain")
+	}
+	// Nothing listens: the connection is refused, nothing was sent.
+	dead, _ := newClient(t, "http://127.0.0.1:1", func(o *jiraclient.Options) { o.Retry.MaxAttempts = 1 })
+	if _, err := dead.AddComment(ctx, "ABC-1", "x"); err == nil || jiraclient.Uncertain(err) {
+		t.Errorf("connection refused: Uncertain(%v) = true", err)
 	}
 }

@@ -217,13 +217,33 @@ const (
 // send is do for any path below the base URL; it also returns the
 // response headers (nil when no response arrived).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, ok ...int) (int, http.Header, error) {
-	return c.exchange(ctx, method, path, query, in, out, false, ok...)
+	return c.exchange(ctx, method, path, query, in, out, sendDefault, ok...)
 }
 
-// exchange sends one request. once makes the body non-rewindable, so the
-// retry transport (which replays only requests with GetBody) sends it
-// exactly once.
-func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, in, out any, once bool, ok ...int) (int, http.Header, error) {
+// doIdempotent is do for a POST that is safe to repeat (an upsert, a
+// search): the retry transport retries it after a 500 like a GET.
+func (c *Client) doIdempotent(ctx context.Context, method, rel string, query url.Values, in, out any, ok ...int) (int, error) {
+	status, _, err := c.exchange(ctx, method, apiV2+rel, query, in, out, sendIdempotent, ok...)
+	return status, err
+}
+
+// sendMode says how often the retry transport may send a request.
+type sendMode int
+
+const (
+	// sendDefault leaves it to the method: GET, PUT and DELETE are retried
+	// after any transient failure, other methods not after a 500.
+	sendDefault sendMode = iota
+	// sendIdempotent marks a request whose repetition is harmless
+	// (httpx.MarkIdempotent), so it is retried after a 500 too.
+	sendIdempotent
+	// sendOnce makes the body non-rewindable, so the retry transport
+	// (which replays only requests with GetBody) sends it exactly once.
+	sendOnce
+)
+
+// exchange sends one request, as often as mode allows.
+func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, in, out any, mode sendMode, ok ...int) (int, http.Header, error) {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -240,8 +260,11 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 	if err != nil {
 		return 0, nil, fmt.Errorf("jira: building %s %s request: %w", method, u.Path, err)
 	}
-	if once {
+	switch mode {
+	case sendOnce:
 		req.GetBody = nil
+	case sendIdempotent:
+		httpx.MarkIdempotent(req)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)

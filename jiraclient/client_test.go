@@ -170,7 +170,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 func TestTokenNotInLogsOrErrors(t *testing.T) {
 	srv := startFake(t, nil)
 	srv.FailNext(jiratest.RouteRemoteLinkUpsert, 1, 503, nil, "")
-	srv.FailNext(jiratest.RouteRemoteLinks, 1, 500, nil, `{"errorMessages":["boom"]}`)
+	// A 500 on a read is retried too: this one outlasts the 5 attempts.
+	srv.FailNext(jiratest.RouteRemoteLinks, httpx.DefaultMaxAttempts, 500, nil, `{"errorMessages":["boom"]}`)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, _ := newClient(t, srv.URL(), func(o *jiraclient.Options) { o.Logger = logger })

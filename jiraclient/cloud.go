@@ -245,7 +245,7 @@ func (c *Client) existingCloud(ctx context.Context, batch []string, exists map[s
 	req := jqlSearchRequest{JQL: keyJQL(batch), Fields: []string{"key"}, MaxResults: len(batch)}
 	for page := 0; ; page++ {
 		var res jqlSearchResult
-		_, _, err := c.send(ctx, http.MethodPost, apiV3+"search/jql", nil, req, &res, http.StatusOK)
+		_, _, err := c.exchange(ctx, http.MethodPost, apiV3+"search/jql", nil, req, &res, sendIdempotent, http.StatusOK)
 		if page == 0 && errors.Is(err, ErrBadRequest) {
 			if len(batch) == 1 {
 				c.logger.Debug("jira refused the search for a key; counted as missing", "key", batch[0], "err", err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
@@ -92,6 +93,30 @@ func Retryable(err error) bool {
 	}
 	var te *transportError
 	return errors.As(err, &te)
+}
+
+// Uncertain reports whether a write that failed with err may nonetheless
+// have taken effect, so that whoever must not repeat it should look for
+// its effect first: Jira answered 500 (it may fail after committing), a
+// proxy answered 502 or 504 (Jira may have done the work behind it), or
+// the connection failed once the request could have been sent. It is
+// false for errors that prove the write was not carried out: client
+// errors, 429 and 503 (refused before any work), a connection refused,
+// bad input, and the context ending.
+func Uncertain(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var je *Error
+	if errors.As(err, &je) {
+		switch je.Status {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var te *transportError
+	return errors.As(err, &te) && !errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // transportError is a request that got no response.

@@ -14,6 +14,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 func TestHandleCarriesOutCommands(t *testing.T) {
@@ -141,30 +142,89 @@ func TestExactlyOnceAcrossCrash(t *testing.T) {
 	}
 }
 
-// TestLostAnswerNotRepeated: Jira took the write but its answer was lost;
-// the retry, once its backoff passed, finds the write.
+// lookupRoutes are the reads that find each kind's effect.
+var lookupRoutes = map[string]string{
+	"comment": jiratest.RouteComments, "worklog": jiratest.RouteWorklogs, "transition": jiratest.RouteIssueGet,
+}
+
+// TestLostAnswerNotRepeated: Jira took the write but its answer was lost.
+// The same attempt looks for the write, finds it and is done; when that
+// look fails too, the retry after the backoff finds it. Either way the
+// write is sent once.
 func TestLostAnswerNotRepeated(t *testing.T) {
 	methods := map[string]string{"comment": "AddComment", "worklog": "AddWorklog", "transition": "DoTransition"}
 	for _, tc := range crashCases {
+		for _, lookupFails := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/lookup fails=%v", tc.name, lookupFails), func(t *testing.T) {
+				e := newEnv(t, nil)
+				jira := &lossyJira{Jira: e.client, lose: map[string]int{methods[tc.name]: 1}}
+				x := e.executor(t, jira, nil, nil)
+				if lookupFails {
+					// The client makes one attempt per call here.
+					e.srv.FailNext(lookupRoutes[tc.name], 1, http.StatusServiceUnavailable, nil, "")
+				}
+				res := handle(t, x, commit(sha1, tc.msg))
+				ctx := context.Background()
+				if !lookupFails {
+					if len(res) != 1 || res[0].Status != smartcommit.StatusDone || res[0].JiraID == "" {
+						t.Fatalf("first attempt: %+v", res)
+					}
+				} else {
+					if len(res) != 1 || res[0].Status != smartcommit.StatusPending || !strings.Contains(res[0].Error, "504") {
+						t.Fatalf("first attempt: %+v", res)
+					}
+					if got, err := x.Retry(ctx); err != nil || len(got) != 0 {
+						t.Fatalf("Retry during the backoff = %+v, %v", got, err)
+					}
+					e.clock.Advance(smartcommit.DefaultRetryBackoff)
+					got, err := x.Retry(ctx)
+					if err != nil || len(got) != 1 || got[0].Status != smartcommit.StatusDone {
+						t.Fatalf("Retry = %+v, %v", got, err)
+					}
+				}
+				if n, sent := tc.effects(e.srv), e.srv.Calls().ByRoute[tc.route]; n != 1 || sent != 1 {
+					t.Errorf("effects = %d, writes sent = %d; want 1 and 1", n, sent)
+				}
+			})
+		}
+	}
+}
+
+// TestServerErrorAfterWriteResolvedAtOnce: Jira carries out a smart
+// commit's write, then answers 500, and the read that looks for it fails
+// once with 500 too. The write is not repeated (it is sent once), the read
+// is retried at once by the transport, and the command is done in the same
+// attempt instead of waiting a minute for its retry.
+func TestServerErrorAfterWriteResolvedAtOnce(t *testing.T) {
+	const internal = `{"errorMessages":["Internal server error"],"errors":{}}`
+	for _, tc := range crashCases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			jira := &lossyJira{Jira: e.client, lose: map[string]int{methods[tc.name]: 1}}
-			x := e.executor(t, jira, nil, nil)
+			client, err := jiraclient.New(jiraclient.Options{
+				BaseURL: e.srv.URL(), Auth: jiraclient.Auth{Token: testToken},
+				Retry: httpx.RetryOptions{Sleep: func(context.Context, time.Duration) error { return nil }},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := e.executor(t, client, nil, nil)
+			e.srv.FailNextAfterApply(tc.route, 1, http.StatusInternalServerError, nil, internal)
+			e.srv.FailNext(lookupRoutes[tc.name], 1, http.StatusInternalServerError, nil, internal)
+
 			res := handle(t, x, commit(sha1, tc.msg))
-			if len(res) != 1 || res[0].Status != smartcommit.StatusPending || !strings.Contains(res[0].Error, "504") {
-				t.Fatalf("first attempt: %+v", res)
+			if len(res) != 1 || res[0].Status != smartcommit.StatusDone || res[0].JiraID == "" {
+				t.Fatalf("result = %+v, want done in the first attempt", res)
 			}
-			ctx := context.Background()
-			if got, err := x.Retry(ctx); err != nil || len(got) != 0 {
-				t.Fatalf("Retry during the backoff = %+v, %v", got, err)
+			calls := e.srv.Calls().ByRoute
+			if n := tc.effects(e.srv); n != 1 || calls[tc.route] != 1 {
+				t.Errorf("effects = %d, writes sent = %d; want 1 and 1", n, calls[tc.route])
 			}
-			e.clock.Advance(smartcommit.DefaultRetryBackoff)
-			got, err := x.Retry(ctx)
-			if err != nil || len(got) != 1 || got[0].Status != smartcommit.StatusDone {
-				t.Fatalf("Retry = %+v, %v", got, err)
+			if n := calls[lookupRoutes[tc.name]]; n != 2 {
+				t.Errorf("lookups sent = %d, want 2 (a 500, then the answer)", n)
 			}
-			if n, sent := tc.effects(e.srv), e.srv.Calls().ByRoute[tc.route]; n != 1 || sent != 1 {
-				t.Errorf("effects = %d, writes sent = %d; want 1 and 1", n, sent)
+			r, _, _ := e.ledger.Get(res[0].ID)
+			if r.State != smartcommit.StateDone || r.Attempts != 1 || !r.NextAttempt.IsZero() {
+				t.Errorf("record = %+v, want done after one attempt", r)
 			}
 		})
 	}

@@ -217,42 +217,77 @@ func final(err error) bool {
 
 // perform sends the command to Jira. earlier says an earlier attempt may
 // have reached Jira, so its effect is looked for first.
+//
+// A write whose failure leaves its effect unknown (jiraclient.Uncertain: a
+// 500, a lost answer) is resolved in the same attempt: its effect is looked
+// for at once, through reads the retry transport repeats after server
+// errors, and if it is there the command is done. If it is not, the
+// write's error stands and the command waits for its backoff, as after any
+// other failure; the next attempt looks again before writing.
 func (e *Executor) perform(ctx context.Context, r *Record, earlier bool) (string, error) {
 	switch r.Kind {
 	case KindComment:
 		if earlier {
-			cs, err := e.jira.Comments(ctx, r.Issue)
-			if err != nil {
-				return "", err
-			}
-			for _, c := range cs {
-				if strings.Contains(c.Body, marker(r.ID)) {
-					return c.ID, nil
-				}
+			if id, found, err := e.findComment(ctx, r); err != nil || found {
+				return id, err
 			}
 		}
-		return e.jira.AddComment(ctx, r.Issue, body(*r, r.Text))
+		id, err := e.jira.AddComment(ctx, r.Issue, body(*r, r.Text))
+		if jiraclient.Uncertain(err) {
+			if fid, found, ferr := e.findComment(ctx, r); ferr == nil && found {
+				return fid, nil
+			}
+		}
+		return id, err
 	case KindTime:
 		if earlier {
-			ws, err := e.jira.Worklogs(ctx, r.Issue)
-			if err != nil {
-				return "", err
-			}
-			for _, w := range ws {
-				if strings.Contains(w.Comment, marker(r.ID)) {
-					return w.ID, nil
-				}
+			if id, found, err := e.findWorklog(ctx, r); err != nil || found {
+				return id, err
 			}
 		}
 		started := r.Commit.When
 		if started.IsZero() {
 			started = r.Created
 		}
-		return e.jira.AddWorklog(ctx, r.Issue, r.Duration, body(*r, r.Text), started)
+		id, err := e.jira.AddWorklog(ctx, r.Issue, r.Duration, body(*r, r.Text), started)
+		if jiraclient.Uncertain(err) {
+			if fid, found, ferr := e.findWorklog(ctx, r); ferr == nil && found {
+				return fid, nil
+			}
+		}
+		return id, err
 	case KindTransition:
 		return e.transition(ctx, r, earlier)
 	}
 	return "", fmt.Errorf("%w %q", errUnknownKind, r.Kind)
+}
+
+// findComment looks for the comment carrying r's marker.
+func (e *Executor) findComment(ctx context.Context, r *Record) (id string, found bool, err error) {
+	cs, err := e.jira.Comments(ctx, r.Issue)
+	if err != nil {
+		return "", false, err
+	}
+	for _, c := range cs {
+		if strings.Contains(c.Body, marker(r.ID)) {
+			return c.ID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// findWorklog looks for the worklog carrying r's marker.
+func (e *Executor) findWorklog(ctx context.Context, r *Record) (id string, found bool, err error) {
+	ws, err := e.jira.Worklogs(ctx, r.Issue)
+	if err != nil {
+		return "", false, err
+	}
+	for _, w := range ws {
+		if strings.Contains(w.Comment, marker(r.ID)) {
+			return w.ID, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // transition performs a transition command. The target status is recorded
@@ -287,9 +322,10 @@ func (e *Executor) transition(ctx context.Context, r *Record, earlier bool) (str
 		comment = body(*r, r.Text)
 	}
 	err = e.jira.DoTransition(ctx, r.Issue, t.ID, comment)
-	if errors.Is(err, jiraclient.ErrBadRequest) {
-		// No longer valid: maybe because it just happened (a response
-		// lost on the way, or someone else was quicker).
+	if errors.Is(err, jiraclient.ErrBadRequest) || jiraclient.Uncertain(err) {
+		// No longer valid, or its outcome unknown: maybe because it just
+		// happened (a response lost on the way, a failure after the
+		// commit, or someone else was quicker).
 		if st, serr := e.jira.IssueStatus(ctx, r.Issue); serr == nil && st.ID == t.To.ID {
 			return t.ID, nil
 		}

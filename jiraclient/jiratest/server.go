@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -97,6 +98,10 @@ type Calls struct {
 	Writes   int // POST, PUT and DELETE on remote links
 	Searches int // GET or POST search
 	ByRoute  map[string]int
+	// Faults counts the requests answered by an injected failure;
+	// AppliedFaults those of them that took effect (FailNextAfterApply,
+	// Storm.AfterApply).
+	Faults, AppliedFaults int
 }
 
 // Request is one request the fake received, in arrival order.
@@ -130,6 +135,7 @@ type Server struct {
 	calls       Calls
 	requests    []Request
 	faults      []fault
+	storm       *Storm
 	actions     actionState // comments, worklogs, statuses (actions.go)
 }
 
@@ -140,6 +146,7 @@ type fault struct {
 	status int
 	header http.Header
 	body   string
+	after  bool // serve the request (writes take effect), then answer the fault
 }
 
 //go:embed testdata/all_projects.json
@@ -260,6 +267,85 @@ func (s *Server) FailNext(route string, n int, status int, header http.Header, b
 	s.faults = append(s.faults, fault{route: route, n: n, status: status, header: header.Clone(), body: body})
 }
 
+// FailNextAfterApply is FailNext for failures that come after the work is
+// done: the next n requests on route are served as usual (a write takes
+// effect) but answered status, header and body, as when Jira fails, or a
+// proxy gives up, after committing.
+func (s *Server) FailNextAfterApply(route string, n int, status int, header http.Header, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{route: route, n: n, status: status, header: header.Clone(), body: body, after: true})
+}
+
+// ServerErrors are the 5xx answers of a Jira Data Center behind a reverse
+// proxy: Jira's own 500 (an ErrorCollection saying "Internal server
+// error"), and nginx's HTML 502 and 503 pages.
+func ServerErrors() []Fault {
+	html := func(status int, text string) Fault {
+		return Fault{Status: status, Header: http.Header{"Content-Type": {"text/html"}, "Server": {"nginx"}},
+			Body: "<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text +
+				"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"}
+	}
+	return []Fault{
+		{Status: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}},
+			Body: `{"errorMessages":["Internal server error"],"errors":{}}`},
+		html(http.StatusBadGateway, "502 Bad Gateway"),
+		html(http.StatusServiceUnavailable, "503 Service Temporarily Unavailable"),
+	}
+}
+
+// Fault is one canned error answer.
+type Fault struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Storm is random fault injection (see FailRandomly).
+type Storm struct {
+	// Rate is the probability that a request fails.
+	Rate float64
+	// AfterApply is the probability that a failing write (any method but
+	// GET and HEAD) is carried out before its error is answered.
+	AfterApply float64
+	// Answers are picked from at random; default ServerErrors().
+	Answers []Fault
+	// Rand is the source of every draw; seed it for a reproducible run
+	// (requests must then arrive in the same order). Required.
+	Rand *rand.Rand
+}
+
+// draw decides one request's fate; s.mu is held.
+func (st *Storm) draw(method string) (fault, bool) {
+	if st.Rand.Float64() >= st.Rate {
+		return fault{}, false
+	}
+	a := st.Answers[st.Rand.IntN(len(st.Answers))]
+	f := fault{status: a.Status, header: a.Header.Clone(), body: a.Body}
+	if method != http.MethodGet && method != http.MethodHead {
+		f.after = st.Rand.Float64() < st.AfterApply
+	}
+	return f, true
+}
+
+// FailRandomly starts a storm of random failures on every route (after
+// any FailNext rules), or stops it when st.Rate is 0.
+func (s *Server) FailRandomly(st Storm) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.Rate <= 0 {
+		s.storm = nil
+		return
+	}
+	if st.Rand == nil {
+		panic("jiratest: Storm needs a Rand")
+	}
+	if len(st.Answers) == 0 {
+		st.Answers = ServerErrors()
+	}
+	s.storm = &st
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stampDate(w)
 	route, params := s.match(r)
@@ -270,7 +356,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.count(route)
 	s.requests = append(s.requests, Request{Method: r.Method, Route: route,
 		Path: strings.TrimPrefix(r.URL.Path, s.contextPath), RawQuery: r.URL.RawQuery})
-	if f, ok := s.takeFault(route); ok {
+	f, ok := s.takeFault(route)
+	if !ok && s.storm != nil {
+		f, ok = s.storm.draw(r.Method)
+	}
+	if ok {
+		s.calls.Faults++
+		if f.after {
+			s.calls.AppliedFaults++
+			// The request takes effect; only its answer is lost.
+			s.serve(httptest.NewRecorder(), r, route, params)
+		}
 		for k, vs := range f.header {
 			w.Header()[k] = vs
 		}
@@ -278,6 +374,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(f.body))
 		return
 	}
+	s.serve(w, r, route, params)
+}
+
+// serve answers a request that no fault replaces; s.mu is held.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, params routeParams) {
 	if route == unmatchedRoute {
 		writeErrors(w, http.StatusNotFound, []string{"null for uri: " + r.URL.String()}, nil)
 		return

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,7 +389,7 @@ func TestFailNextAndCalls(t *testing.T) {
 		t.Errorf("PATCH: %d", r.status)
 	}
 	c := s.Calls()
-	want := jiratest.Calls{Total: 7, Writes: 3, Searches: 0, ByRoute: map[string]int{
+	want := jiratest.Calls{Total: 7, Writes: 3, Searches: 0, Faults: 3, ByRoute: map[string]int{
 		jiratest.RouteRemoteLinkUpsert:             3,
 		jiratest.RouteRemoteLinks:                  1,
 		jiratest.RouteMyself:                       1,
@@ -459,5 +461,65 @@ func TestConcurrentUpserts(t *testing.T) {
 	wg.Wait()
 	if n := len(s.Links("HSP-1")); n != 5 {
 		t.Errorf("%d links, want 5 (one per globalId)", n)
+	}
+}
+
+func TestFailNextAfterApply(t *testing.T) {
+	s := start(t, nil)
+	u := s.URL() + "/rest/api/2/issue/HSP-1/remotelink"
+	s.FailNextAfterApply(jiratest.RouteRemoteLinkUpsert, 1, 500, nil, `{"errorMessages":["Internal server error"],"errors":{}}`)
+	if r := call(t, "POST", u, linkBody); r.status != 500 {
+		t.Fatalf("status %d, want the injected 500", r.status)
+	}
+	if n := len(s.Links("HSP-1")); n != 1 {
+		t.Fatalf("%d links: the write did not take effect", n)
+	}
+	// Sent again, the upsert updates the link it created.
+	if r := call(t, "POST", u, linkBody); r.status != 200 || len(s.Links("HSP-1")) != 1 {
+		t.Errorf("resend: %d, %d links", r.status, len(s.Links("HSP-1")))
+	}
+	if c := s.Calls(); c.Faults != 1 || c.AppliedFaults != 1 {
+		t.Errorf("calls = %+v", c)
+	}
+}
+
+func TestStorm(t *testing.T) {
+	run := func() ([]int, int) {
+		s := start(t, nil)
+		s.FailRandomly(jiratest.Storm{Rate: 0.5, AfterApply: 1, Rand: rand.New(rand.NewPCG(3, 4))})
+		var statuses []int
+		for i := range 40 {
+			u := fmt.Sprintf("%s/rest/api/2/issue/HSP-%d/remotelink", s.URL(), i+1)
+			r := call(t, "POST", u, linkBody)
+			statuses = append(statuses, r.status)
+			switch {
+			case r.status == 500 && !strings.Contains(r.raw, "Internal server error"),
+				r.status == 502 && !strings.Contains(r.raw, "502 Bad Gateway"),
+				r.status == 503 && !strings.Contains(r.raw, "503 Service"):
+				t.Errorf("status %d with body %q", r.status, r.raw)
+			}
+		}
+		s.FailRandomly(jiratest.Storm{})
+		if r := call(t, "GET", s.URL()+"/rest/api/2/myself", ""); r.status != 200 {
+			t.Errorf("after the storm: %d", r.status)
+		}
+		return statuses, len(s.AllLinks())
+	}
+	a, links := run()
+	b, _ := run()
+	if !slices.Equal(a, b) {
+		t.Errorf("the same seed gave other answers: %v, %v", a, b)
+	}
+	if links != 40 {
+		t.Errorf("%d of 40 links stored; every failed write was to be applied", links)
+	}
+	failed := 0
+	for _, st := range a {
+		if st >= 500 {
+			failed++
+		}
+	}
+	if failed == 0 || failed == 40 {
+		t.Errorf("%d of 40 requests failed at rate 0.5", failed)
 	}
 }

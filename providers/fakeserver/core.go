@@ -19,6 +19,7 @@ package fakeserver
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -64,6 +65,7 @@ type Core struct {
 	mu       sync.Mutex
 	requests []Request
 	faults   []fault
+	storm    *Storm
 	latency  time.Duration
 	url      string
 }
@@ -169,7 +171,42 @@ func (c *Core) TakeFault(route string) (resp Response, ok bool) {
 		}
 	}
 	c.faults = slices.DeleteFunc(c.faults, func(f fault) bool { return f.left <= 0 })
+	if !ok && c.storm != nil {
+		resp, ok = c.storm.draw()
+	}
 	return resp, ok
+}
+
+// Storm is random fault injection: every request (that no FailNext rule
+// answers) fails with probability Rate, with one of Answers picked at
+// random. Draws come from Rand, so a seeded source makes a run
+// reproducible as long as the requests arrive in the same order.
+type Storm struct {
+	Rate    float64
+	Answers []Response
+	Rand    *rand.Rand
+}
+
+// draw decides one request's fate; the Core's lock is held.
+func (s *Storm) draw() (Response, bool) {
+	if len(s.Answers) == 0 || s.Rand.Float64() >= s.Rate {
+		return Response{}, false
+	}
+	a := s.Answers[s.Rand.IntN(len(s.Answers))]
+	a.Header = a.Header.Clone()
+	a.Body = slices.Clone(a.Body)
+	return a, true
+}
+
+// SetStorm starts random fault injection (see Storm) on every route, or
+// stops it when st is nil. It needs st.Rand.
+func (c *Core) SetStorm(st *Storm) {
+	if st != nil && st.Rand == nil {
+		panic("fakeserver: Storm needs a Rand")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.storm = st
 }
 
 // SetLatency delays every subsequent response of Handler by d.

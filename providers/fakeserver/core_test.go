@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -211,5 +212,40 @@ func TestCleanPrefix(t *testing.T) {
 		if got := fakeserver.CleanPrefix(in); got != want {
 			t.Errorf("CleanPrefix(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestStormIsSeededAndYieldsToFailNext(t *testing.T) {
+	answers := []fakeserver.Response{{Status: 500, Body: []byte("a")}, {Status: 503, Body: []byte("b")}}
+	run := func(seed uint64) []int {
+		c := fakeserver.NewCore("test", nil)
+		c.SetStorm(&fakeserver.Storm{Rate: 0.3, Answers: answers, Rand: rand.New(rand.NewPCG(seed, 0))})
+		c.FailNext("GET /a", 1, 429, nil, "")
+		var got []int
+		for range 200 {
+			resp, _ := c.TakeFault("GET /a")
+			got = append(got, resp.Status)
+		}
+		return got
+	}
+	a, b := run(7), run(7)
+	if !slices.Equal(a, b) {
+		t.Fatal("the same seed gave other faults")
+	}
+	if a[0] != 429 {
+		t.Errorf("first answer %d: a FailNext rule goes before the storm", a[0])
+	}
+	counts := map[int]int{}
+	for _, s := range a[1:] {
+		counts[s]++
+	}
+	if counts[500] == 0 || counts[503] == 0 || counts[0] < 100 || counts[500]+counts[503] > 100 {
+		t.Errorf("answers over 199 requests at rate 0.3: %v", counts)
+	}
+	c := fakeserver.NewCore("test", nil)
+	c.SetStorm(&fakeserver.Storm{Rate: 1, Answers: answers, Rand: rand.New(rand.NewPCG(1, 0))})
+	c.SetStorm(nil)
+	if _, ok := c.TakeFault("GET /a"); ok {
+		t.Error("a stopped storm still fails requests")
 	}
 }

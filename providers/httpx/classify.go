@@ -30,18 +30,31 @@ type decision struct {
 	resetAt     time.Time // when the server said the limit resets, if it did
 }
 
-// classify decides whether resp is retried and after which wait.
-func (t *RetryTransport) classify(resp *http.Response, attempt int) decision {
+// classify decides whether resp, the answer to req, is retried and after
+// which wait. A 500 is retried only for an idempotent request (see
+// Idempotent): the server may have carried out the request before failing.
+func (t *RetryTransport) classify(req *http.Request, resp *http.Response, attempt int) decision {
 	switch resp.StatusCode {
 	case http.StatusForbidden, http.StatusTooManyRequests:
 		return t.classifyLimit(resp, attempt)
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.opts.Now()); ok {
-			return decision{retry: true, wait: ra}
+	case http.StatusInternalServerError:
+		if !Idempotent(req) {
+			return decision{}
 		}
-		return decision{retry: true, wait: t.backoff(attempt)}
+		return t.classifyServerError(resp, attempt)
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return t.classifyServerError(resp, attempt)
 	}
 	return decision{}
+}
+
+// classifyServerError is the decision for a retried 5xx: the server's
+// Retry-After if it sent one, else the next backoff step.
+func (t *RetryTransport) classifyServerError(resp *http.Response, attempt int) decision {
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.opts.Now()); ok {
+		return decision{retry: true, wait: ra}
+	}
+	return decision{retry: true, wait: t.backoff(attempt)}
 }
 
 // classifyLimit handles 403 and 429, following the rules GitHub documents

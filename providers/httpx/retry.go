@@ -62,11 +62,14 @@ type RetryOptions struct {
 // RetryTransport is an http.RoundTripper that retries transient failures and
 // waits out rate limits. It is safe for concurrent use.
 //
-// Retried: 429; 502, 503 and 504; 403 or 429 that is a GitHub primary or
-// secondary rate limit; transient network errors (connection refused or
-// reset, broken pipe, unexpected EOF, timeouts) unless the request's context
-// is done. Not retried: 500 and every other status, and a 403 that is a
-// plain permission error, which is returned as is.
+// Retried: 429; 502, 503 and 504; 500 when the request is idempotent (see
+// Idempotent: GET, HEAD, PUT, DELETE, or marked with MarkIdempotent); 403 or
+// 429 that is a GitHub primary or secondary rate limit; transient network
+// errors (connection refused or reset, broken pipe, unexpected EOF,
+// timeouts) unless the request's context is done. Not retried: 500 for a
+// request that is not idempotent (a plain POST: the server may have done
+// the work before failing), every other status, and a 403 that is a plain
+// permission error; these are returned as is.
 //
 // A request with a body is retried only when req.GetBody is set
 // (http.NewRequest sets it for bytes and strings readers); each retry sends a
@@ -158,7 +161,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.logRetry(req, 0, err, d.wait, attempt, maxAttempts)
 		} else {
 			t.record(resp.Header)
-			d = t.classify(resp, attempt)
+			d = t.classify(req, resp, attempt)
 			if !d.retry {
 				resp.Body = &drainOnClose{resp.Body}
 				return resp, nil
@@ -235,6 +238,39 @@ func (t *RetryTransport) logRetry(req *http.Request, status int, err error, wait
 		attrs = append(attrs, "status", status)
 	}
 	t.logger.Warn("retrying HTTP request", attrs...)
+}
+
+// IdempotencyHeader is the header whose presence marks a request as safe to
+// send more than once, the convention net/http's Transport follows too. A
+// nil value (set by MarkIdempotent) marks the request without putting the
+// header on the wire.
+const IdempotencyHeader = "Idempotency-Key"
+
+// MarkIdempotent declares that sending req twice has the same effect as
+// sending it once (an upsert, a search sent as POST), so RetryTransport
+// may retry it after a 500 like a GET. It adds IdempotencyHeader with a
+// nil value, which no server sees, unless the caller set that header.
+func MarkIdempotent(req *http.Request) {
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if _, ok := req.Header[IdempotencyHeader]; !ok {
+		req.Header[IdempotencyHeader] = nil
+	}
+}
+
+// Idempotent reports whether req may be sent again after a response that
+// leaves its effect unknown (a 500): its method is GET, HEAD, OPTIONS,
+// TRACE, PUT or DELETE (RFC 9110 9.2.2), or it carries IdempotencyHeader
+// (see MarkIdempotent).
+func Idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, marked := req.Header[IdempotencyHeader]
+	_, xmarked := req.Header["X-Idempotency-Key"]
+	return marked || xmarked
 }
 
 // rewindable reports whether req can be sent more than once.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -37,6 +38,113 @@ func TestGatewayErrorsRetried(t *testing.T) {
 	}
 }
 
+// TestServerError500RetriedOnlyWhenIdempotent: a 500 may come after the
+// server did the work, so it is retried for requests that are safe to
+// repeat (GET, HEAD, PUT, DELETE, a POST marked idempotent) and returned
+// at once for a plain POST and for a send-once request (no GetBody).
+func TestServerError500RetriedOnlyWhenIdempotent(t *testing.T) {
+	jiraBody := `{"errorMessages":["Internal server error"],"errors":{}}`
+	tests := []struct {
+		name     string
+		method   string
+		body     string
+		mark     bool
+		sendOnce bool
+		retried  bool
+	}{
+		{"GET", http.MethodGet, "", false, false, true},
+		{"HEAD", http.MethodHead, "", false, false, true},
+		{"PUT", http.MethodPut, `{"a":1}`, false, false, true},
+		{"DELETE", http.MethodDelete, "", false, false, true},
+		{"idempotent POST", http.MethodPost, `{"globalId":"x"}`, true, false, true},
+		{"plain POST", http.MethodPost, `{"body":"comment"}`, false, false, false},
+		{"send-once POST", http.MethodPost, `{"body":"comment"}`, true, true, false},
+		{"send-once PUT", http.MethodPut, `{"a":1}`, false, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScriptServer(t, step{500, nil, jiraBody}, step{200, nil, "ok"})
+			tr, rec := newTestTransport(RetryOptions{BaseBackoff: time.Second})
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			req, err := http.NewRequest(tc.method, srv.URL, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.mark {
+				MarkIdempotent(req)
+			}
+			if tc.sendOnce {
+				req.GetBody = nil
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			wantStatus, wantRequests, wantSleeps := 500, 1, 0
+			if tc.retried {
+				wantStatus, wantRequests, wantSleeps = 200, 2, 1
+			}
+			if resp.StatusCode != wantStatus || srv.requests() != wantRequests || len(rec.got()) != wantSleeps {
+				t.Errorf("status=%d requests=%d sleeps=%v; want %d after %d request(s), %d sleep(s)",
+					resp.StatusCode, srv.requests(), rec.got(), wantStatus, wantRequests, wantSleeps)
+			}
+			if tc.body != "" && tc.retried {
+				srv.mu.Lock()
+				bodies := slices.Clone(srv.bodies)
+				srv.mu.Unlock()
+				if !slices.Equal(bodies, []string{tc.body, tc.body}) {
+					t.Errorf("bodies = %q, want the payload twice", bodies)
+				}
+			}
+		})
+	}
+}
+
+func TestServerError500HonoursRetryAfterAndBound(t *testing.T) {
+	srv := newScriptServer(t, step{500, hdr("Retry-After", "7"), "boom"})
+	tr, rec := newTestTransport(RetryOptions{MaxAttempts: 3, BaseBackoff: time.Second})
+	resp, err := get(t, tr, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 500 || mustBody(t, resp) != "boom" || srv.requests() != 3 {
+		t.Errorf("status=%d requests=%d; want the last 500 after 3 attempts", resp.StatusCode, srv.requests())
+	}
+	if got, want := rec.got(), []time.Duration{7 * time.Second, 7 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("sleeps = %v, want %v", got, want)
+	}
+}
+
+func TestIdempotentMarkerNotSent(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, fmt.Sprint(r.Header.Values(IdempotencyHeader)))
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	MarkIdempotent(req)
+	if !Idempotent(req) {
+		t.Fatal("a marked POST is not idempotent")
+	}
+	resp, err := NewRetryTransport(nil, RetryOptions{}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !slices.Equal(seen, []string{"[]"}) {
+		t.Errorf("server saw %s headers %v, want none", IdempotencyHeader, seen)
+	}
+	plain, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+	if Idempotent(plain) {
+		t.Error("a plain POST counts as idempotent")
+	}
+}
+
 func TestNotRetried(t *testing.T) {
 	var msgs observedMessages
 	readFixture(t, "github-rate-limit.observed.json", &msgs)
@@ -45,7 +153,6 @@ func TestNotRetried(t *testing.T) {
 		name string
 		step step
 	}{
-		{"500", step{500, nil, "internal error"}},
 		{"403 permission", step{403, hdr("X-RateLimit-Remaining", "4999", "X-RateLimit-Limit", "5000"), permission}},
 		{"403 without headers", step{403, nil, "<html>Forbidden</html>"}},
 		{"404", step{404, nil, `{"message":"Not Found"}`}},

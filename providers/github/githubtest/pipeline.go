@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,6 +63,29 @@ func (s *Server) SetRateRemaining(n int) {
 // the order they were added.
 func (s *Server) FailNext(routePattern string, n int, status int, header http.Header, body string) {
 	s.core.FailNext(routePattern, n, status, header, body)
+}
+
+// ServerErrors are the 5xx answers GitHub's REST API gives when it fails:
+// 500 and 502 with {"message":"Server Error"}, 503 with
+// {"message":"Service Unavailable"}.
+func ServerErrors() []fakeserver.Response {
+	return []fakeserver.Response{
+		fakeserver.JSON(http.StatusInternalServerError, map[string]string{"message": "Server Error"}),
+		fakeserver.JSON(http.StatusBadGateway, map[string]string{"message": "Server Error"}),
+		fakeserver.JSON(http.StatusServiceUnavailable, map[string]string{"message": "Service Unavailable"}),
+	}
+}
+
+// FailRandomly makes every request (authenticated, and not answered by a
+// FailNext rule) fail with probability rate with one of ServerErrors,
+// drawing from rnd: a seeded source gives a reproducible storm. rate 0
+// stops it. Rate-limit accounting applies as for FailNext.
+func (s *Server) FailRandomly(rate float64, rnd *rand.Rand) {
+	if rate <= 0 {
+		s.core.SetStorm(nil)
+		return
+	}
+	s.core.SetStorm(&fakeserver.Storm{Rate: rate, Answers: ServerErrors(), Rand: rnd})
 }
 
 // SetLatency delays every subsequent response by d (a request whose client

@@ -3,6 +3,7 @@ package githubtest_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -283,5 +284,38 @@ func TestLatency(t *testing.T) {
 	}
 	if reqs := s.Requests(); len(reqs) != 1 {
 		t.Errorf("recorded %+v, want only the answered request", reqs)
+	}
+}
+
+// TestFailRandomly: a storm answers GitHub's own 5xx bodies, after
+// authentication, reproducibly for a seed, and stops on rate 0.
+func TestFailRandomly(t *testing.T) {
+	run := func() []int {
+		s, _ := corpusServer(t, githubtest.Options{})
+		s.FailRandomly(0.5, rand.New(rand.NewPCG(11, 12)))
+		var statuses []int
+		for range 30 {
+			r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"repos/apache/zookeeper/branches", "Authorization: Bearer "+token)
+			statuses = append(statuses, r.Status)
+			want := map[int]string{500: "Server Error", 502: "Server Error", 503: "Service Unavailable"}[r.Status]
+			if r.Status >= 500 && r.Message(t) != want {
+				t.Errorf("%d with message %q", r.Status, r.Message(t))
+			}
+		}
+		if r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"repos/apache/zookeeper/branches", "Authorization: Bearer nope"); r.Status != http.StatusUnauthorized {
+			t.Errorf("unauthenticated request during the storm: %d", r.Status)
+		}
+		s.FailRandomly(0, nil)
+		if r := fakeserver.Do(t, http.DefaultClient, http.MethodGet, s.URL()+"repos/apache/zookeeper/branches", "Authorization: Bearer "+token); r.Status != http.StatusOK {
+			t.Errorf("after the storm: %d", r.Status)
+		}
+		return statuses
+	}
+	a, b := run(), run()
+	if !slices.Equal(a, b) {
+		t.Errorf("the same seed gave other answers: %v, %v", a, b)
+	}
+	if n := slices.IndexFunc(a, func(s int) bool { return s >= 500 }); n < 0 || !slices.Contains(a, http.StatusOK) {
+		t.Errorf("answers at rate 0.5: %v", a)
 	}
 }
