@@ -17,6 +17,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 		ExpectText: []string{
 			"version v1.2.3", "github", "gitlab", "*/5 * * * *", "4,990 / 5,000", "paused until 12:10:00",
 			"acme/api", "acme/web", "group/sub/tool", "list branches: 403 Forbidden", "3 min ago",
+			"Health: degraded", "provider github: 1 of 2 repositories failed", "partly failed",
+			"Fix: the token lacks access", "3 failed passes in a row",
 		},
 	})
 	if calls := b.calls(); !slices.Equal(calls, []string{"github acme/web"}) {

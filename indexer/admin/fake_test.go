@@ -76,10 +76,13 @@ func newFakeBackend() *fakeBackend {
 	at := func(d time.Duration) time.Time { return testNow.Add(d) }
 	return &fakeBackend{
 		snap: status.Snapshot{
-			Time: testNow, Version: "v1.2.3",
+			Time: testNow, Version: "v1.2.3", Health: status.HealthDegraded,
+			Problems: []string{"provider github: 1 of 2 repositories failed"},
+			Jira:     status.System{State: state.HealthOK, LastPass: at(-2 * time.Minute), LastSuccess: at(-2 * time.Minute)},
 			Providers: []status.Provider{
 				{Name: "github", Type: "github", Schedule: "*/5 * * * *", NextRun: at(3 * time.Minute), Running: true,
-					System: status.System{LastPass: at(-2 * time.Minute)}, Webhook: true,
+					System: status.System{State: state.HealthPartial, LastPass: at(-2 * time.Minute), LastSuccess: at(-50 * time.Hour),
+						LastError: "acme/web: list branches: 403 Forbidden", FailureKind: "forbidden", Failures: 3, ReposFailed: 1}, Webhook: true,
 					RateLimit: status.RateLimit{Known: true, Limit: 5000, Remaining: 4990, Reset: at(30 * time.Minute)}},
 				{Name: "gitlab", Type: "gitlab", Schedule: "@every 10m", PausedUntil: at(10 * time.Minute)},
 			},
@@ -87,7 +90,8 @@ func newFakeBackend() *fakeBackend {
 				{Provider: "github", ID: 77, FullName: "acme/api", URL: "https://github.com/acme/api", State: state.RepoOK,
 					LastSync: at(-3 * time.Minute), LastSuccess: at(-3 * time.Minute), Branches: 4, Commits: 5343, Links: 1234},
 				{Provider: "github", ID: 78, FullName: "acme/web", URL: "https://github.com/acme/web", State: state.RepoFailed,
-					LastSync: at(-90 * time.Minute), LastSuccess: at(-50 * time.Hour), LastError: "list branches: 403 Forbidden", Branches: 2},
+					LastSync: at(-90 * time.Minute), LastSuccess: at(-50 * time.Hour), LastError: "list branches: 403 Forbidden", Branches: 2,
+					FailureKind: "forbidden", Failures: 3, Hint: "the token lacks access: give providers[0].token_env (GITHUB_TOKEN) read access to the repositories (run jiralinkd check)"},
 				{Provider: "gitlab", ID: 9, FullName: "group/sub/tool", URL: "https://gitlab.example.com/group/sub/tool", State: state.RepoPending},
 			},
 			QueueDepth: 7,
