@@ -15,15 +15,17 @@ import (
 )
 
 // closedURL is an http URL on 127.0.0.1 where nothing listens.
-func closedURL(t *testing.T) string {
+func closedURL(t *testing.T) string { return "http://" + freeAddr(t) + "/" }
+
+// freeAddr is a 127.0.0.1 address where nothing listens (yet).
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/"
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // noLine fails when out has a line starting with prefix.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -189,12 +188,7 @@ func TestServeShowsFailuresAndResyncOutcome(t *testing.T) {
 // returns its address once it is ready.
 func (f *fixture) startServe(t *testing.T, adminTok string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	extra := ""
 	if adminTok != "" {
 		f.env["ADMIN_TOKEN"] = adminTok
