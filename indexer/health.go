@@ -102,11 +102,19 @@ func systemOf(err error, provider string) string {
 // failure builds the stored description of err for a pass of provider.
 func (ix *Indexer) failure(err error, provider string) state.Failure {
 	kind := Classify(err)
-	f := state.Failure{Err: err.Error(), Kind: string(kind), At: ix.opts.Now()}
+	f := state.Failure{System: systemOf(err, provider), Err: err.Error(), Kind: string(kind), At: ix.opts.Now()}
 	if ix.opts.Hint != nil {
-		f.Hint = ix.opts.Hint(systemOf(err, provider), kind)
+		f.Hint = ix.opts.Hint(f.System, kind)
 	}
 	return f
+}
+
+// hintFor is the setting to fix for err ("" for none or no error).
+func (ix *Indexer) hintFor(err error, provider string) string {
+	if err == nil {
+		return ""
+	}
+	return ix.failure(err, provider).Hint
 }
 
 // recordPass stores the outcome of a pass of t in the state, for every view:
@@ -180,13 +188,13 @@ func (ix *Indexer) updateProviderHealth(t Target, rep Report, passFail *state.Fa
 			h.State = state.HealthOK
 		}
 		if h.State == state.HealthOK {
-			h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Failures = now, "", "", "", 0
+			h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Blame, h.Failures = now, "", "", "", "", 0
 		} else {
 			f := passFail
 			if f == nil {
 				f = firstRepoFailure(ix, t.Name, rep)
 			}
-			h.LastError, h.FailureKind, h.Hint = f.Err, f.Kind, f.Hint
+			h.LastError, h.FailureKind, h.Hint, h.Blame = f.Err, f.Kind, f.Hint, f.System
 			h.Failures++
 		}
 		if t.RateLimit != nil {
@@ -227,10 +235,10 @@ func (ix *Indexer) recordJira(f *state.Failure) {
 	err := ix.opts.Store.UpdateHealth(JiraSystem, func(h *state.Health) {
 		h.LastPass = now
 		if f == nil {
-			h.State, h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Failures = state.HealthOK, now, "", "", "", 0
+			h.State, h.LastSuccess, h.LastError, h.FailureKind, h.Hint, h.Blame, h.Failures = state.HealthOK, now, "", "", "", "", 0
 			return
 		}
-		h.State, h.LastError, h.FailureKind, h.Hint = state.HealthFailed, f.Err, f.Kind, f.Hint
+		h.State, h.LastError, h.FailureKind, h.Hint, h.Blame = state.HealthFailed, f.Err, f.Kind, f.Hint, JiraSystem
 		h.Failures++
 	})
 	if err != nil {

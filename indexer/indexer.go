@@ -190,8 +190,10 @@ type Report struct {
 	Provider string
 	Repos    []RepoReport
 	// Err is set when the pass could not even start (Jira projects or repo
-	// discovery failed); Repos then lists what could be done.
-	Err error
+	// discovery failed); Repos then lists what could be done. Hint names
+	// the setting to fix for it, when one is known.
+	Err  error
+	Hint string
 	// Removed lists repos whose links were removed in this pass (deleted
 	// on the provider, or no longer configured with prune_removed_repos).
 	Removed []string
@@ -219,6 +221,7 @@ type RepoReport struct {
 	LinksUpdated               int // of LinksWritten, links that existed and changed
 	Duration                   time.Duration
 	Err                        error
+	Hint                       string // the setting to fix for Err, if known
 }
 
 // Sync runs one pass over a provider: every configured repo, or only the one
@@ -241,6 +244,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 			covered = filterRepo(covered, onlyRepo)
 		}
 		ix.recordPass(t, rep, covered, false, onlyRepo != "")
+		rep.Hint = ix.hintFor(rep.Err, t.Name)
 		return rep
 	}
 	repos, unreached, missing, derr := ix.discover(ctx, t)
@@ -264,6 +268,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		rep.Err = errors.Join(rep.Err, perr)
 	}
 	ix.recordPass(t, rep, unreached, true, onlyRepo != "")
+	rep.Hint = ix.hintFor(rep.Err, t.Name)
 	return rep
 }
 

@@ -122,7 +122,9 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	case Classify(err) == FailureInterrupted:
 		// Stopped, not failed: the next pass resumes; the last outcome stands.
 	default:
-		rs.st.MarkFailed(ix.failure(err, t.Name))
+		f := ix.failure(err, t.Name)
+		rs.st.MarkFailed(f)
+		rep.Hint = f.Hint
 	}
 	rs.st.Links += rs.lk.written
 	if perr := rs.save(); perr != nil && rep.Err == nil {

@@ -58,7 +58,7 @@ func TestFailuresAfterCLISyncAreShownByStatus(t *testing.T) {
 	f.env["JIRA_TOKEN"] = "revoked-token-0000000000"
 	for i := 1; i <= 2; i++ {
 		code, out, _ := f.run(ctx, "sync", "--config", f.config)
-		if code != exitFailed {
+		if code != exitFailed || !strings.Contains(out, "fix: Jira rejected the credentials (wrong, expired or revoked): replace jira.token_env (JIRA_TOKEN)") {
 			t.Fatalf("sync with a revoked Jira token: exit %d\n%s", code, out)
 		}
 		s = f.statusJSON(t, f.config)
@@ -77,7 +77,7 @@ func TestFailuresAfterCLISyncAreShownByStatus(t *testing.T) {
 		}
 	}
 	_, text, _ := f.run(ctx, "status", "--config", f.config)
-	for _, want := range []string{"Health: FAILING", "jira.token_env (JIRA_TOKEN)", "failed (2 in a row)"} {
+	for _, want := range []string{"Health: FAILING", "jira.token_env (JIRA_TOKEN)", "failed (2 in a row)", "provider github: nothing synced while Jira fails (above)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}

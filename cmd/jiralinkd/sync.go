@@ -188,6 +188,7 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 	for _, r := range reports {
 		if r.Err != nil && !cancelled(r.Err) {
 			fmt.Fprintf(w, "FAIL %s: %v\n", r.Provider, r.Err)
+			printFix(w, r.Hint)
 		}
 		for _, rr := range r.Repos {
 			status := "ok  "
@@ -203,6 +204,9 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 				fmt.Fprintf(w, ": %v", rr.Err)
 			}
 			fmt.Fprintln(w)
+			if !cancelled(rr.Err) {
+				printFix(w, rr.Hint)
+			}
 			commits += rr.Commits
 			links += rr.LinksWritten
 			deleted += rr.LinksDeleted
@@ -220,6 +224,13 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 	}
 	fmt.Fprintln(w)
 	return failed
+}
+
+// printFix prints the setting to fix under a failure, if one is known.
+func printFix(w io.Writer, hint string) {
+	if hint != "" {
+		fmt.Fprintf(w, "     fix: %s\n", hint)
+	}
 }
 
 // isTerminal reports whether w is a terminal (progress is shown only there).

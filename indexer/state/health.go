@@ -38,6 +38,9 @@ type Health struct {
 	LastError   string `json:"last_error,omitempty"`
 	FailureKind string `json:"failure_kind,omitempty"`
 	Hint        string `json:"hint,omitempty"`
+	// Blame is the system whose failure failed the pass (JiraSystem for a
+	// provider's pass that Jira failed); empty after a success.
+	Blame string `json:"blame,omitempty"`
 	// Failures counts failed passes in a row.
 	Failures    int `json:"failures,omitempty"`
 	Repos       int `json:"repos,omitempty"`
@@ -107,10 +110,12 @@ func (s *Store) UpdateHealth(system string, fn func(*Health)) error {
 
 // Failure describes why a repo's pass failed.
 type Failure struct {
-	Err  string // plain words
-	Kind string // class (token_rejected, unreachable, ...)
-	Hint string // the setting to fix, if known
-	At   time.Time
+	// System is what failed: JiraSystem or the provider's name.
+	System string
+	Err    string // plain words
+	Kind   string // class (token_rejected, unreachable, ...)
+	Hint   string // the setting to fix, if known
+	At     time.Time
 }
 
 // RecordRepoFailure marks a repo failed for a pass that could not sync it

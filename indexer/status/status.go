@@ -51,6 +51,9 @@ type System struct {
 	LastError   string            `json:"last_error,omitempty"`
 	FailureKind string            `json:"failure_kind,omitempty"`
 	Hint        string            `json:"hint,omitempty"`
+	// Blame is the system whose failure failed the pass ("jira" when a
+	// provider's pass could not use Jira).
+	Blame string `json:"blame,omitempty"`
 	// Failures counts failed passes in a row.
 	Failures    int `json:"consecutive_failures"`
 	ReposFailed int `json:"repos_failed"`
@@ -282,7 +285,7 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 
 func systemOf(h state.Health) System {
 	return System{State: h.State, LastPass: h.LastPass, LastSuccess: h.LastSuccess, LastError: h.LastError,
-		FailureKind: h.FailureKind, Hint: h.Hint, Failures: h.Failures, ReposFailed: h.ReposFailed}
+		FailureKind: h.FailureKind, Hint: h.Hint, Blame: h.Blame, Failures: h.Failures, ReposFailed: h.ReposFailed}
 }
 
 // verdict is the overall health: failing when nothing can be linked (Jira
@@ -317,7 +320,9 @@ func verdict(s Snapshot) (Health, []string) {
 		switch {
 		case p.State == state.HealthFailed || (c[0] > 0 && c[0] == c[1]):
 			down++
-			if p.LastError != "" {
+			if jiraDown && p.Blame == state.JiraSystem {
+				problems = append(problems, "provider "+p.Name+": nothing synced while Jira fails (above)")
+			} else if p.LastError != "" {
 				problems = append(problems, describe("provider "+p.Name, p.System))
 			} else {
 				problems = append(problems, fmt.Sprintf("provider %s: all %d repositories failed", p.Name, c[0]))
