@@ -22,10 +22,7 @@ func TestSmartCommitsRunOnceForNewCommitsOnConfiguredBranches(t *testing.T) {
 	b.Branch("feature/x", old)
 	s := newStack(t, b.Build(), nil)
 	s.repo.SetDefaultBranch("master")
-	ledger, err := smartcommit.NewBoltLedger(s.store.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ledger := s.store.Ledger()
 	ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: s.jc, Ledger: ledger, Keys: s.m, IssueExists: s.jc.ExistingIssues})
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +81,7 @@ func newSmartStack(t *testing.T, mod ...func(*smartcommit.Options)) (*stack, str
 	b.Branch("feature/x", old)
 	s := newStack(t, b.Build(), nil)
 	s.repo.SetDefaultBranch("master")
-	ledger, err := smartcommit.NewBoltLedger(s.store.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ledger := s.store.Ledger()
 	opts := smartcommit.Options{Jira: s.jc, Ledger: ledger, Keys: s.m, IssueExists: s.jc.ExistingIssues}
 	for _, f := range mod {
 		f(&opts)

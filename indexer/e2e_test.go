@@ -18,6 +18,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers"
@@ -39,7 +40,7 @@ type stack struct {
 	gh       *githubtest.Server
 	repo     *githubtest.RepoHandle
 	jira     *jiratest.Server
-	store    *state.Store
+	store    *boltstore.Store
 	ix       *indexer.Indexer
 	tgt      indexer.Target
 	jc       *jiraclient.Client
@@ -70,7 +71,7 @@ func newStack(t *testing.T, hist *corpus.History, wrap func(indexer.Jira) indexe
 func (s *stack) openCommon(t *testing.T) {
 	t.Helper()
 	var err error
-	s.store, err = state.Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
+	s.store, err = boltstore.Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ type SmartCommitRunner interface {
 
 // Options configures an Indexer.
 type Options struct {
-	Store   *state.Store
+	Store   Store
 	Jira    Jira
 	Matcher *keys.Matcher
 	// Projects, when not empty, limits linking to these Jira project keys.

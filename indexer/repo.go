@@ -2,7 +2,6 @@ package indexer
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -429,8 +428,8 @@ func (w *walker) resume(head string) (frontier map[string]bool, startPage int, e
 		for _, p := range ck.Boundary {
 			w.boundary[p] = true
 		}
-		err := rs.ix.opts.Store.PendingCommits(rs.key(), w.branch, func(key []byte) {
-			rs.indexed[string(key)] = struct{}{}
+		err := rs.ix.opts.Store.PendingCommits(rs.key(), w.branch, func(c state.Commit) {
+			rs.indexed[string(c.Key())] = struct{}{}
 			w.pending++
 		})
 		if err != nil {
@@ -651,9 +650,4 @@ func firstNonEmpty(ss ...string) string {
 }
 
 // compactSHA is a map key for a commit id: 20 bytes for a hex SHA-1.
-func compactSHA(sha string) string {
-	if b, err := hex.DecodeString(sha); err == nil {
-		return string(b)
-	}
-	return sha
-}
+func compactSHA(sha string) string { return string(state.SHAKey(sha)) }

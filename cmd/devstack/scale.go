@@ -14,8 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
@@ -294,39 +293,25 @@ func printStateFile(out io.Writer, path string, commits int) error {
 	fmt.Fprintf(out, "state file: %.1f MB, %.0f bytes per commit\n", float64(fi.Size())/(1<<20), float64(fi.Size())/float64(commits))
 	// Read-write, so that bbolt loads the free list (the run is over; no
 	// transaction writes).
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	st, err := boltstore.Open(path, time.Second)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	type use struct {
-		name         string
-		keys         int
-		inuse, alloc int
-	}
-	var uses []use
-	err = db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			bs := b.Stats()
-			uses = append(uses, use{string(name), bs.KeyN, bs.BranchInuse + bs.LeafInuse + bs.InlineBucketInuse, bs.BranchAlloc + bs.LeafAlloc})
-			return nil
-		})
-	})
+	defer st.Close()
+	uses, free, err := st.Usage()
 	if err != nil {
 		return err
 	}
-	sort.Slice(uses, func(i, j int) bool { return uses[i].alloc > uses[j].alloc })
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  bucket\tkeys\tbytes in use\tbytes allocated\tallocated per commit\t")
 	rest := int(fi.Size())
 	for _, u := range uses {
-		if u.alloc == 0 {
+		if u.Allocated == 0 {
 			continue // inline in its parent's page
 		}
-		rest -= u.alloc
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%.1f\t\n", u.name, u.keys, u.inuse, u.alloc, float64(u.alloc)/float64(commits))
+		rest -= u.Allocated
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%.1f\t\n", u.Name, u.Keys, u.InUse, u.Allocated, float64(u.Allocated)/float64(commits))
 	}
-	free := db.Stats().FreeAlloc
 	fmt.Fprintf(tw, "  (free pages)\t\t\t%d\t%.1f\t\n", free, float64(free)/float64(commits))
 	fmt.Fprintf(tw, "  (meta, free list, growth slack)\t\t\t%d\t%.1f\t\n", rest-free, float64(rest-free)/float64(commits))
 	return tw.Flush()

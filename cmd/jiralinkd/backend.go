@@ -15,13 +15,13 @@ import (
 // backend is what the admin routes of serve read and trigger.
 type backend struct {
 	tracker *status.Tracker
-	store   *state.Store
+	store   stateStore
 	ix      *indexer.Indexer
 	targets map[string]indexer.Target
-	ctx     context.Context         // syncs' context: cancelled at shutdown
-	wg      *sync.WaitGroup         // waited for at shutdown
-	busy    sync.Map                // state.RepoKey → struct{} while a resync runs
-	ledger  *smartcommit.BoltLedger // nil when smart commits are off
+	ctx     context.Context    // syncs' context: cancelled at shutdown
+	wg      *sync.WaitGroup    // waited for at shutdown
+	busy    sync.Map           // state.RepoKey → struct{} while a resync runs
+	ledger  smartcommit.Ledger // nil when smart commits are off
 }
 
 func (b *backend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapshot() }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
@@ -92,7 +93,7 @@ func checkState(c *checker, path string) {
 		c.result("state", fmt.Errorf("state.path: %w", err), "")
 		return
 	}
-	st, err := state.OpenReadOnly(path, 500*time.Millisecond)
+	st, err := boltstore.OpenReadOnly(path, 500*time.Millisecond)
 	if errors.Is(err, state.ErrLocked) {
 		c.result("state", nil, path+" (in use by a running jiralinkd)")
 		return

@@ -23,6 +23,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
@@ -363,7 +364,7 @@ func recordedLinks(t *testing.T, path string) map[string]bool {
 	if err != nil {
 		t.Fatalf("state file inconsistent after SIGKILL: %v", err)
 	}
-	st, err := state.Open(path, time.Second)
+	st, err := boltstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatalf("state.Open after SIGKILL: %v", err)
 	}
@@ -544,7 +545,7 @@ func testStateFileLocked(t *testing.T, bin string) {
 	b.Branch("master", b.Commit([]string{root}, "ZOOKEEPER-2: second", at.Add(time.Hour)))
 	s := newCrashStack(t, bin, b.Build())
 
-	st, err := state.Open(s.state, time.Second)
+	st, err := boltstore.Open(s.state, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func (p purgePlan) knows(provider string) bool {
 // planPurge collects the links in scope from the state: every repository
 // the state knows (of provider, and named repo, when set), then, unless a
 // repo is named, links whose repository the state no longer knows.
-func planPurge(st *state.Store, provider, repo string) (purgePlan, error) {
+func planPurge(st stateStore, provider, repo string) (purgePlan, error) {
 	var plan purgePlan
 	switch {
 	case provider != "" && repo != "":
@@ -188,7 +188,7 @@ func planPurge(st *state.Store, provider, repo string) (purgePlan, error) {
 }
 
 // repoLinks returns every recorded link of a repository.
-func repoLinks(st *state.Store, key state.RepoKey) ([]state.Link, error) {
+func repoLinks(st stateStore, key state.RepoKey) ([]state.Link, error) {
 	prefix := "jiralinkd/" + key.Provider + "/" + strconv.FormatInt(key.ID, 10) + "/"
 	gids, err := st.GlobalIDsWithPrefix(prefix)
 	if err != nil {
@@ -219,7 +219,7 @@ func repoOfGlobalID(gid string) state.RepoKey {
 
 // printPlan is the dry run: per repository the number of links and a few
 // examples.
-func printPlan(w io.Writer, st *state.Store, plan purgePlan) {
+func printPlan(w io.Writer, st stateStore, plan purgePlan) {
 	for _, g := range plan.groups {
 		fmt.Fprintf(w, "%s: %s\n", g, countLinks(len(g.links)))
 		for i, l := range g.links {
@@ -236,7 +236,7 @@ func printPlan(w io.Writer, st *state.Store, plan purgePlan) {
 
 // describeLink is "ABC-1 ← commit 1a2b3c4 title" from what the state
 // recorded about the link, else its globalId.
-func describeLink(st *state.Store, l state.Link) string {
+func describeLink(st stateStore, l state.Link) string {
 	if infos, err := st.IssueLinks(l.Issue); err == nil {
 		for _, il := range infos {
 			if il.GlobalID != l.GlobalID || il.Title == "" {
@@ -255,7 +255,7 @@ func describeLink(st *state.Store, l state.Link) string {
 type purger struct {
 	ix    *indexer.Indexer
 	jira  *jiraclient.Client
-	store *state.Store
+	store stateStore
 	out   io.Writer
 
 	deleted, failed int

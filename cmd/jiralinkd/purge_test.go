@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
@@ -138,7 +139,7 @@ func (f *purgeFixture) jiraLinks() int {
 // counts its repos and links.
 func (f *purgeFixture) stateCounts(t *testing.T) (repos []string, links int) {
 	t.Helper()
-	st, err := state.Open(filepath.Join(f.dir, "state.db"), time.Second)
+	st, err := boltstore.Open(filepath.Join(f.dir, "state.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestPurgeDeletesEveryLinkItWroteAndItsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	// acme/web forgotten by the state but not its links: purged as orphans.
-	st, err := state.Open(filepath.Join(f.dir, "state.db"), time.Second)
+	st, err := boltstore.Open(filepath.Join(f.dir, "state.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,13 +60,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
 		return sched.Entry(entries[name]).Next
 	}))
-	var ledger *smartcommit.BoltLedger // read by the status page and explain
+	var ledger smartcommit.Ledger // read by the status page and explain
 	if d.smartCommitsEnabled() {
-		var err error
-		if ledger, err = smartcommit.NewBoltLedger(d.store.DB()); err != nil {
-			log.Error("smart commits", "err", err)
-			return exitFailed
-		}
+		ledger = d.store.Ledger()
 	}
 	reg, m := newMetrics(d, tracker)
 	ix, err := d.newIndexerWith(indexer.Options{

@@ -17,8 +17,8 @@ import (
 	"unicode"
 
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
-	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
 
@@ -43,7 +43,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return code
 	}
 	var snap status.Snapshot
-	src, err := d.queryState(ctx, "/api/v1/status", &snap, func(st *state.Store) error {
+	src, err := d.queryState(ctx, "/api/v1/status", &snap, func(st stateStore) error {
 		var err error
 		snap, err = newTracker(st, d.providerInfos(nil)).Snapshot()
 		return err
@@ -73,16 +73,12 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		return exitConfig
 	}
 	var e admin.Explanation
-	src, err := d.queryState(ctx, "/api/v1/issues/"+url.PathEscape(key), &e, func(st *state.Store) error {
+	src, err := d.queryState(ctx, "/api/v1/issues/"+url.PathEscape(key), &e, func(st stateStore) error {
 		links, err := st.IssueLinks(key)
 		if err != nil {
 			return err
 		}
-		ledger, err := smartcommit.NewBoltLedger(st.DB())
-		if err != nil {
-			return err
-		}
-		recs, err := ledger.ByIssue(key)
+		recs, err := st.Ledger().ByIssue(key)
 		e = admin.Explain(key, links, recs...)
 		return err
 	})
@@ -117,13 +113,13 @@ func printJSON(stdout, stderr io.Writer, v any) int {
 // queryState reads from the state file with local when no daemon holds it; when
 // one does (the file is locked), it asks the daemon's admin API for
 // apiPath and decodes the answer into out. source says which it was.
-func (d *deps) queryState(ctx context.Context, apiPath string, out any, local func(*state.Store) error) (source string, err error) {
+func (d *deps) queryState(ctx context.Context, apiPath string, out any, local func(stateStore) error) (source string, err error) {
 	path := d.cfg.State.Path
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		// Do not create it: status on a fresh machine must not leave a file.
 		return "", fmt.Errorf("state file %s does not exist: nothing has been synced yet (run jiralinkd sync or serve)", path)
 	}
-	st, err := state.Open(path, stateProbeTimeout)
+	st, err := boltstore.Open(path, stateProbeTimeout)
 	switch {
 	case err == nil:
 		defer st.Close()

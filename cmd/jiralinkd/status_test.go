@@ -18,6 +18,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/providers"
 )
@@ -35,7 +36,7 @@ func newStatusFixture(t *testing.T) *statusFixture {
 	t.Helper()
 	f := &statusFixture{dir: t.TempDir(), env: map[string]string{"GH_TOKEN": ghToken, "JIRA_TOKEN": jiraToken, "ADMIN_TOKEN": adminToken}}
 	f.statePath = filepath.Join(f.dir, "state.db")
-	st, err := state.Open(f.statePath, time.Second)
+	st, err := boltstore.Open(f.statePath, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestStatusWithoutStateFile(t *testing.T) {
 // daemonBackend is the admin Backend of a "running daemon" in these tests.
 type daemonBackend struct {
 	tracker *status.Tracker
-	store   *state.Store
+	store   *boltstore.Store
 }
 
 func (b daemonBackend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapshot() }
@@ -258,7 +259,7 @@ func (b daemonBackend) Resync(string, string) error { return admin.ErrUnknownRep
 // API over it with token ("" disables it). It returns the listen address.
 func startDaemon(t *testing.T, f *statusFixture, token string) string {
 	t.Helper()
-	st, err := state.Open(f.statePath, time.Second)
+	st, err := boltstore.Open(f.statePath, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,14 +354,11 @@ func TestDialAddr(t *testing.T) {
 // counts the failed commands explain lists, as serve's views do.
 func TestStatusCountsFailedSmartCommits(t *testing.T) {
 	f := newStatusFixture(t)
-	st, err := state.Open(f.statePath, time.Second)
+	st, err := boltstore.Open(f.statePath, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledger, err := smartcommit.NewBoltLedger(st.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ledger := st.Ledger()
 	now := time.Now()
 	commit := smartcommit.CommitInfo{Provider: "github", Repo: "acme/api", Branch: "main", SHA: "c1", URL: "https://github.com/acme/api/commit/c1"}
 	err = ledger.Put(

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
-	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
 
@@ -11,8 +9,8 @@ import (
 // --json, the status page, the admin API, metrics) counts the same things
 // as explain lists: it wires the count of smart-commit commands that
 // failed for good, read from the ledger in st without writing to it.
-func newTracker(st *state.Store, ps []status.ProviderInfo) *status.Tracker {
+func newTracker(st stateStore, ps []status.ProviderInfo) *status.Tracker {
 	t := status.NewTracker(st, version, ps)
-	t.SmartCommitFailures = func() (int, error) { return smartcommit.CountFailed(st.DB()) }
+	t.SmartCommitFailures = func() (int, error) { return st.Ledger().CountFailed() }
 	return t
 }

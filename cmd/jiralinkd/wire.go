@@ -20,7 +20,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/metrics"
 	"github.com/jiralinkd/jiralinkd/indexer/redact"
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
-	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
@@ -41,7 +41,7 @@ type deps struct {
 	github  map[string]*github.Client // by provider name
 	gitlab  map[string]*gitlab.Client
 	targets []indexer.Target
-	store   *state.Store // nil until openStore
+	store   stateStore // nil until openStore
 	hooks   clientHooks
 	noRetry bool   // one attempt per request, no retry log lines (check)
 	cleanup func() // removes what openStoreReadOnly created; nil if nothing
@@ -187,7 +187,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 
 // openStore opens the state file.
 func (d *deps) openStore() error {
-	st, err := state.Open(d.cfg.State.Path, 2*time.Second)
+	st, err := boltstore.Open(d.cfg.State.Path, 2*time.Second)
 	if err != nil {
 		return err
 	}
@@ -199,14 +199,14 @@ func (d *deps) openStore() error {
 // writing to it. When there is no state file yet, the pass reads an empty
 // temporary one instead, removed by close, so that no file is left behind.
 func (d *deps) openStoreReadOnly() error {
-	st, err := state.OpenReadOnly(d.cfg.State.Path, 2*time.Second)
+	st, err := boltstore.OpenReadOnly(d.cfg.State.Path, 2*time.Second)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir, terr := os.MkdirTemp("", "jiralinkd-dry-run-")
 		if terr != nil {
 			return fmt.Errorf("state: temporary state for the dry run: %w", terr)
 		}
 		d.cleanup = func() { _ = os.RemoveAll(dir) }
-		st, err = state.Open(filepath.Join(dir, "state.db"), 0)
+		st, err = boltstore.Open(filepath.Join(dir, "state.db"), 0)
 	}
 	if err != nil {
 		return err
@@ -244,11 +244,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		return out, rules
 	}
 	if d.smartCommitsEnabled() && d.store != nil && !opts.DryRun { // a dry run executes no command and may hold a read-only store
-		ledger, err := smartcommit.NewBoltLedger(d.store.DB())
-		if err != nil {
-			return nil, fmt.Errorf("smart commits: %w", err)
-		}
-		ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: d.jira, Ledger: ledger, Keys: m, IssueExists: d.jira.ExistingIssues, Logger: d.log})
+		ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: d.jira, Ledger: d.store.Ledger(), Keys: m, IssueExists: d.jira.ExistingIssues, Logger: d.log})
 		if err != nil {
 			return nil, fmt.Errorf("smart commits: %w", err)
 		}

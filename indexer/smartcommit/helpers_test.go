@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
@@ -41,8 +40,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	srv    *jiratest.Server
 	client *jiraclient.Client
-	db     *bolt.DB
-	ledger *smartcommit.BoltLedger
+	ledger smartcommit.Ledger
 	clock  *clock
 }
 
@@ -66,23 +64,19 @@ func newEnv(t *testing.T, mod func(*jiratest.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := openDB(t, filepath.Join(t.TempDir(), "state.db"))
-	ledger, err := smartcommit.NewBoltLedger(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{srv: srv, client: client, db: db, ledger: ledger,
+	ledger := openStore(t, filepath.Join(t.TempDir(), "state.db")).Ledger()
+	return &env{srv: srv, client: client, ledger: ledger,
 		clock: &clock{now: time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)}}
 }
 
-func openDB(t *testing.T, path string) *bolt.DB {
+func openStore(t *testing.T, path string) *boltstore.Store {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	st, err := boltstore.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // executor returns an executor on e's fake Jira and ledger, unless jira or

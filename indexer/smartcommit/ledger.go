@@ -1,14 +1,8 @@
 package smartcommit
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // State is where a command stands in the ledger.
@@ -65,148 +59,13 @@ type Ledger interface {
 	Pending() ([]Record, error)
 	// ByIssue returns the records of an issue ("" for all), oldest first.
 	ByIssue(issue string) ([]Record, error)
+	// CountFailed counts the records in StateFailed.
+	CountFailed() (int, error)
 }
 
-var (
-	bucketRecords = []byte("smartcommits")
-	bucketPending = []byte("smartcommits_pending")  // id → nil
-	bucketByIssue = []byte("smartcommits_by_issue") // issue \x00 id → nil
-)
-
-// BoltLedger is a Ledger in three buckets of a bbolt database, which it
-// may share with other users (jiralinkd's state file).
-type BoltLedger struct {
-	db *bolt.DB
-}
-
-// NewBoltLedger creates the ledger's buckets in db if needed.
-func NewBoltLedger(db *bolt.DB) (*BoltLedger, error) {
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketPending, bucketByIssue} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("smartcommit: create ledger buckets: %w", err)
-	}
-	return &BoltLedger{db: db}, nil
-}
-
-// Get implements Ledger.
-func (l *BoltLedger) Get(id string) (r Record, ok bool, err error) {
-	err = l.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketRecords).Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		ok = true
-		return json.Unmarshal(v, &r)
-	})
-	if err != nil {
-		return Record{}, false, fmt.Errorf("smartcommit: read %s: %w", id, err)
-	}
-	return r, ok, nil
-}
-
-// Put implements Ledger.
-func (l *BoltLedger) Put(recs ...Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		records, pending, byIssue := tx.Bucket(bucketRecords), tx.Bucket(bucketPending), tx.Bucket(bucketByIssue)
-		for _, r := range recs {
-			if r.ID == "" {
-				return errors.New("record without id")
-			}
-			v, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			id := []byte(r.ID)
-			if err := records.Put(id, v); err != nil {
-				return err
-			}
-			if r.State == StatePending {
-				err = pending.Put(id, nil)
-			} else {
-				err = pending.Delete(id)
-			}
-			if err != nil {
-				return err
-			}
-			if err := byIssue.Put(issueKey(r.Issue, r.ID), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("smartcommit: record %d command(s): %w", len(recs), err)
-	}
-	return nil
-}
-
-func issueKey(issue, id string) []byte { return []byte(issue + "\x00" + id) }
-
-// Pending implements Ledger.
-func (l *BoltLedger) Pending() ([]Record, error) {
-	var out []Record
-	err := l.db.View(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bucketRecords)
-		return tx.Bucket(bucketPending).ForEach(func(id, _ []byte) error {
-			return appendRecord(&out, records.Get(id))
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("smartcommit: list pending commands: %w", err)
-	}
-	sortRecords(out)
-	return out, nil
-}
-
-// ByIssue implements Ledger.
-func (l *BoltLedger) ByIssue(issue string) ([]Record, error) {
-	var out []Record
-	err := l.db.View(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bucketRecords)
-		if issue == "" {
-			return records.ForEach(func(_, v []byte) error { return appendRecord(&out, v) })
-		}
-		prefix := issueKey(issue, "")
-		c := tx.Bucket(bucketByIssue).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if err := appendRecord(&out, records.Get(k[len(prefix):])); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("smartcommit: list commands of %q: %w", issue, err)
-	}
-	sortRecords(out)
-	return out, nil
-}
-
-func appendRecord(out *[]Record, v []byte) error {
-	if v == nil {
-		return nil // an index entry without record; cannot happen, harmless
-	}
-	var r Record
-	if err := json.Unmarshal(v, &r); err != nil {
-		return err
-	}
-	*out = append(*out, r)
-	return nil
-}
-
-// sortRecords orders by creation, then commit, then position in the
-// message.
-func sortRecords(rs []Record) {
+// SortRecords orders records by creation, then commit, then position in
+// the message: the order ByIssue and Pending return.
+func SortRecords(rs []Record) {
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]
 		switch {
@@ -217,33 +76,4 @@ func sortRecords(rs []Record) {
 		}
 		return a.Index < b.Index
 	})
-}
-
-// CountFailed counts the commands that failed for good in the ledger kept
-// in db, reading only: a database without the ledger's buckets has none.
-// It is the count status views show next to explain's list of failures.
-func CountFailed(db *bolt.DB) (int, error) {
-	n := 0
-	err := db.View(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bucketRecords)
-		if records == nil {
-			return nil
-		}
-		return records.ForEach(func(_, v []byte) error {
-			var r struct {
-				State State `json:"state"`
-			}
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			if r.State == StateFailed {
-				n++
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("smartcommit: count failed commands: %w", err)
-	}
-	return n, nil
 }

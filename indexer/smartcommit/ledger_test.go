@@ -13,11 +13,8 @@ import (
 
 func TestBoltLedger(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	db := openDB(t, path)
-	l, err := smartcommit.NewBoltLedger(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, path)
+	l := st.Ledger()
 	t0 := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)
 	rec := func(sha string, i int, issue string, st smartcommit.State, created time.Time) smartcommit.Record {
 		return smartcommit.Record{
@@ -69,13 +66,10 @@ func TestBoltLedger(t *testing.T) {
 	if err := l.Put(a0); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := smartcommit.NewBoltLedger(openDB(t, path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l2 := openStore(t, path).Ledger()
 	if got, want := ids(l2.Pending()), []string{b0.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Pending after reopen = %q, want %q", got, want)
 	}

@@ -27,13 +27,9 @@ func TestHasCommands(t *testing.T) {
 }
 
 func TestCountFailed(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "state.db"))
-	if n, err := smartcommit.CountFailed(db); n != 0 || err != nil {
-		t.Fatalf("without a ledger: %d, %v", n, err)
-	}
-	l, err := smartcommit.NewBoltLedger(db)
-	if err != nil {
-		t.Fatal(err)
+	l := openStore(t, filepath.Join(t.TempDir(), "state.db")).Ledger()
+	if n, err := l.CountFailed(); n != 0 || err != nil {
+		t.Fatalf("empty ledger: %d, %v", n, err)
 	}
 	now := time.Now()
 	var recs []smartcommit.Record
@@ -45,7 +41,7 @@ func TestCountFailed(t *testing.T) {
 	if err := l.Put(recs...); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := smartcommit.CountFailed(db); n != 2 || err != nil {
+	if n, err := l.CountFailed(); n != 2 || err != nil {
 		t.Errorf("CountFailed = %d, %v; want 2", n, err)
 	}
 }

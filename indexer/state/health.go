@@ -1,15 +1,6 @@
 package state
 
-import (
-	"encoding/json"
-	"fmt"
-	"sort"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/jiralinkd/jiralinkd/providers"
-)
+import "time"
 
 // HealthState is the outcome of a system's last pass.
 type HealthState string
@@ -57,57 +48,6 @@ type RateLimitSeen struct {
 	SeenAt    time.Time `json:"seen_at"`
 }
 
-// Health returns the recorded health of every system, Jira first, then
-// providers by name.
-func (s *Store) Health() ([]Health, error) {
-	var out []Health
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHealth)
-		if b == nil { // a read-only file written by an older version
-			return nil
-		}
-		return b.ForEach(func(_, v []byte) error {
-			var h Health
-			if err := json.Unmarshal(v, &h); err != nil {
-				return err
-			}
-			out = append(out, h)
-			return nil
-		})
-	})
-	sort.Slice(out, func(i, j int) bool {
-		if (out[i].System == JiraSystem) != (out[j].System == JiraSystem) {
-			return out[i].System == JiraSystem
-		}
-		return out[i].System < out[j].System
-	})
-	if err != nil {
-		return nil, fmt.Errorf("state: read health: %w", err)
-	}
-	return out, nil
-}
-
-// UpdateHealth reads a system's health, lets fn change it and stores it, in
-// one transaction (passes of several providers update Jira's at once).
-func (s *Store) UpdateHealth(system string, fn func(*Health)) error {
-	return s.update("health of "+system, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHealth)
-		var h Health
-		if v := b.Get([]byte(system)); v != nil {
-			if err := json.Unmarshal(v, &h); err != nil {
-				return err
-			}
-		}
-		h.System = system
-		fn(&h)
-		v, err := json.Marshal(h)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(system), v)
-	})
-}
-
 // Failure describes why a repo's pass failed.
 type Failure struct {
 	// System is what failed: JiraSystem or the provider's name.
@@ -116,24 +56,6 @@ type Failure struct {
 	Kind   string // class (token_rejected, unreachable, ...)
 	Hint   string // the setting to fix, if known
 	At     time.Time
-}
-
-// RecordRepoFailure marks a repo failed for a pass that could not sync it
-// at all (Jira or the provider failed before the repo's turn), keeping its
-// cursors. A repo not in the state yet is added, so the failure is visible.
-func (s *Store) RecordRepoFailure(k RepoKey, r providers.Repo, f Failure) error {
-	return s.update("record failure of "+k.String(), func(tx *bolt.Tx) error {
-		var st RepoState
-		if v := tx.Bucket(bucketRepos).Get(k.bytes()); v != nil {
-			if err := json.Unmarshal(v, &st); err != nil {
-				return err
-			}
-		} else {
-			st = RepoState{Key: k, Repo: r}
-		}
-		st.MarkFailed(f)
-		return putRepo(tx, st)
-	})
 }
 
 // MarkFailed records a failed pass on the repo state.

@@ -127,6 +127,13 @@ type Resync struct {
 	Error string      `json:"error,omitempty"`
 }
 
+// Reader is the state a snapshot reads.
+type Reader interface {
+	Repos() ([]state.RepoState, error)
+	Health() ([]state.Health, error)
+	QueueDepth() (int, error)
+}
+
 // ProviderInfo supplies a provider's live figures.
 type ProviderInfo struct {
 	Name, Type, Schedule string
@@ -138,7 +145,7 @@ type ProviderInfo struct {
 // Tracker collects runtime facts the state file does not hold (running
 // passes, rate-limit pauses) and builds snapshots. Safe for concurrent use.
 type Tracker struct {
-	store     *state.Store
+	store     Reader
 	version   string
 	providers []ProviderInfo
 	now       func() time.Time
@@ -154,7 +161,7 @@ type Tracker struct {
 }
 
 // NewTracker creates a tracker over the store.
-func NewTracker(store *state.Store, version string, ps []ProviderInfo) *Tracker {
+func NewTracker(store Reader, version string, ps []ProviderInfo) *Tracker {
 	return &Tracker{
 		store: store, version: version, providers: ps, now: time.Now,
 		running: map[string]bool{}, paused: map[string]time.Time{},

@@ -56,7 +56,7 @@ const (
 
 // Handler is the HTTP endpoint POST /webhooks/{provider}.
 type Handler struct {
-	store     *state.Store
+	store     Inbox
 	receivers map[string]Receiver
 	log       *slog.Logger
 	notify    chan<- struct{}
@@ -66,9 +66,17 @@ type Handler struct {
 	Observe func(provider string, r Result, d time.Duration)
 }
 
+// Inbox keeps accepted deliveries until the worker has processed them,
+// deduplicated by delivery id.
+type Inbox interface {
+	// Enqueue stores d unless a delivery with its id was seen within
+	// retention (fresh is false then).
+	Enqueue(d state.Delivery, retention time.Duration) (seq uint64, fresh bool, err error)
+}
+
 // NewHandler creates the handler. notify is signalled (without blocking)
 // when a delivery is queued.
-func NewHandler(store *state.Store, receivers map[string]Receiver, notify chan<- struct{}, log *slog.Logger) *Handler {
+func NewHandler(store Inbox, receivers map[string]Receiver, notify chan<- struct{}, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
-	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
@@ -44,7 +44,7 @@ type env struct {
 	gh     *githubtest.Server
 	repo   *githubtest.RepoHandle
 	jira   *jiratest.Server
-	store  *state.Store
+	store  *boltstore.Store
 	ix     *indexer.Indexer
 	tgt    indexer.Target
 	srv    *httptest.Server
@@ -83,7 +83,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) open(t *testing.T) {
-	st, err := state.Open(e.path, time.Second)
+	st, err := boltstore.Open(e.path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

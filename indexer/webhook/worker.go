@@ -21,7 +21,7 @@ type Syncer interface {
 
 // Worker drains the delivery queue.
 type Worker struct {
-	store   *state.Store
+	store   Queue
 	syncer  Syncer
 	targets map[string]indexer.Target
 	notify  <-chan struct{}
@@ -33,8 +33,16 @@ type Worker struct {
 	Done func(provider string, repoID int64, err error)
 }
 
+// Queue is what the worker takes deliveries from.
+type Queue interface {
+	// Pending returns up to limit accepted deliveries, oldest first.
+	Pending(limit int) ([]state.Delivery, error)
+	// Ack removes processed deliveries.
+	Ack(seqs ...uint64) error
+}
+
 // NewWorker creates a worker; notify is the channel the Handler signals.
-func NewWorker(store *state.Store, syncer Syncer, targets []indexer.Target, notify <-chan struct{}, log *slog.Logger) *Worker {
+func NewWorker(store Queue, syncer Syncer, targets []indexer.Target, notify <-chan struct{}, log *slog.Logger) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

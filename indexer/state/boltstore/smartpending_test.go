@@ -1,13 +1,15 @@
-package state
+package boltstore
 
 import (
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 )
 
-func pendingSHAs(ps []SmartPending) []string {
+func pendingSHAs(ps []state.SmartPending) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.SHA
@@ -17,14 +19,14 @@ func pendingSHAs(ps []SmartPending) []string {
 
 func TestSmartPendingReachable(t *testing.T) {
 	s, _ := open(t)
-	k := RepoKey{Provider: "github", ID: 7}
+	k := state.RepoKey{Provider: "github", ID: 7}
 	sha := func(c byte) string { return fmt.Sprintf("%040x", c) }
 	r, a, f1, f2, stale, m := sha(1), sha(2), sha(3), sha(4), sha(5), sha(6)
 	at := func(h int) time.Time { return time.Date(2024, 1, 1, h, 0, 0, 0, time.UTC) }
 	// r ← a (main); r ← f1 ← f2 (feature); r ← stale; m merges f2 into a.
-	st := RepoState{Key: k, Branches: map[string]string{"main": a, "feature": f2, "other": stale}}
-	err := s.AdvanceBranch(st, "main", []Commit{NewCommit(r, nil), NewCommit(a, []string{r}), NewCommit(f1, []string{r}),
-		NewCommit(f2, []string{f1}), NewCommit(stale, []string{r})})
+	st := state.RepoState{Key: k, Branches: map[string]string{"main": a, "feature": f2, "other": stale}}
+	err := s.AdvanceBranch(st, "main", []state.Commit{state.NewCommit(r, nil), state.NewCommit(a, []string{r}), state.NewCommit(f1, []string{r}),
+		state.NewCommit(f2, []string{f1}), state.NewCommit(stale, []string{r})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +34,10 @@ func TestSmartPendingReachable(t *testing.T) {
 		t.Fatalf("nothing pending: %v, %v", got, err)
 	}
 	// Recorded newest date first, in two batches; f2 again keeps its record.
-	if err := s.AddSmartPending(k, []SmartPending{{SHA: f2, Message: "ABC-1 #comment two", When: at(2)}, {SHA: stale, When: at(0)}}); err != nil {
+	if err := s.AddSmartPending(k, []state.SmartPending{{SHA: f2, Message: "ABC-1 #comment two", When: at(2)}, {SHA: stale, When: at(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddSmartPending(k, []SmartPending{{SHA: f1, Message: "ABC-1 #comment one", When: at(1)}, {SHA: f2, Message: "replaced?", When: at(2)}}); err != nil {
+	if err := s.AddSmartPending(k, []state.SmartPending{{SHA: f1, Message: "ABC-1 #comment one", When: at(1)}, {SHA: f2, Message: "replaced?", When: at(2)}}); err != nil {
 		t.Fatal(err)
 	}
 	all, err := s.SmartPendingCommits(k)
@@ -43,12 +45,12 @@ func TestSmartPendingReachable(t *testing.T) {
 		t.Fatalf("pending: %+v, %v", all, err)
 	}
 
-	merge := []Commit{NewCommit(m, []string{a, f2})}
+	merge := []state.Commit{state.NewCommit(m, []string{a, f2})}
 	for _, tc := range []struct {
 		name   string
 		head   string
 		stop   []string
-		walked []Commit
+		walked []state.Commit
 		want   []string
 	}{
 		{"merge not stored yet", m, []string{a}, merge, []string{f1, f2}},
@@ -57,7 +59,7 @@ func TestSmartPendingReachable(t *testing.T) {
 		{"from the middle", f1, nil, nil, []string{f1}},
 		{"parents of stop not followed", m, []string{a, f2}, merge, []string{f2}},
 		{"unrelated head", a, nil, nil, nil},
-		{"all, oldest first", stale, nil, []Commit{NewCommit(stale, []string{f2})}, []string{stale, f1, f2}},
+		{"all, oldest first", stale, nil, []state.Commit{state.NewCommit(stale, []string{f2})}, []string{stale, f1, f2}},
 	} {
 		got, err := s.SmartPendingReachable(k, "main", tc.head, tc.stop, tc.walked)
 		if err != nil || !slices.Equal(pendingSHAs(got), tc.want) {
@@ -103,17 +105,17 @@ func BenchmarkSmartPendingReachable(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	k := RepoKey{Provider: "github", ID: 7}
+	k := state.RepoKey{Provider: "github", ID: 7}
 	const n = 200_000
 	sha := func(i int) string { return fmt.Sprintf("%040x", i+1) }
-	cs := make([]Commit, 0, n+1)
-	cs = append(cs, NewCommit(sha(0), nil))
+	cs := make([]state.Commit, 0, n+1)
+	cs = append(cs, state.NewCommit(sha(0), nil))
 	for i := 1; i < n; i++ {
-		cs = append(cs, NewCommit(sha(i), []string{sha(i - 1)}))
+		cs = append(cs, state.NewCommit(sha(i), []string{sha(i - 1)}))
 	}
 	side := sha(n)
-	cs = append(cs, NewCommit(side, []string{sha(0)}))
-	if err := s.AdvanceBranch(RepoState{Key: k}, "main", cs); err != nil {
+	cs = append(cs, state.NewCommit(side, []string{sha(0)}))
+	if err := s.AdvanceBranch(state.RepoState{Key: k}, "main", cs); err != nil {
 		b.Fatal(err)
 	}
 	head := sha(n - 1)
@@ -124,7 +126,7 @@ func BenchmarkSmartPendingReachable(b *testing.B) {
 			}
 		}
 	})
-	if err := s.AddSmartPending(k, []SmartPending{{SHA: side}}); err != nil {
+	if err := s.AddSmartPending(k, []state.SmartPending{{SHA: side}}); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("stale-pending-full-history", func(b *testing.B) {

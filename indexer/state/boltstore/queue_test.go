@@ -1,9 +1,10 @@
-package state
+package boltstore
 
 import (
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
@@ -11,19 +12,19 @@ func TestQueueDedupAckAndRestart(t *testing.T) {
 	s, path := open(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := providers.Event{Kind: providers.EventPush, Repo: providers.Repo{ID: 9, FullName: "a/b"}, Ref: "main", RefType: providers.RefBranch}
-	seq1, fresh, err := s.Enqueue(Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0}, time.Hour)
+	seq1, fresh, err := s.Enqueue(state.Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0}, time.Hour)
 	if err != nil || !fresh {
 		t.Fatalf("first enqueue: fresh=%v err=%v", fresh, err)
 	}
 	// A redelivery within the window is acknowledged but not queued.
-	if _, fresh, _ := s.Enqueue(Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0.Add(time.Minute)}, time.Hour); fresh {
+	if _, fresh, _ := s.Enqueue(state.Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0.Add(time.Minute)}, time.Hour); fresh {
 		t.Error("redelivery queued again")
 	}
 	// The same id from another provider is a different delivery.
-	if _, fresh, _ := s.Enqueue(Delivery{Provider: "gitlab", ID: "d-1", Event: ev, ReceivedAt: t0}, time.Hour); !fresh {
+	if _, fresh, _ := s.Enqueue(state.Delivery{Provider: "gitlab", ID: "d-1", Event: ev, ReceivedAt: t0}, time.Hour); !fresh {
 		t.Error("id of another provider treated as duplicate")
 	}
-	seq3, _, _ := s.Enqueue(Delivery{Provider: "github", ID: "d-2", Event: ev, ReceivedAt: t0}, time.Hour)
+	seq3, _, _ := s.Enqueue(state.Delivery{Provider: "github", ID: "d-2", Event: ev, ReceivedAt: t0}, time.Hour)
 	if n, _ := s.QueueDepth(); n != 3 {
 		t.Fatalf("depth %d, want 3", n)
 	}
@@ -44,7 +45,7 @@ func TestQueueDedupAckAndRestart(t *testing.T) {
 	}
 	// After the retention window the id may be used again; old ids are
 	// forgotten.
-	if _, fresh, _ := s2.Enqueue(Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0.Add(2 * time.Hour)}, time.Hour); !fresh {
+	if _, fresh, _ := s2.Enqueue(state.Delivery{Provider: "github", ID: "d-1", Event: ev, ReceivedAt: t0.Add(2 * time.Hour)}, time.Hour); !fresh {
 		t.Error("id past the retention window still deduplicated")
 	}
 	n, err := s2.ForgetDeliveries(t0.Add(90*time.Minute), time.Hour)

@@ -1,4 +1,4 @@
-package state
+package boltstore
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 )
 
 // TestOpenReadOnly: a read-only store reads, refuses writes, leaves the
@@ -26,7 +28,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutRepo(RepoState{Key: RepoKey{Provider: "github", ID: 7}}); err != nil {
+	if err := st.PutRepo(state.RepoState{Key: state.RepoKey{Provider: "github", ID: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
@@ -41,7 +43,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if repos, err := ro.Repos(); err != nil || len(repos) != 1 {
 		t.Errorf("Repos: %v %v", repos, err)
 	}
-	if err := ro.PutRepo(RepoState{Key: RepoKey{Provider: "github", ID: 8}}); !errors.Is(err, bolt.ErrDatabaseReadOnly) {
+	if err := ro.PutRepo(state.RepoState{Key: state.RepoKey{Provider: "github", ID: 8}}); !errors.Is(err, bolt.ErrDatabaseReadOnly) {
 		t.Errorf("write through a read-only store: %v", err)
 	}
 	if err := ro.Close(); err != nil {

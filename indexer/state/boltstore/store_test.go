@@ -1,4 +1,4 @@
-package state
+package boltstore
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
@@ -35,8 +36,8 @@ func TestOpenCreatesPrivateFileAndRefusesSecondOpener(t *testing.T) {
 	}
 	start := time.Now()
 	_, err = Open(path, 100*time.Millisecond)
-	if !errors.Is(err, ErrLocked) {
-		t.Fatalf("second open: want ErrLocked, got %v", err)
+	if !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("second open: want state.ErrLocked, got %v", err)
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Error("second open hung")
@@ -48,11 +49,11 @@ func TestOpenCreatesPrivateFileAndRefusesSecondOpener(t *testing.T) {
 
 func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 	s, path := open(t)
-	k := RepoKey{Provider: "github", ID: 42}
-	st := RepoState{Key: k, Repo: providers.Repo{ID: 42, FullName: "acme/api"}, Branches: map[string]string{"main": "aa"},
-		BranchList: providers.ListState{ETags: []string{`"e1"`, `"e2"`}}, Status: RepoOK}
+	k := state.RepoKey{Provider: "github", ID: 42}
+	st := state.RepoState{Key: k, Repo: providers.Repo{ID: 42, FullName: "acme/api"}, Branches: map[string]string{"main": "aa"},
+		BranchList: providers.ListState{ETags: []string{`"e1"`, `"e2"`}}, Status: state.RepoOK}
 	shas := []string{"0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"}
-	if err := s.AdvanceBranch(st, "main", []Commit{NewCommit(shas[0], nil), NewCommit(shas[1], shas[:1])}); err != nil {
+	if err := s.AdvanceBranch(st, "main", []state.Commit{state.NewCommit(shas[0], nil), state.NewCommit(shas[1], shas[:1])}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -77,7 +78,7 @@ func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 	if !known[shas[0]] || !known[shas[1]] || len(known) != 2 {
 		t.Errorf("known commits = %v", known)
 	}
-	if other, _ := s2.KnownCommits(RepoKey{Provider: "github", ID: 43}, shas); len(other) != 0 {
+	if other, _ := s2.KnownCommits(state.RepoKey{Provider: "github", ID: 43}, shas); len(other) != 0 {
 		t.Errorf("commits leaked across repos: %v", other)
 	}
 	if n, _ := s2.CommitCount(k); n != 2 {
@@ -87,13 +88,13 @@ func TestRepoStateAndCommitsSurviveReopen(t *testing.T) {
 
 func TestLinks(t *testing.T) {
 	s, _ := open(t)
-	a := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-1"}
-	b := Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-2"}
-	c := Link{GlobalID: "jiralinkd/github/1/branch/xy", Issue: "P-1"} // prefix of a's id must not match
-	if err := s.PutLinks(map[Link]LinkRecord{a: {Hash: 1, Info: LinkInfo{Kind: "branch", Title: "branch x", Sources: []string{"branch name"}}}, b: {Hash: 2}, c: {Hash: 3}}); err != nil {
+	a := state.Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-1"}
+	b := state.Link{GlobalID: "jiralinkd/github/1/branch/x", Issue: "P-2"}
+	c := state.Link{GlobalID: "jiralinkd/github/1/branch/xy", Issue: "P-1"} // prefix of a's id must not match
+	if err := s.PutLinks(map[state.Link]state.LinkRecord{a: {Hash: 1, Info: state.LinkInfo{Kind: "branch", Title: "branch x", Sources: []string{"branch name"}}}, b: {Hash: 2}, c: {Hash: 3}}); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := s.LinkHashes([]Link{a, b, c, {GlobalID: "nope", Issue: "P-1"}})
+	h, _ := s.LinkHashes([]state.Link{a, b, c, {GlobalID: "nope", Issue: "P-1"}})
 	if h[a] != 1 || h[b] != 2 || h[c] != 3 || len(h) != 3 {
 		t.Errorf("hashes = %v", h)
 	}
@@ -115,8 +116,8 @@ func TestLinks(t *testing.T) {
 	if il, _ := s.IssueLinks("P-2"); len(il) != 0 {
 		t.Errorf("issue index not cleaned on delete: %+v", il)
 	}
-	var all []Link
-	_ = s.AllLinks(func(l Link) error { all = append(all, l); return nil })
+	var all []state.Link
+	_ = s.AllLinks(func(l state.Link) error { all = append(all, l); return nil })
 	if len(all) != 1 || all[0] != c {
 		t.Errorf("AllLinks = %v", all)
 	}
@@ -125,14 +126,14 @@ func TestLinks(t *testing.T) {
 func TestIssueCacheAndDiscovery(t *testing.T) {
 	s, _ := open(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := s.PutIssues(map[string]IssueStatus{"P-1": {Exists: true, CheckedAt: now}, "P-2": {CheckedAt: now}}); err != nil {
+	if err := s.PutIssues(map[string]state.IssueStatus{"P-1": {Exists: true, CheckedAt: now}, "P-2": {CheckedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Issues([]string{"P-1", "P-2", "P-3"})
 	if !got["P-1"].Exists || got["P-2"].Exists || !got["P-2"].CheckedAt.Equal(now) || len(got) != 2 {
 		t.Errorf("issues = %v", got)
 	}
-	d := Discovery{State: providers.ListState{ETags: []string{`"x"`}}, Repos: []providers.Repo{{ID: 7, FullName: "a/b"}}}
+	d := state.Discovery{State: providers.ListState{ETags: []string{`"x"`}}, Repos: []providers.Repo{{ID: 7, FullName: "a/b"}}}
 	if err := s.PutDiscovery("github", "owner:a", d); err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +148,13 @@ func TestIssueCacheAndDiscovery(t *testing.T) {
 
 func TestAncestryAndReachability(t *testing.T) {
 	s, _ := open(t)
-	k := RepoKey{Provider: "gh", ID: 1}
+	k := state.RepoKey{Provider: "gh", ID: 1}
 	sha := func(c byte) string { return strings.Repeat(string([]byte{c}), 40) }
 	// a ← b ← c (main), b ← d (feature), and x (odd non-hex id) on top of d.
 	a, b, c, d := sha('a'), sha('b'), sha('c'), sha('d')
 	x := "not-a-hex-id"
-	commits := []Commit{NewCommit(a, nil), NewCommit(b, []string{a}), NewCommit(c, []string{b}), NewCommit(d, []string{b}), NewCommit(x, []string{d, "weird/parent"})}
-	if err := s.AdvanceBranch(RepoState{Key: k}, "main", commits); err != nil {
+	commits := []state.Commit{state.NewCommit(a, nil), state.NewCommit(b, []string{a}), state.NewCommit(c, []string{b}), state.NewCommit(d, []string{b}), state.NewCommit(x, []string{d, "weird/parent"})}
+	if err := s.AdvanceBranch(state.RepoState{Key: k}, "main", commits); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -191,16 +192,16 @@ func TestForgetAndResetDropUnfinishedWalks(t *testing.T) {
 	for _, op := range []string{"forget", "reset"} {
 		t.Run(op, func(t *testing.T) {
 			s, _ := open(t)
-			k := RepoKey{Provider: "github", ID: 7}
-			other := RepoKey{Provider: "github", ID: 70} // shares the id's decimal prefix
-			st := RepoState{Key: k, Repo: providers.Repo{ID: 7, FullName: "acme/api"}}
-			stale := NewCommit("0123456789abcdef0123456789abcdef01234567", nil)
+			k := state.RepoKey{Provider: "github", ID: 7}
+			other := state.RepoKey{Provider: "github", ID: 70} // shares the id's decimal prefix
+			st := state.RepoState{Key: k, Repo: providers.Repo{ID: 7, FullName: "acme/api"}}
+			stale := state.NewCommit("0123456789abcdef0123456789abcdef01234567", nil)
 			for _, b := range []string{"main", "feature/x"} {
-				if err := s.CheckpointWalk(st, b, []Commit{stale}); err != nil {
+				if err := s.CheckpointWalk(st, b, []state.Commit{stale}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := s.CheckpointWalk(RepoState{Key: other}, "main", []Commit{stale}); err != nil {
+			if err := s.CheckpointWalk(state.RepoState{Key: other}, "main", []state.Commit{stale}); err != nil {
 				t.Fatal(err)
 			}
 			var err error
@@ -214,7 +215,7 @@ func TestForgetAndResetDropUnfinishedWalks(t *testing.T) {
 			}
 			for _, b := range []string{"main", "feature/x"} {
 				n := 0
-				if err := s.PendingCommits(k, b, func([]byte) { n++ }); err != nil {
+				if err := s.PendingCommits(k, b, func(state.Commit) { n++ }); err != nil {
 					t.Fatal(err)
 				}
 				if n != 0 {
@@ -222,18 +223,18 @@ func TestForgetAndResetDropUnfinishedWalks(t *testing.T) {
 				}
 			}
 			// A new walk starts from nothing.
-			fresh := NewCommit("89abcdef0123456789abcdef0123456789abcdef", nil)
-			if err := s.CheckpointWalk(st, "main", []Commit{fresh}); err != nil {
+			fresh := state.NewCommit("89abcdef0123456789abcdef0123456789abcdef", nil)
+			if err := s.CheckpointWalk(st, "main", []state.Commit{fresh}); err != nil {
 				t.Fatal(err)
 			}
 			n := 0
-			_ = s.PendingCommits(k, "main", func([]byte) { n++ })
+			_ = s.PendingCommits(k, "main", func(state.Commit) { n++ })
 			if n != 1 {
 				t.Errorf("%s: new walk holds %d pending commits, want 1", op, n)
 			}
 			// Another repo's walk is untouched.
 			n = 0
-			_ = s.PendingCommits(other, "main", func([]byte) { n++ })
+			_ = s.PendingCommits(other, "main", func(state.Commit) { n++ })
 			if n != 1 {
 				t.Errorf("%s: repo 70's walk lost its pending commit", op)
 			}
