@@ -1,11 +1,9 @@
-// Package state is jiralinkd's persistent state in an embedded bbolt file:
-// per-repo cursors, the set of indexed commits, the links written to Jira and
-// the issue-existence cache.
+// Package boltstore keeps jiralinkd's state (package state) in an embedded
+// bbolt file: the default backend for a single node.
 //
 // Every write is a bbolt transaction, so a crash leaves either the state
-// before or after a step, never half of it. The indexer's rule is that a
-// cursor is stored only after the Jira writes it covers succeeded; this
-// package makes each such step atomic.
+// before or after a step, never half of it. The file is locked by the
+// process that opened it; a second opener fails with state.ErrLocked.
 package boltstore
 
 import (
