@@ -1,6 +1,8 @@
 package github
 
 import (
+	"encoding/json"
+	"io"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
@@ -66,4 +68,38 @@ func convertPull(p *gh.PullRequest) providers.PullRequest {
 		MergedAt:   timeOf(p.MergedAt),
 		HTMLURL:    p.GetHTMLURL(),
 	}
+}
+
+func convertApp(a *gh.App) AppInfo {
+	return AppInfo{ID: a.GetID(), Slug: a.GetSlug(), Name: a.GetName(), Owner: a.GetOwner().GetLogin(),
+		Permissions: permissionMap(a.Permissions)}
+}
+
+func convertInstallation(in *gh.Installation) Installation {
+	return Installation{
+		ID:                  in.GetID(),
+		Account:             in.GetAccount().GetLogin(),
+		AccountType:         in.GetAccount().GetType(),
+		RepositorySelection: in.GetRepositorySelection(),
+		Suspended:           in.SuspendedAt != nil,
+		Permissions:         permissionMap(in.Permissions),
+	}
+}
+
+// permissionMap flattens go-github's permission struct into name → level
+// ("read", "write"), the form GitHub's JSON has.
+func permissionMap(p *gh.InstallationPermissions) map[string]string {
+	m := map[string]string{}
+	if p == nil {
+		return m
+	}
+	if data, err := json.Marshal(p); err == nil {
+		_ = json.Unmarshal(data, &m)
+	}
+	return m
+}
+
+// decodeJSON decodes at most 1 MiB of r into v.
+func decodeJSON(r io.Reader, v any) error {
+	return json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(v)
 }
