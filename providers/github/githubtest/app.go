@@ -459,3 +459,18 @@ func (s *Server) installationRepos(c *call) response {
 	}
 	return resp
 }
+
+// SetInstallationRateRemaining sets the budget installation id has left in
+// its current window.
+func (s *Server) SetInstallationRateRemaining(id int64, n int) {
+	s.app.mu.Lock()
+	in, ok := s.app.installs[id]
+	s.app.mu.Unlock()
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in.budget.roll(s.now())
+	in.budget.used = in.budget.limit - max(0, min(n, in.budget.limit))
+}
