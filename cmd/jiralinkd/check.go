@@ -53,7 +53,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	checkState(c, cfg.State.Path)
 	checkJira(ctx, c, d)
 	for _, p := range cfg.Providers {
-		checkProvider(ctx, c, d, p)
+		checkProviderOrApp(ctx, c, d, p)
 		checkProviderClock(ctx, c, p)
 		checkWebhook(c, p)
 	}

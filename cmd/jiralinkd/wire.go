@@ -35,6 +35,7 @@ type deps struct {
 	log     *slog.Logger
 	jira    *jiraclient.Client
 	github  map[string]*github.Client // by provider name
+	apps    map[string]*github.App    // GitHub App providers, by name (wire_app.go)
 	gitlab  map[string]*gitlab.Client
 	targets []indexer.Target
 	store   *state.Store // nil until openStore
@@ -109,7 +110,7 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 
 // buildDeps creates the clients. It contacts nothing.
 func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
-	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, gitlab: map[string]*gitlab.Client{}}
+	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, apps: map[string]*github.App{}, gitlab: map[string]*gitlab.Client{}}
 	hc, err := httpClient(cfg.Jira.Timeout, cfg.Jira.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
@@ -140,14 +141,20 @@ func buildDeps(cfg *config.Config, log *slog.Logger) (*deps, error) {
 			owners, repos []string
 			rateLimit     func() httpx.RateLimit
 		)
-		switch p.Type {
-		case providers.TypeGitHub:
+		switch {
+		case p.App != nil:
+			a, err := d.newGitHubApp(p, hc)
+			if err != nil {
+				return nil, err
+			}
+			src, owners, repos, rateLimit = a, appOwners(p), p.Repos, a.RateLimit
+		case p.Type == providers.TypeGitHub:
 			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
 			if err != nil {
 				return nil, err
 			}
 			d.github[p.Name], src, owners, repos, rateLimit = c, c, p.Orgs, p.Repos, c.RateLimit
-		case providers.TypeGitLab:
+		case p.Type == providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
@@ -274,6 +281,9 @@ func (d *deps) classify(system string) func(string) string {
 	if c, ok := d.gitlab[system]; ok {
 		return c.Classify
 	}
+	if a, ok := d.apps[system]; ok {
+		return a.Classify
+	}
 	return metrics.ClassifyJira
 }
 
@@ -288,6 +298,9 @@ func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.Provi
 		}
 		if c, ok := d.gitlab[p.Name]; ok {
 			pi.RateLimit = c.RateLimit
+		}
+		if a, ok := d.apps[p.Name]; ok {
+			pi.RateLimit = a.RateLimit
 		}
 		if nextRun != nil {
 			name := p.Name

@@ -630,3 +630,22 @@ func (a *App) Org(ctx context.Context, org string) error {
 	}
 	return c.Org(ctx, org)
 }
+
+// InstallationRepoCount asks how many repositories installation id can
+// see (one request for one item of GET /installation/repositories), which
+// also records the installation's rate-limit budget.
+func (a *App) InstallationRepoCount(ctx context.Context, id int64) (int, error) {
+	c := a.installation(id).client
+	req, err := c.gh.NewRequest("GET", "installation/repositories?per_page=1", nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: build request: %w", a.name, err)
+	}
+	var body struct {
+		TotalCount int `json:"total_count"`
+	}
+	resp, err := c.gh.Do(withWait(ctx), req, &body)
+	if err != nil {
+		return 0, c.wrap("GET installation/repositories", resp, err)
+	}
+	return body.TotalCount, nil
+}
