@@ -134,6 +134,10 @@ func TestSyncAsGitHubAppWithWrongKey(t *testing.T) {
 	if strings.Contains(all, "PRIVATE KEY") {
 		t.Errorf("output shows the key:\n%s", all)
 	}
+	_, out, errOut = f.run(context.Background(), "status", "--config", f.config)
+	if !strings.Contains(out+errOut, "check that providers[0].app.private_key_file ("+filepath.Join(f.dir, "app.pem")+") is a private key of the App") {
+		t.Errorf("status does not name the key setting:\n%s%s", out, errOut)
+	}
 }
 
 func TestCheckGitHubApp(t *testing.T) {
@@ -165,7 +169,7 @@ func TestCheckGitHubApp(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	wantLines(t, out, "FAIL github app: github: App authentication: HTTP 401: GitHub rejected the App's JWT (A JSON web token could not be decoded): "+
+	wantLines(t, out, "FAIL github app: github: App authentication: HTTP 401: GitHub rejected the App's JWT (a private key of another App, a wrong app_id, or the clock is off); GitHub says \"A JSON web token could not be decoded\": "+
 		"the private key does not match the App: check that providers[0].app.private_key_file ("+filepath.Join(g.dir, "app.pem")+
 		") holds a private key of the App whose ID is in providers[0].app.app_id (31337)")
 }
@@ -181,6 +185,6 @@ func TestCheckGitHubAppClockSkew(t *testing.T) {
 	}
 	wantLines(t, out,
 		"FAIL github app clock: the local clock is 1m0s ahead of GitHub's: App JWTs are accepted only within 30s ahead and 1m30s behind",
-		"FAIL github app: github: App authentication: HTTP 401: GitHub rejected the App's JWT ('Issued at' claim ('iat') must be an Integer representing the time that the JWT was issued): the local clock is off",
+		"FAIL github app: github: App authentication: HTTP 401: GitHub rejected the App's JWT (a private key of another App, a wrong app_id, or the clock is off); GitHub says \"'Issued at' claim ('iat') must be an Integer representing the time that the JWT was issued\": the local clock is off",
 	)
 }

@@ -29,7 +29,7 @@ import (
 // provider configured without orgs and repos, so the indexer discovers an
 // App's repositories through its ordinary owner listing, cached and
 // conditional like any other, and needs no knowledge of Apps.
-const AllInstallations = "*"
+const AllInstallations = "all installations" // never a GitHub login: it has a space
 
 // Sentinel errors of GitHub App authentication; an *AppAuthError matches
 // one of them, and also providers.ErrUnauthorized or ErrForbidden.
@@ -37,7 +37,7 @@ var (
 	// ErrAppKeyRejected: GitHub refused the App's JWT (401): the private
 	// key does not belong to the App, the app_id is wrong, or the clock is
 	// off by more than the JWT's lifetime.
-	ErrAppKeyRejected = errors.New("GitHub rejected the App's JWT")
+	ErrAppKeyRejected = errors.New("GitHub rejected the App's JWT (a private key of another App, a wrong app_id, or the clock is off)")
 	// ErrInstallationSuspended: the installation is suspended (403 on
 	// token creation); an owner of the account must unsuspend it.
 	ErrInstallationSuspended = errors.New("installation suspended")
@@ -75,7 +75,7 @@ func (e *AppAuthError) Error() string {
 		msg += ": " + kind.Error()
 	}
 	if e.Message != "" {
-		msg += " (" + e.Message + ")"
+		msg += fmt.Sprintf("; GitHub says %q", e.Message)
 	}
 	return msg
 }
@@ -323,15 +323,19 @@ type Installation struct {
 // with the JWT). With an InstallationID configured only that one is
 // returned; ErrInstallationNotFound if the App has no such installation.
 func (a *App) Installations(ctx context.Context) ([]Installation, error) {
-	l, err := listAll[*gh.Installation](ctx, a.jwt, "app/installations", providers.ListState{})
-	if err != nil {
-		var ae *providers.APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-			return nil, &AppAuthError{Provider: a.name, Status: ae.Status, Message: messageOf(err)}
+	var items []*gh.Installation
+	for page := 1; ; {
+		ins, resp, err := a.jwt.gh.Apps.ListInstallations(withWait(ctx), &gh.ListOptions{PerPage: perPage, Page: page})
+		if err != nil {
+			return nil, a.jwtError("GET app/installations", resp, err)
 		}
-		return nil, err
+		items = append(items, ins...)
+		if resp.NextPage == 0 || len(ins) == 0 {
+			break
+		}
+		page = resp.NextPage
 	}
-	all := providers.Convert(l.Items, convertInstallation)
+	all := providers.Convert(items, convertInstallation)
 	if id := a.opts.InstallationID; id != 0 {
 		all = slices.DeleteFunc(all, func(in Installation) bool { return in.ID != id })
 		if len(all) == 0 {
