@@ -7,6 +7,9 @@
 //	devstack bench --jiralinkd bin/jiralinkd   print calls, links, wall time, peak memory
 //	devstack scale --jiralinkd bin/jiralinkd   1,000 repos, a 200,000-commit repo, 50 ms latency
 //	devstack serve                             keep the fakes up for `jiralinkd serve`
+//
+// --github-app makes the GitHub provider a GitHub App (a generated key, the
+// App and one installation registered with the fake GitHub).
 package main
 
 import (
@@ -29,13 +32,14 @@ func run() int {
 
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: devstack demo|bench|scale|serve [--jiralinkd PATH] [--dir DIR]")
+		fmt.Fprintln(stderr, "usage: devstack demo|bench|scale|serve [--jiralinkd PATH] [--dir DIR] [--github-app]")
 		return 2
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bin := fs.String("jiralinkd", "bin/jiralinkd", "path of the jiralinkd binary")
 	dir := fs.String("dir", "data/demo", "working directory for config and state (wiped at start)")
+	githubApp := fs.Bool("github-app", false, "authenticate to the fake GitHub as a GitHub App (generated key, one installation)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -45,6 +49,12 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.close()
+	if *githubApp {
+		if err := st.useGitHubApp(); err != nil {
+			fmt.Fprintf(stderr, "devstack: %v\n", err)
+			return 1
+		}
+	}
 	switch args[0] {
 	case "demo":
 		return demo(ctx, st, *bin, stdout, stderr)
