@@ -299,7 +299,7 @@ type appJSON struct {
 	ID          int64             `json:"id"`
 	Slug        string            `json:"slug"`
 	NodeID      string            `json:"node_id"`
-	Owner       accountJSON       `json:"owner"`
+	Owner       userJSON          `json:"owner"`
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
 	ExternalURL string            `json:"external_url"`
@@ -310,36 +310,32 @@ type appJSON struct {
 	Events      []string          `json:"events"`
 }
 
-type accountJSON struct {
-	Login   string `json:"login"`
-	ID      int64  `json:"id"`
-	Type    string `json:"type"`
-	URL     string `json:"url"`
-	HTMLURL string `json:"html_url"`
-}
-
 type installationJSON struct {
-	ID                  int64             `json:"id"`
-	Account             accountJSON       `json:"account"`
-	RepositorySelection string            `json:"repository_selection"`
-	AccessTokensURL     string            `json:"access_tokens_url"`
-	RepositoriesURL     string            `json:"repositories_url"`
-	HTMLURL             string            `json:"html_url"`
-	AppID               int64             `json:"app_id"`
-	AppSlug             string            `json:"app_slug"`
-	TargetID            int64             `json:"target_id"`
-	TargetType          string            `json:"target_type"`
-	Permissions         map[string]string `json:"permissions"`
-	Events              []string          `json:"events"`
-	CreatedAt           string            `json:"created_at"`
-	UpdatedAt           string            `json:"updated_at"`
-	SuspendedAt         *string           `json:"suspended_at"`
+	ID                     int64             `json:"id"`
+	Account                userJSON          `json:"account"`
+	RepositorySelection    string            `json:"repository_selection"`
+	AccessTokensURL        string            `json:"access_tokens_url"`
+	RepositoriesURL        string            `json:"repositories_url"`
+	HTMLURL                string            `json:"html_url"`
+	AppID                  int64             `json:"app_id"`
+	AppSlug                string            `json:"app_slug"`
+	TargetID               int64             `json:"target_id"`
+	TargetType             string            `json:"target_type"`
+	Permissions            map[string]string `json:"permissions"`
+	Events                 []string          `json:"events"`
+	CreatedAt              string            `json:"created_at"`
+	UpdatedAt              string            `json:"updated_at"`
+	SingleFileName         *string           `json:"single_file_name"`
+	HasMultipleSingleFiles bool              `json:"has_multiple_single_files"`
+	SingleFilePaths        []string          `json:"single_file_paths"`
+	SuspendedBy            *userJSON         `json:"suspended_by"`
+	SuspendedAt            *string           `json:"suspended_at"`
 }
 
 const appTime = "2024-01-02T03:04:05Z"
 
-func (s *Server) account(c *call, login, typ string) accountJSON {
-	return accountJSON{Login: login, ID: s.userID(login), Type: typ, URL: c.base + "/users/" + login, HTMLURL: s.web + "/" + login}
+func (s *Server) account(c *call, login, typ string) userJSON {
+	return s.user(c, login, typ == "Organization")
 }
 
 func (s *Server) getApp(c *call) response {
@@ -365,18 +361,20 @@ func (s *Server) listInstallations(c *call) response {
 	items := make([]installationJSON, 0, len(list))
 	for _, in := range list {
 		var suspended *string
+		var suspendedBy *userJSON
+		acct := s.account(c, in.Account, in.AccountType)
 		if in.Suspended {
 			t := appTime
-			suspended = &t
+			suspended, suspendedBy = &t, &acct
 		}
-		acct := s.account(c, in.Account, in.AccountType)
 		items = append(items, installationJSON{
 			ID: in.ID, Account: acct, RepositorySelection: in.RepositorySelection,
 			AccessTokensURL: fmt.Sprintf("%s/app/installations/%d/access_tokens", c.base, in.ID),
 			RepositoriesURL: c.base + "/installation/repositories",
 			HTMLURL:         fmt.Sprintf("%s/organizations/%s/settings/installations/%d", s.web, in.Account, in.ID),
 			AppID:           app.ID, AppSlug: app.Slug, TargetID: acct.ID, TargetType: in.AccountType,
-			Permissions: in.Permissions, Events: []string{}, CreatedAt: appTime, UpdatedAt: appTime, SuspendedAt: suspended,
+			Permissions: in.Permissions, Events: []string{}, CreatedAt: appTime, UpdatedAt: appTime,
+			SingleFilePaths: []string{}, SuspendedBy: suspendedBy, SuspendedAt: suspended,
 		})
 	}
 	page, link := paginate(c, items, c.base+"/app/installations")

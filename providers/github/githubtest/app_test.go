@@ -163,3 +163,24 @@ func TestAppInstallationTokens(t *testing.T) {
 		t.Errorf("forbidden: %+v", f)
 	}
 }
+
+// TestInstallationShape: every field of a real installation object is in
+// the fake's GET /app/installations items, with the same JSON type.
+func TestInstallationShape(t *testing.T) {
+	clock := newClock()
+	s := appFake(t, clock)
+	now := clock.Now().Unix()
+	r := do(t, s, "GET", "/app/installations", "Bearer "+signJWT(t, jwt.MapClaims{"iss": "7", "iat": now - 30, "exp": now + 90}))
+	var got []any
+	if err := json.Unmarshal(r.Body, &got); err != nil || len(got) != 2 {
+		t.Fatalf("installations: %d %s", r.Status, r.Body)
+	}
+	payload := fakeserver.LoadJSON(t, "testdata/octokit-webhooks-installation-suspend.payload.json").(map[string]any)
+	// The example was a suspended installation, like the fake's second;
+	// its permissions and events are that App's own choice.
+	want := payload["installation"].(map[string]any)
+	want["permissions"], want["events"] = map[string]any{}, []any{}
+	for _, d := range fakeserver.ShapeDiff(want, got[1], nil) {
+		t.Error(d)
+	}
+}
