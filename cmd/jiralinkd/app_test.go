@@ -188,3 +188,26 @@ func TestCheckGitHubAppClockSkew(t *testing.T) {
 		"FAIL github app: github: App authentication: HTTP 401: GitHub rejected the App's JWT (a private key of another App, a wrong app_id, or the clock is off); GitHub says \"'Issued at' claim ('iat') must be an Integer representing the time that the JWT was issued\": the local clock is off",
 	)
 }
+
+// TestSyncAsGitHubAppSuspendedInstallation: a suspended installation's
+// repositories are skipped, keep their links, and the pass says why.
+func TestSyncAsGitHubAppSuspendedInstallation(t *testing.T) {
+	f := newAppFixture(t, 0)
+	ctx := context.Background()
+	if code, out, errOut := f.run(ctx, "sync", "--config", f.config); code != exitOK {
+		t.Fatalf("sync exit %d\n%s\n%s", code, out, errOut)
+	}
+	before := len(f.jira.AllLinks()["ABC-1"])
+	f.gh.SuspendInstallation(2, true)
+	code, out, errOut := f.run(ctx, "sync", "--config", f.config)
+	all := out + errOut
+	if code != exitFailed || !strings.Contains(all, "ok   github acme/api") || strings.Contains(all, "gone github octo/lib") {
+		t.Errorf("sync with a suspended installation: exit %d\n%s", code, all)
+	}
+	if !strings.Contains(all, "installation 2 (octo) may hold it: installation suspended (its repositories keep their links)") {
+		t.Errorf("the output does not name the suspended installation:\n%s", all)
+	}
+	if got := len(f.jira.AllLinks()["ABC-1"]); got != before {
+		t.Errorf("links on ABC-1: %d, want %d (kept)", got, before)
+	}
+}

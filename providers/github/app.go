@@ -226,20 +226,30 @@ type tokenErrors struct {
 
 func (t *tokenErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
-	var he *ghinstallation.HTTPError
-	if err != nil && errors.As(err, &he) && he.Response != nil {
-		e := &AppAuthError{Provider: t.provider, InstallationID: t.id, Status: he.Response.StatusCode}
-		if he.Response.Body != nil {
-			var body struct {
-				Message string `json:"message"`
-			}
-			_ = decodeJSON(he.Response.Body, &body)
-			he.Response.Body.Close()
-			e.Message = body.Message
-		}
-		return nil, e
+	if err != nil {
+		return nil, tokenError(t.provider, t.id, err)
 	}
-	return resp, err
+	return resp, nil
+}
+
+// tokenError converts ghinstallation's error for a token request GitHub
+// answered into an *AppAuthError; other errors (network) are returned as
+// they are, so the retry transport still sees them.
+func tokenError(provider string, id int64, err error) error {
+	var he *ghinstallation.HTTPError
+	if !errors.As(err, &he) || he.Response == nil {
+		return err
+	}
+	e := &AppAuthError{Provider: provider, InstallationID: id, Status: he.Response.StatusCode}
+	if he.Response.Body != nil {
+		var body struct {
+			Message string `json:"message"`
+		}
+		_ = decodeJSON(he.Response.Body, &body)
+		he.Response.Body.Close()
+		e.Message = body.Message
+	}
+	return e
 }
 
 // Classify names the API endpoint of an escaped request path (metrics).
@@ -355,17 +365,11 @@ func (a *App) Installations(ctx context.Context) ([]Installation, error) {
 func (a *App) CheckInstallation(ctx context.Context, id int64) (time.Time, error) {
 	in := a.installation(id)
 	if _, err := in.token.Token(ctx); err != nil {
-		_, err = (&tokenErrors{next: failing{err}, provider: a.name, id: id}).RoundTrip(nil)
-		return time.Time{}, err
+		return time.Time{}, tokenError(a.name, id, err)
 	}
 	exp, _, err := in.token.Expiry()
 	return exp, err
 }
-
-// failing is a RoundTripper that returns err (to reuse tokenErrors).
-type failing struct{ err error }
-
-func (f failing) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
 
 // jwtError converts a failed JWT request's error; a 401 becomes an
 // *AppAuthError matching ErrAppKeyRejected.
@@ -578,8 +582,8 @@ func (a *App) RepoByID(ctx context.Context, id int64) (providers.Repo, error) {
 		lastErr = err
 	}
 	if len(skipped) > 0 {
-		return providers.Repo{}, &AppAuthError{Provider: a.name, InstallationID: skipped[0].ID, Status: http.StatusForbidden,
-			Message: fmt.Sprintf("repository %d is not visible to the active installations and installation %d (%s) is suspended", id, skipped[0].ID, skipped[0].Account)}
+		return providers.Repo{}, fmt.Errorf("%s: repository %d is not visible to the active installations, and installation %d (%s) "+
+			"may hold it: %w (its repositories keep their links)", a.name, id, skipped[0].ID, skipped[0].Account, ErrInstallationSuspended)
 	}
 	if lastErr == nil {
 		lastErr = &providers.APIError{Provider: a.name, Op: fmt.Sprintf("GET repositories/%d", id),
