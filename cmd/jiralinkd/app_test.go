@@ -211,3 +211,27 @@ func TestSyncAsGitHubAppSuspendedInstallation(t *testing.T) {
 		t.Errorf("links on ABC-1: %d, want %d (kept)", got, before)
 	}
 }
+
+// TestCheckGitHubAppUnknownInstallation: a configured installation_id the
+// App does not have is named as the setting to fix; one it has restricts
+// the checks to that installation.
+func TestCheckGitHubAppUnknownInstallation(t *testing.T) {
+	f := newAppFixture(t, 0)
+	f.editConfig(t, "      app_id: 31337\n", "      app_id: 31337\n      installation_id: 99\n")
+	code, out := f.check(t)
+	if code != exitFailed {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	wantLines(t, out, "FAIL github installations: github: GET app/installations does not list installation 99: installation not found: "+
+		"the App has no installation 99: fix providers[0].app.installation_id")
+
+	f.editConfig(t, "installation_id: 99", "installation_id: 2")
+	code, out = f.check(t)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	wantLines(t, out, "OK   github installations: 1", "OK   github installation 2: organization octo")
+	if strings.Contains(out, "installation 1") {
+		t.Errorf("installation 1 checked though not configured:\n%s", out)
+	}
+}

@@ -349,8 +349,7 @@ func (a *App) Installations(ctx context.Context) ([]Installation, error) {
 	if id := a.opts.InstallationID; id != 0 {
 		all = slices.DeleteFunc(all, func(in Installation) bool { return in.ID != id })
 		if len(all) == 0 {
-			return nil, &AppAuthError{Provider: a.name, InstallationID: id, Status: http.StatusNotFound,
-				Message: "the App has no installation with this id"}
+			return nil, fmt.Errorf("%s: GET app/installations does not list installation %d: %w", a.name, id, ErrInstallationNotFound)
 		}
 	}
 	a.mu.Lock()
