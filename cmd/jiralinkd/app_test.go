@@ -235,3 +235,42 @@ func TestCheckGitHubAppUnknownInstallation(t *testing.T) {
 		t.Errorf("installation 1 checked though not configured:\n%s", out)
 	}
 }
+
+// TestSyncAsGitHubAppAcrossTokenExpiries: a backfill that outlives several
+// installation tokens (61 s tokens, renewed a minute early) sends no
+// expired token: no 401, no failed request in the fake's log.
+func TestSyncAsGitHubAppAcrossTokenExpiries(t *testing.T) {
+	f := newAppFixture(t, 0)
+	b := corpus.NewBuilder()
+	var head string
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 2000 {
+		var parents []string
+		if head != "" {
+			parents = []string{head}
+		}
+		head = b.Commit(parents, fmt.Sprintf("ABC-%d change", i+1), at.Add(time.Duration(i)*time.Minute))
+	}
+	b.Branch("main", head)
+	f.gh.AddCorpusRepo("acme", "big", 90, b.Build())
+	f.editConfig(t, "    exclude: [acme/secret]\n", "    include: [acme/big]\n")
+	f.gh.SetTokenLifetime(61*time.Second + 200*time.Millisecond)
+	f.gh.SetLatency(150 * time.Millisecond)
+
+	code, out, errOut := f.run(context.Background(), "sync", "--config", f.config)
+	if code != exitOK || !strings.Contains(out, "acme/big: 2000 new commits") || strings.Contains(out, "acme/api") {
+		t.Fatalf("sync exit %d\n%s\n%s", code, out, errOut)
+	}
+	var pages int
+	for _, r := range f.gh.Requests() {
+		if r.Status >= 400 || r.Forbidden {
+			t.Errorf("failed request: %s %s → %d", r.Method, r.Path, r.Status)
+		}
+		if r.Route == "GET /repos/{owner}/{repo}/commits" {
+			pages++
+		}
+	}
+	if n := f.gh.TokensIssued(1); n < 3 || pages < 20 {
+		t.Errorf("%d tokens for %d commit pages: the backfill should span at least 3 tokens", n, pages)
+	}
+}
