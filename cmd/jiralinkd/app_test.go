@@ -274,3 +274,30 @@ func TestSyncAsGitHubAppAcrossTokenExpiries(t *testing.T) {
 		t.Errorf("%d tokens for %d commit pages: the backfill should span at least 3 tokens", n, pages)
 	}
 }
+
+// TestNoAppSecretInOutput: at debug level, neither the App's private key
+// nor an installation token appears in what sync, check and status print,
+// whatever fails.
+func TestNoAppSecretInOutput(t *testing.T) {
+	for _, keyIdx := range []int{0, 1} { // the right key, a wrong one
+		f := newAppFixture(t, keyIdx)
+		f.editConfig(t, "level: warn", "level: debug")
+		f.gh.SuspendInstallation(2, true)
+		var all strings.Builder
+		for _, args := range [][]string{{"sync"}, {"check"}, {"status"}, {"sync", "--dry-run"}} {
+			_, out, errOut := f.run(context.Background(), append(args, "--config", f.config)...)
+			all.WriteString(out + errOut)
+		}
+		pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appTestKeys()[keyIdx])}))
+		lines := strings.Split(strings.TrimSpace(pemKey), "\n")
+		secrets := append([]string{"PRIVATE KEY", lines[1], lines[len(lines)/2]}, f.gh.IssuedTokens()...)
+		if keyIdx == 0 && len(f.gh.IssuedTokens()) == 0 {
+			t.Fatal("no installation token was issued")
+		}
+		for _, s := range secrets {
+			if strings.Contains(all.String(), s) {
+				t.Errorf("output discloses a secret (%.12s…):\n%s", s, all.String())
+			}
+		}
+	}
+}

@@ -472,3 +472,11 @@ func (s *Server) SetInstallationRateRemaining(id int64, n int) {
 	in.budget.roll(s.now())
 	in.budget.used = in.budget.limit - max(0, min(n, in.budget.limit))
 }
+
+// IssuedTokens returns every installation token created so far, so tests
+// can check that none is ever logged or printed.
+func (s *Server) IssuedTokens() []string {
+	s.app.mu.Lock()
+	defer s.app.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.app.tokens))
+}
