@@ -233,7 +233,9 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 	h.Set("X-GitHub-Request-Id", c.reqID)
-	h.Set("Date", s.now().UTC().Format(http.TimeFormat)) // the fake's clock, for clock-skew checks
+	if h.Get("Date") == "" { // the fake's clock, for clock-skew checks, unless a wrapper set one
+		h.Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
