@@ -224,12 +224,27 @@ type tokenErrors struct {
 	id       int64
 }
 
+// A token request that failed transiently (429, 502, 503, 504) hands its
+// response up to the retry transport instead, which waits and retries the
+// call as it would any other (the one place requests are retried).
 func (t *tokenErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		return nil, tokenError(t.provider, t.id, err)
+	if err == nil {
+		return resp, nil
 	}
-	return resp, nil
+	var he *ghinstallation.HTTPError
+	if errors.As(err, &he) && he.Response != nil {
+		switch he.Response.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			r := he.Response
+			r.Request = req
+			for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used", "X-RateLimit-Reset", "X-RateLimit-Resource"} {
+				r.Header.Del(h) // the App's budget, not the installation's
+			}
+			return r, nil
+		}
+	}
+	return nil, tokenError(t.provider, t.id, err)
 }
 
 // tokenError converts ghinstallation's error for a token request GitHub

@@ -287,3 +287,19 @@ func TestAppDiscoveryAndDispatch(t *testing.T) {
 		t.Errorf("forbidden requests: %+v", f)
 	}
 }
+
+// TestAppTokenCreationRetried: a transient failure creating the token is
+// retried like any request; a permanent one is not.
+func TestAppTokenCreationRetried(t *testing.T) {
+	srv := appServer(t, githubtest.Options{}, githubtest.Installation{ID: 1, Account: "acme"})
+	srv.AddRepo(githubtest.Repo{ID: 10, Owner: "acme", Name: "api", OwnerIsOrg: true})
+	sl := &sleeps{}
+	a := newApp(t, srv, 1, appKey(t, 0), sl)
+	srv.FailNext("POST /app/installations/{id}/access_tokens", 2, 502, nil, `{"message":"Server Error"}`)
+	if _, err := a.Branches(context.Background(), providers.Repo{ID: 10, FullName: "acme/api"}, providers.ListState{}); err != nil {
+		t.Fatalf("Branches after two 502s on token creation: %v", err)
+	}
+	if len(sl.d) != 2 || srv.TokensIssued(1) != 1 {
+		t.Errorf("%d waits, %d tokens", len(sl.d), srv.TokensIssued(1))
+	}
+}
