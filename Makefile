@@ -20,8 +20,9 @@ test:
 	@./scripts/browser-test/notice.sh
 
 ## demo: start the local fake GitHub + Jira, sync the ZooKeeper corpus, show what landed
+##       (make demo DEMO_FLAGS=--github-app: GitHub as a GitHub App)
 demo: build
-	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd
+	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd $(DEMO_FLAGS)
 
 ## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory) and Go benchmarks
 bench: build

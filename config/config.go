@@ -84,8 +84,9 @@ type Provider struct {
 	Name string // unique, ^[a-z0-9][a-z0-9_-]{0,62}$; names the provider in state and metrics
 	Type providers.Type
 	// URL is the absolute http(s) API base URL, ending with "/".
-	URL      string
-	Token    Secret // always set
+	URL string
+	// Token is set unless App is: exactly one of them authenticates.
+	Token    Secret
 	Schedule string // robfig/cron/v3 standard spec or descriptor
 	// Orgs and Repos (GitHub) or Groups and Projects (GitLab) select the
 	// repositories; at least one is non-empty and the other type's are
@@ -116,6 +117,21 @@ type Provider struct {
 	// Webhook is nil unless the provider's webhook section is present;
 	// then deliveries to POST /webhooks/{name} are verified with it.
 	Webhook *Webhook
+	// App is nil unless the (GitHub) provider authenticates as a GitHub
+	// App; then Token is unset, and Orgs and Repos may both be empty
+	// (everything the installations can see is indexed).
+	App *GitHubApp
+}
+
+// GitHubApp is a GitHub App identity (providers[].app).
+type GitHubApp struct {
+	AppID int64 // positive
+	// InstallationID selects one installation; 0 means every installation
+	// of the App (GET /app/installations).
+	InstallationID int64
+	// PrivateKey is the App's private key, a PEM-encoded RSA key; it was
+	// checked to parse at load time.
+	PrivateKey Secret
 }
 
 // SmartCommits configures smart commits for one provider.

@@ -86,7 +86,7 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	switch p.Type {
 	case providers.TypeGitHub:
 		defaultURL = DefaultGitHubURL
-		checkGitHubTargets(pp, raw, c)
+		checkGitHubTargets(pp, raw, raw.App != nil, c)
 	case providers.TypeGitLab:
 		defaultURL = DefaultGitLabURL
 		checkGitLabTargets(pp, raw, c)
@@ -112,7 +112,10 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	var tokenSet bool
 	p.Token, tokenSet = resolveSecret(pp, secretKeys{"token_env", "token_file", "token"},
 		raw.TokenEnv, raw.TokenFile, raw.Token, env, readFile, c)
-	if !tokenSet {
+	switch {
+	case raw.App != nil:
+		p.App = buildApp(pp, p.Type, raw.App, tokenSet, env, readFile, c)
+	case !tokenSet:
 		c.check(pp, "token required: set token_env, token_file or token")
 	}
 
@@ -146,7 +149,9 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 }
 
 // checkGitHubTargets checks the repository selection of a GitHub provider.
-func checkGitHubTargets(pp string, raw *rawProvider, c *collector) {
+// A GitHub App provider may select nothing: it then indexes every
+// repository its installations can see.
+func checkGitHubTargets(pp string, raw *rawProvider, app bool, c *collector) {
 	for _, k := range []struct {
 		key string
 		set bool
@@ -159,7 +164,7 @@ func checkGitHubTargets(pp string, raw *rawProvider, c *collector) {
 			c.check(pp+"."+k.key, "only for gitlab providers (github providers use orgs and repos)")
 		}
 	}
-	if len(raw.Orgs) == 0 && len(raw.Repos) == 0 {
+	if len(raw.Orgs) == 0 && len(raw.Repos) == 0 && !app {
 		c.check(pp, "nothing to index: set orgs or repos")
 	}
 	checkNames(pp+".orgs", raw.Orgs, 1, 1, "an organisation or user name such as acme (use repos for a single repository)", c)

@@ -78,6 +78,17 @@ type rawProvider struct {
 	PruneRemoved     bool           `mapstructure:"prune_removed_repos"`
 	Reconcile        string         `mapstructure:"reconcile_schedule"`
 	SmartCommits     *rawSmart      `mapstructure:"smart_commits"`
+	App              *rawApp        `mapstructure:"app"`
+}
+
+// rawApp makes a GitHub provider authenticate as a GitHub App instead of
+// with a token.
+type rawApp struct {
+	AppID          int    `mapstructure:"app_id"`
+	InstallationID *int   `mapstructure:"installation_id"`
+	PrivateKeyFile string `mapstructure:"private_key_file"`
+	PrivateKeyEnv  string `mapstructure:"private_key_env"`
+	PrivateKey     string `mapstructure:"private_key"`
 }
 
 // rawSmart configures smart commits for a provider.

@@ -30,6 +30,9 @@ func Warnings(c *Config) []Problem {
 		pp := fmt.Sprintf("providers[%d]", i)
 		ws = append(ws, plainHTTPWarning(pp+".url", p.URL)...)
 		ws = append(ws, literalWarning(pp+".token", p.Token)...)
+		if p.App != nil {
+			ws = append(ws, literalWarning(pp+".app.private_key", p.App.PrivateKey)...)
+		}
 		if p.Webhook != nil {
 			ws = append(ws, literalWarning(pp+".webhook.secret", p.Webhook.Secret)...)
 			ws = append(ws, literalWarning(pp+".webhook.signing_token", p.Webhook.SigningToken)...)

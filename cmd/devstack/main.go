@@ -7,6 +7,9 @@
 //	devstack bench --jiralinkd bin/jiralinkd   print calls, links, wall time, peak memory
 //	devstack scale --jiralinkd bin/jiralinkd   1,000 repos, a 200,000-commit repo, 50 ms latency
 //	devstack serve                             keep the fakes up for `jiralinkd serve`
+//
+// --github-app makes the GitHub provider a GitHub App (a generated key, the
+// App and one installation registered with the fake GitHub).
 package main
 
 import (
@@ -33,7 +36,9 @@ Apache ZooKeeper commit-metadata corpus and a fake Jira Data Center on 127.0.0.1
 driven against the real jiralinkd binary. No internet, no accounts.
 
 Usage:
-  devstack demo  [--jiralinkd PATH] [--dir DIR]          backfill, re-run, show what landed in Jira
+  devstack demo  [--jiralinkd PATH] [--dir DIR] [--github-app]
+                                                         backfill, re-run, show what landed in Jira
+                                                         (--github-app: GitHub as a GitHub App)
   devstack bench [--jiralinkd PATH] [--dir DIR]          print calls, links, wall time, peak memory
   devstack scale [--jiralinkd PATH] [--dir DIR] [NAME…]  1,000 repos, a 200,000-commit repo, 50 ms latency
                                                          (NAME: idle-org, long-history, latency; default all)
@@ -65,6 +70,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\nFlags of %s:\n", usage, args[0]); fs.PrintDefaults() }
 	bin := fs.String("jiralinkd", "bin/jiralinkd", "path of the jiralinkd binary")
 	dir := fs.String("dir", "data/demo", "working directory for config and state (wiped at start)")
+	githubApp := fs.Bool("github-app", false, "authenticate to the fake GitHub as a GitHub App (generated key, one installation)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -81,6 +87,12 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.close()
+	if *githubApp {
+		if err := st.useGitHubApp(); err != nil {
+			fmt.Fprintf(stderr, "devstack: %v\n", err)
+			return 1
+		}
+	}
 	switch args[0] {
 	case "demo":
 		return demo(ctx, st, *bin, stdout, stderr)

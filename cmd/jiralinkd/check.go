@@ -61,7 +61,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	checkState(c, cfg.State.Path)
 	checkJira(ctx, c, d)
 	for i, p := range cfg.Providers {
-		if checkProvider(ctx, c, d, i, p) {
+		if checkProviderOrApp(ctx, c, d, i, p) {
 			checkProviderClock(ctx, c, p)
 		}
 		checkWebhook(c, p)

@@ -18,6 +18,9 @@ func (d *deps) hint(system string, kind indexer.FailureKind) string {
 			continue
 		}
 		key := fmt.Sprintf("providers[%d]", i)
+		if h := appHint(p, key, kind); h != "" {
+			return h
+		}
 		switch kind {
 		case indexer.FailureTokenRejected:
 			return "token rejected (wrong, expired or revoked): replace " + p.Token.Setting(key+".token")

@@ -39,6 +39,7 @@ type deps struct {
 	log     *slog.Logger
 	jira    *jiraclient.Client
 	github  map[string]*github.Client // by provider name
+	apps    map[string]*github.App    // GitHub App providers, by name (wire_app.go)
 	gitlab  map[string]*gitlab.Client
 	targets []indexer.Target
 	store   stateStore // nil until openStore
@@ -125,7 +126,7 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 
 // buildDeps creates the clients. It contacts nothing.
 func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps, error) {
-	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, gitlab: map[string]*gitlab.Client{}}
+	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, apps: map[string]*github.App{}, gitlab: map[string]*gitlab.Client{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -159,14 +160,20 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 			owners, repos []string
 			rateLimit     func() httpx.RateLimit
 		)
-		switch p.Type {
-		case providers.TypeGitHub:
+		switch {
+		case p.App != nil:
+			a, err := d.newGitHubApp(p, hc)
+			if err != nil {
+				return nil, err
+			}
+			src, owners, repos, rateLimit = a, appOwners(p), p.Repos, a.RateLimit
+		case p.Type == providers.TypeGitHub:
 			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
 			if err != nil {
 				return nil, err
 			}
 			d.github[p.Name], src, owners, repos, rateLimit = c, c, p.Orgs, p.Repos, c.RateLimit
-		case providers.TypeGitLab:
+		case p.Type == providers.TypeGitLab:
 			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
@@ -312,6 +319,9 @@ func (d *deps) classify(system string) func(string) string {
 	if c, ok := d.gitlab[system]; ok {
 		return c.Classify
 	}
+	if a, ok := d.apps[system]; ok {
+		return a.Classify
+	}
 	return metrics.ClassifyJira
 }
 
@@ -326,6 +336,9 @@ func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.Provi
 		}
 		if c, ok := d.gitlab[p.Name]; ok {
 			pi.RateLimit = c.RateLimit
+		}
+		if a, ok := d.apps[p.Name]; ok {
+			pi.RateLimit = a.RateLimit
 		}
 		if nextRun != nil {
 			name := p.Name

@@ -57,7 +57,17 @@ type Client struct {
 
 // New builds a Client. It does not contact the server.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
+	u, err := parseBaseURL(opts.Name, opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return buildClient(opts, u, opts.HTTPClient), nil
+}
+
+// parseBaseURL parses an API base URL, defaulting to api.github.com and
+// adding the trailing slash go-github needs.
+func parseBaseURL(name, base string) (*url.URL, error) {
+	raw := base
 	if base == "" {
 		base = "https://api.github.com/"
 	}
@@ -66,9 +76,15 @@ func New(opts Options) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("github %q: invalid API base URL %q", opts.Name, opts.BaseURL)
+		return nil, fmt.Errorf("github %q: invalid API base URL %q", name, raw)
 	}
-	hc := guard.NewClient(opts.HTTPClient, guard.GitHub, u.Path, opts.Retry, opts.Name, opts.Logger)
+	return u, nil
+}
+
+// buildClient builds a Client on base, whose transport is the innermost
+// layer (for a GitHub App installation: the authenticating transport).
+func buildClient(opts Options, u *url.URL, base *http.Client) *Client {
+	hc := guard.NewClient(base, guard.GitHub, u.Path, opts.Retry, opts.Name, opts.Logger)
 	c := gh.NewClient(hc.HTTP)
 	c.BaseURL = u
 	c.UploadURL = u
@@ -76,7 +92,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Token != "" {
 		c = c.WithAuthToken(opts.Token)
 	}
-	return &Client{name: opts.Name, gh: c, retry: hc.Retry, guard: hc.Guard}, nil
+	return &Client{name: opts.Name, gh: c, retry: hc.Retry, guard: hc.Guard}
 }
 
 // Classify names the API endpoint of an escaped request path (metrics).

@@ -1,6 +1,8 @@
 package github
 
 import (
+	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 
@@ -77,6 +79,42 @@ func pullLabel(n int) string { return "PR #" + strconv.Itoa(n) }
 
 // RefURL is the web URL of a branch or tag of repo: GitHub's
 // {html_url}/tree/{name}. (The branch list carries no web URL of its own.)
-func (c *Client) RefURL(repo providers.Repo, name string) string {
+func (c *Client) RefURL(repo providers.Repo, name string) string { return refURL(repo, name) }
+
+func refURL(repo providers.Repo, name string) string {
 	return repo.HTMLURL + "/tree/" + providers.RefPath(name)
+}
+
+func convertApp(a *gh.App) AppInfo {
+	return AppInfo{ID: a.GetID(), Slug: a.GetSlug(), Name: a.GetName(), Owner: a.GetOwner().GetLogin(),
+		Permissions: permissionMap(a.Permissions)}
+}
+
+func convertInstallation(in *gh.Installation) Installation {
+	return Installation{
+		ID:                  in.GetID(),
+		Account:             in.GetAccount().GetLogin(),
+		AccountType:         in.GetAccount().GetType(),
+		RepositorySelection: in.GetRepositorySelection(),
+		Suspended:           in.SuspendedAt != nil,
+		Permissions:         permissionMap(in.Permissions),
+	}
+}
+
+// permissionMap flattens go-github's permission struct into name → level
+// ("read", "write"), the form GitHub's JSON has.
+func permissionMap(p *gh.InstallationPermissions) map[string]string {
+	m := map[string]string{}
+	if p == nil {
+		return m
+	}
+	if data, err := json.Marshal(p); err == nil {
+		_ = json.Unmarshal(data, &m)
+	}
+	return m
+}
+
+// decodeJSON decodes at most 1 MiB of r into v.
+func decodeJSON(r io.Reader, v any) error {
+	return json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(v)
 }

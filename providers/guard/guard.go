@@ -24,8 +24,12 @@ type Rules struct {
 	Name string
 	// Allowed holds path templates relative to the API base. A segment
 	// "{x}" matches exactly one non-empty path segment; a final "{x...}"
-	// matches one or more segments.
+	// matches one or more segments. Only GET and HEAD are allowed on them.
 	Allowed []string
+	// AllowedPost holds the path templates that may also be POSTed to:
+	// only GitHub's installation access-token endpoint, which creates a
+	// credential and reads nothing.
+	AllowedPost []string
 }
 
 // GitHub allows the REST v3 list and metadata endpoints jiralinkd needs.
@@ -51,6 +55,14 @@ var GitHub = Rules{
 		"/repos/{owner}/{repo}/tags",
 		"/repos/{owner}/{repo}/commits",
 		"/repos/{owner}/{repo}/pulls",
+		// GitHub App authentication: the App itself, its installations and
+		// what an installation can see.
+		"/app",
+		"/app/installations",
+		"/installation/repositories",
+	},
+	AllowedPost: []string{
+		"/app/installations/{id}/access_tokens",
 	},
 }
 
@@ -124,7 +136,8 @@ func (t *Transport) Check(req *http.Request) error {
 	refuse := func(reason string) error {
 		return &Error{Provider: t.rules.Name, Method: req.Method, Path: req.URL.EscapedPath(), Reason: reason}
 	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+	post := req.Method == http.MethodPost && len(t.rules.AllowedPost) > 0
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && !post {
 		return refuse("only GET and HEAD are allowed")
 	}
 	accept := strings.ToLower(req.Header.Get("Accept"))
@@ -136,6 +149,12 @@ func (t *Transport) Check(req *http.Request) error {
 	p, ok := relative(t.basePath, req.URL.EscapedPath())
 	if !ok {
 		return refuse("outside the API base path")
+	}
+	if post {
+		if matchAny(t.rules.AllowedPost, p) == "" {
+			return refuse("only GET and HEAD are allowed")
+		}
+		return nil
 	}
 	if t.rules.template(p) == "" {
 		return refuse("not a metadata list endpoint")
@@ -152,6 +171,9 @@ func (t *Transport) Classify(escapedPath string) string {
 		return "other"
 	}
 	if tpl := t.rules.template(p); tpl != "" {
+		return tpl
+	}
+	if tpl := matchAny(t.rules.AllowedPost, p); tpl != "" {
 		return tpl
 	}
 	return "other"
@@ -172,8 +194,11 @@ func relative(basePath, p string) (string, bool) {
 }
 
 // template returns the allowlist entry p matches, or "".
-func (r Rules) template(p string) string {
-	for _, tpl := range r.Allowed {
+func (r Rules) template(p string) string { return matchAny(r.Allowed, p) }
+
+// matchAny returns the first of templates that p matches, or "".
+func matchAny(templates []string, p string) string {
+	for _, tpl := range templates {
 		if match(tpl, p) {
 			return tpl
 		}

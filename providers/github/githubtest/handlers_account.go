@@ -89,8 +89,9 @@ func (s *Server) meta(c *call) response {
 // rateLimit serves GET /rate_limit, which costs nothing.
 func (s *Server) rateLimit(c *call) response {
 	s.mu.Lock()
-	s.rollWindow()
-	core := rateJSON{Limit: s.opts.RateLimit, Used: s.used, Remaining: max(0, s.opts.RateLimit-s.used), Reset: s.resetAt.Unix()}
+	b := s.budgetOf(c)
+	b.roll(s.now())
+	core := rateJSON{Limit: b.limit, Used: b.used, Remaining: max(0, b.limit-b.used), Reset: b.resetAt.Unix()}
 	s.mu.Unlock()
 	other := func(limit int) rateJSON {
 		return rateJSON{Limit: limit, Remaining: limit, Reset: s.now().Add(time.Hour).Unix()}
@@ -172,7 +173,7 @@ func (s *Server) orgRepos(c *call) response {
 		return notFound()
 	}
 	base := c.base + "/organizations/" + strconv.FormatInt(s.userID(o.login), 10) + "/repos"
-	return s.repoList(c, func(r repoInfo) bool { return strings.EqualFold(r.Owner, o.login) }, base)
+	return s.repoList(c, func(r repoInfo) bool { return strings.EqualFold(r.Owner, o.login) && s.visibleTo(c, r.ID, r.Owner) }, base)
 }
 
 func (s *Server) userRepos(c *call) response {

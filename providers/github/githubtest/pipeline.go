@@ -42,8 +42,8 @@ func (s *Server) ResetRequests() { s.core.ResetRequests() }
 func (s *Server) RateRemaining() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rollWindow()
-	return s.opts.RateLimit - s.used
+	s.rl.roll(s.now())
+	return s.rl.limit - s.rl.used
 }
 
 // SetRateRemaining sets the budget left in the current window, e.g. 0 to
@@ -51,8 +51,8 @@ func (s *Server) RateRemaining() int {
 func (s *Server) SetRateRemaining(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rollWindow()
-	s.used = s.opts.RateLimit - max(0, min(n, s.opts.RateLimit))
+	s.rl.roll(s.now())
+	s.rl.used = s.rl.limit - max(0, min(n, s.rl.limit))
 }
 
 // FailNext makes the next n requests to route (a Request.Route value such
@@ -99,6 +99,10 @@ type call struct {
 	path  string
 	base  string // absolute API base, no trailing slash
 	reqID string // X-GitHub-Request-Id, also quoted in rate-limit messages
+	// auth is who the request authenticated as when it is a GitHub App
+	// (JWT) or one of its installations (installation token); nil for the
+	// configured token. It selects the rate-limit budget.
+	auth *appIdentity
 }
 
 func (s *Server) newCall(r *http.Request, route string) *call {
@@ -132,26 +136,25 @@ func (s *Server) handle(mux *http.ServeMux, pattern, route string, fn handlerFun
 // process runs authentication, rate limiting and failure injection, then
 // fn, and turns a 200 into a 304 for a matching If-None-Match.
 func (s *Server) process(c *call, fn handlerFunc) response {
-	if ok, present := s.authorized(c.r); !ok {
-		msg := "Bad credentials"
-		if !present {
-			msg = "Requires authentication"
-		}
-		resp := fakeserver.JSON(http.StatusUnauthorized, basicError{msg, "https://docs.github.com/rest"})
-		resp.Header = http.Header{}
-		resp.Header.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	if resp, denied := s.authenticateApp(c); denied {
 		return resp
+	}
+	if c.auth == nil {
+		if ok, present := s.authorized(c.r); !ok {
+			return unauthorized(present)
+		}
 	}
 	counts := c.route != routeRateLimit
 
 	s.mu.Lock()
-	s.rollWindow()
-	if counts && s.used >= s.opts.RateLimit {
+	b := s.budgetOf(c)
+	b.roll(s.now())
+	if counts && b.used >= b.limit {
 		s.mu.Unlock()
 		return rateLimited(c)
 	}
 	if counts {
-		s.used++ // reserved now, refunded below for a 304
+		b.used++ // reserved now, refunded below for a 304
 	}
 	s.mu.Unlock()
 
@@ -165,10 +168,22 @@ func (s *Server) process(c *call, fn handlerFunc) response {
 	resp = fakeserver.Conditional(c.r, resp, strongETag)
 	if counts && resp.Status == http.StatusNotModified {
 		s.mu.Lock()
-		s.used = max(0, s.used-1)
+		b.used = max(0, b.used-1)
 		s.mu.Unlock()
 	}
 	resp.Counted = counts && resp.Status != http.StatusNotModified
+	return resp
+}
+
+// unauthorized is GitHub's 401 for a bad or missing token.
+func unauthorized(present bool) response {
+	msg := "Bad credentials"
+	if !present {
+		msg = "Requires authentication"
+	}
+	resp := fakeserver.JSON(http.StatusUnauthorized, basicError{msg, "https://docs.github.com/rest"})
+	resp.Header = http.Header{}
+	resp.Header.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	return resp
 }
 
@@ -202,13 +217,19 @@ func (s *Server) authorized(r *http.Request) (ok, present bool) {
 	return false, true
 }
 
-// rollWindow starts a new hour-long window once the last one is over.
-// Callers hold s.mu.
-func (s *Server) rollWindow() {
-	now := s.now()
-	if s.resetAt.IsZero() || !now.Before(s.resetAt) {
-		s.used = 0
-		s.resetAt = now.Add(time.Hour).Truncate(time.Second)
+// budget is one primary rate-limit budget: the configured token's, or a
+// GitHub App's or one of its installations'. Guarded by Server.mu.
+type budget struct {
+	limit   int
+	used    int
+	resetAt time.Time
+}
+
+// roll starts a new hour-long window once the last one is over.
+func (b *budget) roll(now time.Time) {
+	if b.resetAt.IsZero() || !now.Before(b.resetAt) {
+		b.used = 0
+		b.resetAt = now.Add(time.Hour).Truncate(time.Second)
 	}
 }
 
@@ -223,9 +244,10 @@ func (s *Server) nextRequestID() string {
 // finish writes resp with GitHub's common headers and records the request.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp response) {
 	s.mu.Lock()
-	s.rollWindow()
-	remaining := max(0, s.opts.RateLimit-s.used)
-	used, reset := s.used, s.resetAt.Unix()
+	b := s.budgetOf(c)
+	b.roll(s.now())
+	limit, remaining := b.limit, max(0, b.limit-b.used)
+	used, reset := b.used, b.resetAt.Unix()
 	s.mu.Unlock()
 
 	h := w.Header()
@@ -235,7 +257,10 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 	h.Set("X-GitHub-Request-Id", c.reqID)
-	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+	if h.Get("Date") == "" { // the fake's clock, for clock-skew checks, unless a wrapper set one
+		h.Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))

@@ -50,6 +50,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.repoRoute(mux, "/tarball/{ref...}", s.archive, false)
 	s.repoRoute(mux, "/zipball/{ref...}", s.archive, false)
 
+	s.appRoutes(mux)
 	s.handle(mux, "/", "", s.other)
 	return mux
 }
@@ -83,7 +84,7 @@ func (s *Server) withRepo(c *call, fn repoHandlerFunc, withPulls bool) response 
 			return s.redirect(c, id)
 		}
 	}
-	if st == nil {
+	if st == nil || !s.visibleTo(c, st.repo.ID, st.repo.Owner) {
 		s.stateMu.RUnlock()
 		return notFound()
 	}

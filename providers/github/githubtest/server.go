@@ -82,11 +82,13 @@ type Server struct {
 	moved   map[string]int64 // lower-case former owner/name → id
 	orgs    map[string]string
 
-	// mu guards the rate limit and the request id sequence.
-	mu      sync.Mutex
-	used    int
-	resetAt time.Time
-	seq     int
+	// mu guards the rate limits and the request id sequence.
+	mu  sync.Mutex
+	rl  budget // the configured token's
+	seq int
+
+	// app is the GitHub App side (app.go).
+	app appState
 }
 
 // NewServer returns a Server with no repositories.
@@ -109,6 +111,7 @@ func NewServer(opts Options) *Server {
 	if s.opts.RateLimit <= 0 {
 		s.opts.RateLimit = 5000
 	}
+	s.rl.limit = s.opts.RateLimit
 	s.mux = s.routes()
 	return s
 }
