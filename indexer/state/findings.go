@@ -82,10 +82,11 @@ func (q FindingFilter) Matches(f Finding) bool {
 type ScanCursor struct {
 	Project string `json:"project"`
 	// HistoricalDone is set once every issue of the project has been
-	// scanned; until then LastIssueID is how far (ordered by issue id) the
-	// historical scan got, and a restart resumes after it.
+	// scanned; until then LastIssueNum is how far the historical scan got
+	// (the number of the last issue key scanned, issues being read in key
+	// order, which is creation order) and a restart resumes after it.
 	HistoricalDone bool  `json:"historical_done"`
-	LastIssueID    int64 `json:"last_issue_id"`
+	LastIssueNum    int64 `json:"last_issue_num"`
 	// Scanned counts issues scanned by the historical scan, Total is the
 	// number of issues Jira reported for the project at the last page.
 	Scanned int `json:"scanned"`

@@ -41,7 +41,7 @@ func TestFindingsSurviveReopen(t *testing.T) {
 	if _, err := s.PutIssueFindings("ABC-1", []state.Finding{finding("ABC-1", "description", "", "fp1")}, true, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutScanCursor(state.ScanCursor{Project: "ABC", LastIssueID: 42}); err != nil {
+	if err := s.PutScanCursor(state.ScanCursor{Project: "ABC", LastIssueNum: 42}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -57,7 +57,7 @@ func TestFindingsSurviveReopen(t *testing.T) {
 	if fs, _ := s2.Findings(state.FindingFilter{}); len(fs) != 1 {
 		t.Errorf("findings after reopen: %+v", fs)
 	}
-	if c, ok, _ := s2.ScanCursor("ABC"); !ok || c.LastIssueID != 42 {
+	if c, ok, _ := s2.ScanCursor("ABC"); !ok || c.LastIssueNum != 42 {
 		t.Errorf("cursor after reopen: %+v %v", c, ok)
 	}
 }
@@ -152,13 +152,13 @@ func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
 		if _, ok, err := s.ScanCursor("ABC"); ok || err != nil {
 			t.Fatalf("unknown project: %v %v", ok, err)
 		}
-		want := state.ScanCursor{Project: "ABC", LastIssueID: 10042, Scanned: 3, Total: 9, Watermark: t2}
+		want := state.ScanCursor{Project: "ABC", LastIssueNum: 10042, Scanned: 3, Total: 9, Watermark: t2}
 		if err := s.PutScanCursor(want); err != nil {
 			t.Fatal(err)
 		}
 		_ = s.PutScanCursor(state.ScanCursor{Project: "XYZ", HistoricalDone: true})
 		got, ok, err := s.ScanCursor("ABC")
-		if err != nil || !ok || got.LastIssueID != want.LastIssueID || !got.Watermark.Equal(t2) || got.Total != 9 {
+		if err != nil || !ok || got.LastIssueNum != want.LastIssueNum || !got.Watermark.Equal(t2) || got.Total != 9 {
 			t.Fatalf("cursor %+v %v %v", got, ok, err)
 		}
 		if all, _ := s.ScanCursors(); len(all) != 2 {
