@@ -86,7 +86,7 @@ type ScanCursor struct {
 	// (the number of the last issue key scanned, issues being read in key
 	// order, which is creation order) and a restart resumes after it.
 	HistoricalDone bool  `json:"historical_done"`
-	LastIssueNum    int64 `json:"last_issue_num"`
+	LastIssueNum   int64 `json:"last_issue_num"`
 	// Scanned counts issues scanned by the historical scan, Total is the
 	// number of issues Jira reported for the project at the last page.
 	Scanned int `json:"scanned"`
