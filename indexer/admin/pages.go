@@ -26,7 +26,7 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; im
 
 // pages holds the parsed templates.
 type pages struct {
-	status, issue, loginT *template.Template
+	status, issue, loginT, findings *template.Template
 }
 
 func newPages() *pages {
@@ -34,7 +34,7 @@ func newPages() *pages {
 		return template.Must(template.New(name).Funcs(template.FuncMap{"n": thousands}).
 			ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name))
 	}
-	return &pages{status: parse("status.tmpl"), issue: parse("issue.tmpl"), loginT: parse("login.tmpl")}
+	return &pages{status: parse("status.tmpl"), issue: parse("issue.tmpl"), loginT: parse("login.tmpl"), findings: parse("findings.tmpl")}
 }
 
 // render executes t into a buffer first, so that a template error becomes
