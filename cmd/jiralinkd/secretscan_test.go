@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jiralinkd/jiralinkd/indexer/admin"
+	"github.com/jiralinkd/jiralinkd/indexer/jirascan"
+	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
+	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
+)
+
+// TestCheckSecretScanPermissions: check names, per scanned project, the
+// permissions the configured actions lack.
+func TestCheckSecretScanPermissions(t *testing.T) {
+	f := newFixture(t)
+	f.replaceJira(t, func(o *jiratest.Options) {
+		o.Projects = []jiratest.Project{{ID: "1", Key: "ABC", Name: "Alpha"}, {ID: "2", Key: "OPS", Name: "Ops"}}
+		o.Permissions = func(project, perm string) bool {
+			return project != "OPS" || perm != "ADD_COMMENTS" && perm != "EDIT_ALL_COMMENTS"
+		}
+	})
+	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  secret_scan:\n    enabled: true\n    projects: [ABC, OPS, NOPE]\n    actions: [comment, label, mask]")
+	code, out := f.check(t)
+	if code != exitFailed {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	wantLines(t, out,
+		"OK   jira secret scan ABC: Browse Projects, Add Comments, Edit Issues, Edit All Comments\n",
+		"FAIL jira secret scan OPS: missing Add Comments (for the comment action), Edit All Comments (for masking comments): grant it",
+		"FAIL jira secret scan NOPE: project NOPE does not exist or the account cannot see it",
+	)
+}
+
+// TestFindingsCommand: a scan's findings are printed from the state file,
+// masked, as a table and as JSON.
+func TestFindingsCommand(t *testing.T) {
+	f := newFixture(t)
+	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  secret_scan:\n    enabled: true\n    projects: [ABC]")
+	f.jira.PutIssue(jiratest.Issue{Key: "ABC-5", Summary: "s", Description: "AWS key AKIA" + "Z7QW2XK4VM3PLN5R in the log"})
+	cfgText := mustRead(t, f.config)
+	statePath := between(t, cfgText, "path: ", "\n")
+	st, err := boltstore.Open(statePath, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc := newJiraClientFor(t, f.jira.URL())
+	sc, err := jirascan.New(jirascan.Options{Jira: jc, Store: st, Projects: []string{"ABC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := sc.Run(context.Background()); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	st.Close()
+
+	code, out, errOut := f.run(context.Background(), "findings", "--config", f.config)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	wantLines(t, out, "ABC      done (1 issues)", "ABC-5  description  aws-access-token  AKIA…LN5R  open")
+	if strings.Contains(out, "Z7QW2XK4VM3") {
+		t.Errorf("the secret is printed:\n%s", out)
+	}
+	code, out, _ = f.run(context.Background(), "findings", "--config", f.config, "--json", "--state", "all")
+	var rep admin.FindingsReport
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Findings) != 1 || rep.Findings[0].Preview != "AKIA…LN5R" {
+		t.Errorf("json: %d %s", code, out)
+	}
+	if code, _, errOut = f.run(context.Background(), "findings", "--config", f.config, "--state", "maybe"); code != exitConfig {
+		t.Errorf("bad state: %d %s", code, errOut)
+	}
+}
+
+func between(t *testing.T, s, a, b string) string {
+	t.Helper()
+	i := strings.Index(s, a)
+	if i < 0 {
+		t.Fatalf("%q not in %q", a, s)
+	}
+	s = s[i+len(a):]
+	return strings.TrimSpace(s[:strings.Index(s, b)])
+}
+
+func newJiraClientFor(t *testing.T, url string) *jiraclient.Client {
+	t.Helper()
+	c, err := jiraclient.New(jiraclient.Options{BaseURL: url, Auth: jiraclient.Auth{Token: jiraToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
