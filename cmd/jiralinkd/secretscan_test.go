@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,4 +95,41 @@ func newJiraClientFor(t *testing.T, url string) *jiraclient.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestServeScansJiraForSecrets: serve runs a scan pass at launch; its
+// findings reach /metrics, the API and, while serve holds the state
+// file, the findings command (through the API).
+func TestServeScansJiraForSecrets(t *testing.T) {
+	f := newFixture(t)
+	f.jira.PutIssue(jiratest.Issue{Key: "ABC-5", Summary: "s", Description: "AWS key AKIA" + "Z7QW2XK4VM3PLN5R in the log"})
+	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  secret_scan:\n    enabled: true\n    projects: [ABC]\n    actions: [label]")
+	const tok = "admin-token-0123456789abcdef"
+	addr := f.startServe(t, tok)
+	get := func(path string) string {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	const series = `jiralinkd_jira_secret_findings{project="ABC",rule="aws-access-token",state="open"} 1`
+	waitUntil(t, func() bool { return strings.Contains(get("/metrics"), series) })
+	if body := get("/api/v1/findings"); !strings.Contains(body, "AKIA…LN5R") || strings.Contains(body, "Z7QW2XK4VM3") {
+		t.Errorf("api: %s", body)
+	}
+	waitUntil(t, func() bool {
+		is, _ := f.jira.Issue("ABC-5")
+		return slices.Contains(is.Labels, "secret-detected")
+	})
+	f.env["ADMIN_TOKEN"] = tok
+	cfg := f.write(t, "serve-cli.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+"\n  admin_token_env: ADMIN_TOKEN", 1))
+	code, out, errOut := f.run(context.Background(), "findings", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "the running daemon") || !strings.Contains(out, "AKIA…LN5R") {
+		t.Errorf("findings via the daemon: %d %s%s", code, out, errOut)
+	}
 }
