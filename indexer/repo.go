@@ -75,7 +75,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	if st.Tags == nil {
 		st.Tags = map[string]string{}
 	}
-	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]struct{}{}}
+	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects).withRoute(t, r.FullName), rep: &rep, indexed: map[string]struct{}{}}
 
 	// The steps are independent: one failing does not keep the others from
 	// advancing their cursors. Pruning needs a complete view of branches and

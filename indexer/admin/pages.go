@@ -214,6 +214,7 @@ type issueView struct {
 	Asked    bool   // a valid key was looked up
 	Links    []linkView
 	Commands []ExplainedCommand // smart-commit commands on the issue
+	Drops    []ExplainedDrop    // mentions dropped by providers' routes
 }
 
 // issuePage explains an issue: every link jiralinkd wrote on it and why.
@@ -231,7 +232,9 @@ func (s *Server) issuePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.Asked = true
 		e := Explain(key, links, s.smartCommits(key)...)
+		s.addDrops(&e)
 		v.Commands = e.SmartCommits
+		v.Drops = e.DroppedByRoute
 		for _, l := range e.Links {
 			why := strings.Join(l.Sources, ", ")
 			if why == "" {
