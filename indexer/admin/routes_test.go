@@ -13,7 +13,9 @@ type dropsBackend struct {
 	drops map[string][]state.RouteDrop
 }
 
-func (d *dropsBackend) RouteDrops(issue string) ([]state.RouteDrop, error) { return d.drops[issue], nil }
+func (d *dropsBackend) RouteDrops(issue string) ([]state.RouteDrop, error) {
+	return d.drops[issue], nil
+}
 
 func TestExplainShowsRouteDrops(t *testing.T) {
 	b := &dropsBackend{fakeBackend: newFakeBackend(), drops: map[string][]state.RouteDrop{"OPS-5": {{
