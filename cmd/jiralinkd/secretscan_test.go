@@ -103,7 +103,7 @@ func newJiraClientFor(t *testing.T, url string) *jiraclient.Client {
 func TestServeScansJiraForSecrets(t *testing.T) {
 	f := newFixture(t)
 	f.jira.PutIssue(jiratest.Issue{Key: "ABC-5", Summary: "s", Description: "AWS key AKIA" + "Z7QW2XK4VM3PLN5R in the log"})
-	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  secret_scan:\n    enabled: true\n    projects: [ABC]\n    actions: [label]")
+	f.editConfig(t, "token_env: JIRA_TOKEN", "token_env: JIRA_TOKEN\n  secret_scan:\n    enabled: true\n    projects: [ABC]\n    actions: [comment, label, mask]")
 	const tok = "admin-token-0123456789abcdef"
 	addr := f.startServe(t, tok)
 	get := func(path string) string {
@@ -124,8 +124,24 @@ func TestServeScansJiraForSecrets(t *testing.T) {
 	}
 	waitUntil(t, func() bool {
 		is, _ := f.jira.Issue("ABC-5")
-		return slices.Contains(is.Labels, "secret-detected")
+		return slices.Contains(is.Labels, "secret-detected") && strings.Contains(is.Description, "[secret removed: aws-access-token]")
 	})
+	if cs := f.jira.Comments("ABC-5"); len(cs) != 1 || strings.Contains(cs[0].Body, "LN5R") {
+		t.Errorf("comments %+v", cs)
+	}
+	// Every request of the scan and its actions is a documented operation.
+	for _, r := range f.jira.Requests() {
+		p, ok := strings.CutPrefix(r.Path, "/rest/api/2")
+		var op documentedOp
+		if ok {
+			op, ok = findOp(jiraOps, r.Method, p)
+		}
+		if !ok {
+			t.Errorf("undocumented Jira request %s %s?%s", r.Method, r.Path, r.RawQuery)
+		} else if bad := undocumentedQuery(op, r.RawQuery); len(bad) > 0 {
+			t.Errorf("%s %s: undocumented query parameters %v", r.Method, r.Path, bad)
+		}
+	}
 	f.env["ADMIN_TOKEN"] = tok
 	cfg := f.write(t, "serve-cli.yaml", strings.Replace(mustRead(t, f.config), "listen: 127.0.0.1:0", "listen: "+addr+"\n  admin_token_env: ADMIN_TOKEN", 1))
 	code, out, errOut := f.run(context.Background(), "findings", "--config", cfg)
