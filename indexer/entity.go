@@ -166,16 +166,7 @@ func faviconOf(htmlURL string) string {
 }
 
 func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo, c providers.Commit) entity {
-	who := c.AuthorName
-	if c.AuthorLogin != "" && who == "" {
-		who = c.AuthorLogin
-	}
-	switch t.LinkAuthor {
-	case "login":
-		who = c.AuthorLogin
-	case "none":
-		who = ""
-	}
+	who := authorOf(t, c) // routes.go
 	summary := fmt.Sprintf("%s · %s · %s", repo.FullName, who, c.AuthorDate.UTC().Format("2006-01-02"))
 	if who == "" {
 		summary = fmt.Sprintf("%s · %s", repo.FullName, c.AuthorDate.UTC().Format("2006-01-02"))

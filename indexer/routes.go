@@ -5,6 +5,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/providers"
 )
 
 // RouteDropRecorder is implemented by stores that keep the keys routes
@@ -55,4 +56,29 @@ func (l *linker) saveDrops() error {
 		return r.PutRouteDrops(ds)
 	}
 	return nil
+}
+
+// issueAllowed is the route as a test of issue keys, for smart commits;
+// nil when the repo is not restricted.
+func (l *linker) issueAllowed() func(issue string) bool {
+	if l.route == nil {
+		return nil
+	}
+	return func(issue string) bool {
+		ok, _ := l.route(keys.ProjectOf(issue))
+		return ok
+	}
+}
+
+// authorOf is how links and smart-commit comments name a commit's author
+// under t.LinkAuthor: the name (default, else the login), the login, or
+// nobody.
+func authorOf(t Target, c providers.Commit) string {
+	switch t.LinkAuthor {
+	case "login":
+		return c.AuthorLogin
+	case "none":
+		return ""
+	}
+	return firstNonEmpty(c.AuthorName, c.AuthorLogin)
 }
