@@ -39,6 +39,11 @@ func checkSecretScanPermissions(ctx context.Context, c *checker, d *deps, visibl
 	if sc == nil {
 		return
 	}
+	if dep, err := d.jira.Deployment(ctx); err == nil && dep == jiraclient.DeploymentCloud {
+		c.result("jira secret scan", fmt.Errorf("Jira Cloud is not supported: secret scanning pages issues with "+
+			"Data Center's /rest/api/2/search; disable jira.secret_scan"), "")
+		return
+	}
 	need := secretScanPermissions(sc.Actions)
 	var keys []string
 	seen := map[string]bool{}

@@ -394,3 +394,35 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+// TestThousandsOfCommentsArePaged: an issue with 3,000 comments is read 50
+// at a time (never all at once) and a secret in the last one is found.
+func TestThousandsOfCommentsArePaged(t *testing.T) {
+	e := newEnv(t)
+	e.jira.PutIssue(jiratest.Issue{Key: "ABC-1", Summary: "s"})
+	for i := range 3000 {
+		body := fmt.Sprintf("comment %d: retried the build, still red", i)
+		if i == 2999 {
+			body = "last try with " + ghToken(9)
+		}
+		e.jira.PostComment("ABC-1", body)
+	}
+	e.jira.ResetCalls()
+	rep := run(t, e.scanner(t, nil))
+	if rep.Projects[0].New != 1 || rep.Projects[0].Skipped != 0 {
+		t.Fatalf("report %+v", rep.Projects[0])
+	}
+	pages := 0
+	for _, r := range e.jira.Requests() {
+		if r.Route != jiratest.RouteComments {
+			continue
+		}
+		pages++
+		if !strings.Contains(r.RawQuery, "maxResults=50") {
+			t.Errorf("comment request %s asks for more than a page", r.RawQuery)
+		}
+	}
+	if pages != 60 {
+		t.Errorf("%d comment pages, want 60", pages)
+	}
+}
