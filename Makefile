@@ -24,8 +24,10 @@ test:
 demo: build
 	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd $(DEMO_FLAGS)
 
-## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory) and Go benchmarks
+## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory), Jira secret
+##        scanning precision (recall on planted secrets, false positives on real corpora) and Go benchmarks
 bench: build
+	@$(GO) test -count=1 -run '^TestSecretScanPrecision$$' -v ./indexer/jirascan | sed -n 's/^ *precision: /secret scan: /p'
 	$(BIN)/devstack bench --jiralinkd $(BIN)/jiralinkd
 	$(BIN)/devstack scale --jiralinkd $(BIN)/jiralinkd
 	$(GO) test -run '^$$' -bench . -benchmem ./indexer/... ./providers/...

@@ -77,6 +77,9 @@ type Jira struct {
 	// Deployment is auto, datacenter or cloud (see jiraclient.ParseDeployment):
 	// auto means Jira Cloud for *.atlassian.net, else asked from serverInfo.
 	Deployment string
+	// SecretScan is nil unless jira.secret_scan.enabled: then issues of
+	// its projects are scanned for leaked credentials.
+	SecretScan *SecretScan
 }
 
 // Provider configures one Git server to index.
@@ -121,6 +124,14 @@ type Provider struct {
 	// App; then Token is unset, and Orgs and Repos may both be empty
 	// (everything the installations can see is indexed).
 	App *GitHubApp
+	// Routes restrict which Jira projects repos may link to (see Route);
+	// RoutesDefaultDeny makes a repo that matches no route link nowhere.
+	Routes            []Route
+	RoutesDefaultDeny bool
+	// LinkAuthor is what links say about a commit's author: "" or "name"
+	// (the default: the author's name), "login" (the account login, when
+	// the provider knows it) or "none".
+	LinkAuthor string
 }
 
 // GitHubApp is a GitHub App identity (providers[].app).

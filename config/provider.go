@@ -145,6 +145,7 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	if p.MaxConcurrency < 1 || p.MaxConcurrency > MaxConcurrencyLimit {
 		c.check(pp+".max_concurrency", fmt.Sprintf("must be between 1 and %d, got %d", MaxConcurrencyLimit, p.MaxConcurrency))
 	}
+	buildRouting(pp, raw, &p, c) // routes.go
 	return p
 }
 

@@ -38,20 +38,21 @@ type rawLog struct {
 }
 
 type rawJira struct {
-	URL                       string        `mapstructure:"url"`
-	TokenEnv                  string        `mapstructure:"token_env" secret:"true"`
-	TokenFile                 string        `mapstructure:"token_file" secret:"true"`
-	Token                     string        `mapstructure:"token" secret:"true"`
-	Username                  string        `mapstructure:"username"`
-	PasswordEnv               string        `mapstructure:"password_env" secret:"true"`
-	PasswordFile              string        `mapstructure:"password_file" secret:"true"`
-	Password                  string        `mapstructure:"password" secret:"true"`
-	Projects                  []string      `mapstructure:"projects"`
-	KeyPattern                string        `mapstructure:"key_pattern"`
-	BranchKeysCaseInsensitive bool          `mapstructure:"branch_keys_case_insensitive"`
-	Timeout                   time.Duration `mapstructure:"timeout"`
-	CAFile                    string        `mapstructure:"ca_file"`
-	Deployment                string        `mapstructure:"deployment"`
+	URL                       string         `mapstructure:"url"`
+	TokenEnv                  string         `mapstructure:"token_env" secret:"true"`
+	TokenFile                 string         `mapstructure:"token_file" secret:"true"`
+	Token                     string         `mapstructure:"token" secret:"true"`
+	Username                  string         `mapstructure:"username"`
+	PasswordEnv               string         `mapstructure:"password_env" secret:"true"`
+	PasswordFile              string         `mapstructure:"password_file" secret:"true"`
+	Password                  string         `mapstructure:"password" secret:"true"`
+	Projects                  []string       `mapstructure:"projects"`
+	KeyPattern                string         `mapstructure:"key_pattern"`
+	BranchKeysCaseInsensitive bool           `mapstructure:"branch_keys_case_insensitive"`
+	Timeout                   time.Duration  `mapstructure:"timeout"`
+	CAFile                    string         `mapstructure:"ca_file"`
+	Deployment                string         `mapstructure:"deployment"`
+	SecretScan                *rawSecretScan `mapstructure:"secret_scan"`
 }
 
 type rawProvider struct {
@@ -79,6 +80,9 @@ type rawProvider struct {
 	Reconcile        string         `mapstructure:"reconcile_schedule"`
 	SmartCommits     *rawSmart      `mapstructure:"smart_commits"`
 	App              *rawApp        `mapstructure:"app"`
+	Routes           []rawRoute     `mapstructure:"routes"`
+	RoutesDefault    string         `mapstructure:"routes_default"`
+	LinkAuthor       string         `mapstructure:"link_author"`
 }
 
 // rawApp makes a GitHub provider authenticate as a GitHub App instead of

@@ -132,6 +132,7 @@ func buildJira(raw *rawJira, env func(string) string, readFile func(string) ([]b
 	checkKeyPattern("jira.key_pattern", raw.KeyPattern, c)
 	checkTimeout("jira.timeout", j.Timeout, c)
 	checkCAFile("jira.ca_file", j.CAFile, readFile, c)
+	j.SecretScan = buildSecretScan(raw.SecretScan, j.Projects, c) // secretscan.go
 	return j
 }
 

@@ -166,11 +166,11 @@ func faviconOf(htmlURL string) string {
 }
 
 func (ix *Indexer) commitEntity(t Target, key state.RepoKey, repo providers.Repo, c providers.Commit) entity {
-	who := c.AuthorName
-	if c.AuthorLogin != "" && who == "" {
-		who = c.AuthorLogin
-	}
+	who := authorOf(t, c) // routes.go
 	summary := fmt.Sprintf("%s · %s · %s", repo.FullName, who, c.AuthorDate.UTC().Format("2006-01-02"))
+	if who == "" {
+		summary = fmt.Sprintf("%s · %s", repo.FullName, c.AuthorDate.UTC().Format("2006-01-02"))
+	}
 	u := c.HTMLURL
 	if u == "" {
 		u = repo.HTMLURL + "/commit/" + c.SHA
@@ -200,6 +200,10 @@ func (ix *Indexer) pullEntity(t Target, key state.RepoKey, repo providers.Repo, 
 	hits = addHits(hits, "PR description", ix.opts.Matcher.Prose(p.Body))
 	hits = addHits(hits, "PR head branch", ix.opts.Matcher.Branch(p.HeadBranch))
 	summary := fmt.Sprintf("%s · %s → %s · %s · %s", repo.FullName, p.HeadBranch, p.BaseBranch, p.Author, p.State)
+	if t.LinkAuthor == "none" || p.Author == "" {
+		// p.Author is the account login on both providers: "login" keeps it.
+		summary = fmt.Sprintf("%s · %s → %s · %s", repo.FullName, p.HeadBranch, p.BaseBranch, p.State)
+	}
 	id := strconv.Itoa(p.Number)
 	u := p.HTMLURL
 	if u == "" {

@@ -91,6 +91,14 @@ type Target struct {
 	// RateLimit, if set, is the provider's latest request budget; a pass
 	// records it with its outcome (shown by status after a CLI sync).
 	RateLimit func() httpx.RateLimit
+	// Route, if set, says whether a repo may link keys of a project
+	// (providers[].routes); a refused key is dropped, logged, recorded for
+	// explain (RouteDropRecorder) and printed by a dry run.
+	Route RouteFunc
+	// LinkAuthor is what links say about an author: "" or "name" (the
+	// author's name), "login" (the provider account, when known) or
+	// "none".
+	LinkAuthor string
 }
 
 // SmartCommitRunner carries out smart-commit commands exactly once.

@@ -29,6 +29,11 @@ type linker struct {
 	written  int // links created or updated
 	updated  int // of written, links that existed and changed
 	deleted  int
+	// route, when set, restricts the projects keys may link to (routes.go);
+	// dropped counts the keys it refused, drops those to record.
+	route   func(project string) (bool, string)
+	dropped int
+	drops   []state.RouteDrop
 }
 
 func (ix *Indexer) newLinker(projects map[string]bool) *linker {
@@ -58,12 +63,21 @@ func (l *linker) flush(ctx context.Context) error {
 	l.pending = nil
 
 	var candidates []string
-	for _, e := range batch {
+	for i, e := range batch {
+		kept := e.hits[:0:0]
 		for _, h := range e.hits {
-			if l.projects[keys.ProjectOf(h.key)] {
+			if !l.projects[keys.ProjectOf(h.key)] {
+				continue
+			}
+			if l.routeAllows(e, h.key) {
 				candidates = append(candidates, h.key)
+				kept = append(kept, h)
 			}
 		}
+		batch[i].hits = kept
+	}
+	if err := l.saveDrops(); err != nil {
+		return err
 	}
 	if err := l.resolveIssues(ctx, candidates); err != nil {
 		return err

@@ -64,7 +64,7 @@ func (ix *Indexer) upgradeLinks(ctx context.Context, t Target, r providers.Repo,
 	mu := ix.repoLock(key)
 	mu.Lock()
 	defer mu.Unlock()
-	lk = ix.newLinker(projects)
+	lk = ix.newLinker(projects).withRoute(t, r.FullName)
 	st, known, err := ix.opts.Store.Repo(key)
 	if err != nil || !known || st.LinkFormat >= linkFormat {
 		return lk, false, err

@@ -75,7 +75,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	if st.Tags == nil {
 		st.Tags = map[string]string{}
 	}
-	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects), rep: &rep, indexed: map[string]struct{}{}}
+	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects).withRoute(t, r.FullName), rep: &rep, indexed: map[string]struct{}{}}
 
 	// The steps are independent: one failing does not keep the others from
 	// advancing their cursors. Pruning needs a complete view of branches and
@@ -468,7 +468,7 @@ func (w *walker) flush(ctx context.Context) error {
 		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message) // comments carry its text
 		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
 			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: w.branch, SHA: c.SHA, URL: c.HTMLURL,
-			Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), Message: msg, When: c.AuthorDate, Merge: len(c.Parents) > 1,
+			Author: authorOf(rs.t, c), Message: msg, When: c.AuthorDate, Merge: len(c.Parents) > 1, Allow: rs.lk.issueAllowed(),
 		}); err != nil {
 			return fmt.Errorf("smart commit %s: %w", shortSHA(c.SHA), err)
 		}
@@ -488,7 +488,7 @@ func (w *walker) recordPending() error {
 	for i := len(w.smartQueue) - 1; i >= 0; i-- { // oldest first
 		c := w.smartQueue[i]
 		msg, _ := rs.ix.redact(rs.key(), KindCommit, c.SHA, c.Message)
-		ps = append(ps, state.SmartPending{SHA: c.SHA, Message: msg, Author: firstNonEmpty(c.AuthorName, c.AuthorLogin), URL: c.HTMLURL, When: c.AuthorDate})
+		ps = append(ps, state.SmartPending{SHA: c.SHA, Message: msg, Author: authorOf(rs.t, c), URL: c.HTMLURL, When: c.AuthorDate})
 	}
 	if err := rs.ix.opts.Store.AddSmartPending(rs.key(), ps); err != nil {
 		return err
@@ -522,7 +522,7 @@ func (w *walker) runReached(ctx context.Context, head, old string) error {
 		shas[i] = p.SHA
 		if _, err := rs.ix.opts.SmartCommits.Handle(ctx, smartcommit.CommitInfo{
 			Provider: rs.t.Name, Repo: rs.repo.FullName, Branch: w.branch, SHA: p.SHA, URL: p.URL,
-			Author: p.Author, Message: p.Message, When: p.When,
+			Author: p.Author, Message: p.Message, When: p.When, Allow: rs.lk.issueAllowed(),
 		}); err != nil {
 			return fmt.Errorf("smart commit %s: %w", shortSHA(p.SHA), err)
 		}

@@ -197,6 +197,7 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 		c.result("jira project "+k, err, "visible")
 	}
 	checkJiraPermissions(ctx, c, d, ps, visible)
+	checkSecretScanPermissions(ctx, c, d, visible) // check_secretscan.go
 }
 
 // checkProvider checks provider i (p) of the configuration: its token, its

@@ -92,6 +92,9 @@ var jiraOps = []documentedOp{
 	{"POST", "/issue/{issueIdOrKey}/worklog", []string{"newEstimate", "adjustEstimate", "reduceBy"}, "addWorklog"},
 	{"GET", "/issue/{issueIdOrKey}/transitions", []string{"transitionId"}, "getTransitions"},
 	{"POST", "/issue/{issueIdOrKey}/transitions", nil, "doTransition"},
+	// Jira secret scanning's actions (TestServeScansJiraForSecrets).
+	{"PUT", "/issue/{issueIdOrKey}", []string{"notifyUsers"}, "editIssue"},
+	{"PUT", "/issue/{issueIdOrKey}/comment/{id}", []string{"expand"}, "updateComment"},
 }
 
 // matchTemplate reports whether an escaped path matches a template whose

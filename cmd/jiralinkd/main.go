@@ -87,6 +87,8 @@ Usage:
   jiralinkd purge   [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]
                                                delete the links jiralinkd wrote and their state
                                                (without --yes: only print what would go)
+  jiralinkd findings [--config FILE] [--json] [--project KEY] [--issue KEY] [--state open|resolved|all]
+                                               secrets found in Jira issues (masked)
   jiralinkd version
 
 --config defaults to $JIRALINKD_CONFIG, else ./config.yaml.
@@ -120,6 +122,9 @@ var commands = map[string]commandSpec{
 		about: "Print every link jiralinkd wrote on an issue, what it points at and why, and the issue's\n" +
 			"smart-commit commands. The key is case-insensitive (zookeeper-1 is ZOOKEEPER-1).",
 		args: []string{"ISSUE-KEY"}},
+	"findings": {synopsis: "jiralinkd findings [--config FILE] [--json] [--project KEY] [--issue KEY] [--state open|resolved|all]",
+		about: "Print the secrets Jira secret scanning found (jira.secret_scan): per-project scan progress, then\n" +
+			"each finding's issue, field or comment, rule, masked preview and state. Never prints a secret."},
 	"purge": {synopsis: "jiralinkd purge [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]",
 		about: "Delete the remote links jiralinkd wrote (from its own index, never anything else) and the state\n" +
 			"behind them. Without --yes it only prints what it would delete. Safe to interrupt and run again."},
@@ -157,6 +162,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cmdExplain(ctx, args[1:], stdout, stderr, env)
 	case "purge":
 		return cmdPurge(ctx, args[1:], stdout, stderr, env)
+	case "findings":
+		return cmdFindings(ctx, args[1:], stdout, stderr, env)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "jiralinkd %s\n", version)
 		return exitOK

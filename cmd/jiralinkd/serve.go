@@ -133,6 +133,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 			job.Run()
 		}()
 	}
+	if err := startSecretScan(syncCtx, d, sched, chain, reg, &s.wg); err != nil { // secretscan.go
+		log.Error("cannot start secret scanning", "err", err)
+		return exitFailed
+	}
 	sched.Start()
 	s.wg.Add(1)
 	go func() {

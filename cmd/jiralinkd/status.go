@@ -80,6 +80,11 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		}
 		recs, err := st.Ledger().ByIssue(key)
 		e = admin.Explain(key, links, recs...)
+		if err != nil {
+			return err
+		}
+		drops, err := routeDropsOf(st, key) // routes.go
+		e.AddDrops(drops)
 		return err
 	})
 	if err != nil {
@@ -306,6 +311,7 @@ func systemLine(sys status.System, now time.Time) string {
 // printExplanation writes one block per link.
 func printExplanation(w io.Writer, e admin.Explanation, source string) {
 	defer printCommands(w, e.SmartCommits)
+	defer printDrops(w, e.DroppedByRoute) // routes.go; printed before the commands
 	switch len(e.Links) {
 	case 0:
 		fmt.Fprintf(w, "%s: jiralinkd has written no link (from %s).\n", e.Issue, source)

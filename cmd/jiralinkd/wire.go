@@ -186,7 +186,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 			Name: p.Name, Type: p.Type, Source: src, Owners: owners, Repos: repos,
 			Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
 			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
-			RateLimit: rateLimit,
+			RateLimit: rateLimit, Route: routeOf(p), LinkAuthor: p.LinkAuthor, // routes.go
 		})
 	}
 	return d, nil

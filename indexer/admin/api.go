@@ -34,6 +34,9 @@ type Explanation struct {
 	// SmartCommits are the smart-commit commands addressed to the issue,
 	// with their outcome (done, failed and why, pending a retry).
 	SmartCommits []ExplainedCommand `json:"smart_commits"` // never null
+	// DroppedByRoute are mentions of the issue that a provider's routes
+	// kept from being linked (routes.go).
+	DroppedByRoute []ExplainedDrop `json:"dropped_by_route,omitempty"`
 }
 
 // ExplainedCommand is one smart-commit command and what became of it.
@@ -145,7 +148,9 @@ func (s *Server) apiIssue(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "cannot read the links (see the daemon's log)")
 	default:
-		writeJSON(w, http.StatusOK, Explain(key, links, s.smartCommits(key)...))
+		e := Explain(key, links, s.smartCommits(key)...)
+		s.addDrops(&e)
+		writeJSON(w, http.StatusOK, e)
 	}
 }
 

@@ -26,7 +26,7 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; im
 
 // pages holds the parsed templates.
 type pages struct {
-	status, issue, loginT *template.Template
+	status, issue, loginT, findings *template.Template
 }
 
 func newPages() *pages {
@@ -34,7 +34,7 @@ func newPages() *pages {
 		return template.Must(template.New(name).Funcs(template.FuncMap{"n": thousands}).
 			ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name))
 	}
-	return &pages{status: parse("status.tmpl"), issue: parse("issue.tmpl"), loginT: parse("login.tmpl")}
+	return &pages{status: parse("status.tmpl"), issue: parse("issue.tmpl"), loginT: parse("login.tmpl"), findings: parse("findings.tmpl")}
 }
 
 // render executes t into a buffer first, so that a template error becomes
@@ -214,6 +214,7 @@ type issueView struct {
 	Asked    bool   // a valid key was looked up
 	Links    []linkView
 	Commands []ExplainedCommand // smart-commit commands on the issue
+	Drops    []ExplainedDrop    // mentions dropped by providers' routes
 }
 
 // issuePage explains an issue: every link jiralinkd wrote on it and why.
@@ -231,7 +232,9 @@ func (s *Server) issuePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.Asked = true
 		e := Explain(key, links, s.smartCommits(key)...)
+		s.addDrops(&e)
 		v.Commands = e.SmartCommits
+		v.Drops = e.DroppedByRoute
 		for _, l := range e.Links {
 			why := strings.Join(l.Sources, ", ")
 			if why == "" {

@@ -67,6 +67,7 @@ func (s *Server) Enabled() bool { return s.auth != nil }
 //	GET  /api/v1/status                        status.Snapshot as JSON
 //	GET  /api/v1/repos                         Snapshot.Repos as JSON
 //	GET  /api/v1/issues/{KEY}                  Explanation as JSON
+//	GET  /findings, /api/v1/findings           Jira secret findings (HTML, FindingsReport)
 //	POST /api/v1/repos/{provider}/{path}/resync  202, 404 unknown repo, 409 busy
 //	GET  /metrics                              Options.Metrics
 //
@@ -75,7 +76,7 @@ func (s *Server) Enabled() bool { return s.auth != nil }
 func (s *Server) Route(r *mux.Router) {
 	if !s.Enabled() {
 		off := http.NotFoundHandler()
-		for _, p := range []string{"/", "/issues", "/login", "/logout", "/metrics"} {
+		for _, p := range []string{"/", "/issues", "/findings", "/login", "/logout", "/metrics"} {
 			r.Handle(p, off)
 		}
 		r.PathPrefix("/repos/").Handler(off)
@@ -86,6 +87,7 @@ func (s *Server) Route(r *mux.Router) {
 
 	r.Handle("/", page(http.HandlerFunc(s.statusPage))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/issues", page(http.HandlerFunc(s.issuePage))).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/findings", page(http.HandlerFunc(s.findingsPage))).Methods(http.MethodGet, http.MethodHead) // findings.go
 	r.HandleFunc("/login", s.loginPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", s.login).Methods(http.MethodPost)
 	r.Handle("/logout", page(http.HandlerFunc(s.logout))).Methods(http.MethodPost)
@@ -94,6 +96,7 @@ func (s *Server) Route(r *mux.Router) {
 	r.Handle("/api/v1/status", api(http.HandlerFunc(s.apiStatus))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/repos", api(http.HandlerFunc(s.apiRepos))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/issues/{key}", api(http.HandlerFunc(s.apiIssue))).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/findings", api(http.HandlerFunc(s.apiFindings))).Methods(http.MethodGet, http.MethodHead)
 	// Not restricted with Methods: the catch-all below would answer a GET
 	// with 404; this answers 405.
 	r.Handle("/api/v1/repos/{provider}/{path:.+}/resync", api(postOnly(s.apiResync)))

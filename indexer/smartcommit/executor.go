@@ -50,6 +50,10 @@ type CommitInfo struct {
 	// commits they merge carry the commands, and a merge message usually
 	// repeats a pull request title that may repeat them too.
 	Merge bool `json:"merge,omitempty"`
+	// Allow, if set, says whether commands on an issue may run: the
+	// repo's routes (providers[].routes). Commands on other issues are
+	// skipped, as their links are.
+	Allow func(issue string) bool `json:"-"`
 }
 
 // ResultStatus is the outcome of one command in one Handle or Retry call.
@@ -198,6 +202,15 @@ func (e *Executor) Handle(ctx context.Context, c CommitInfo) ([]Result, error) {
 				run[i] = false
 				results[i] = Result{ID: CommandID(c.Provider, c.SHA, cmd.Index), Issue: cmd.Issue, Kind: cmd.Kind,
 					Status: StatusSkipped, Error: "no such issue"}
+			}
+		}
+	}
+	if c.Allow != nil {
+		for i, cmd := range cmds {
+			if run[i] && !c.Allow(cmd.Issue) {
+				run[i] = false
+				results[i] = Result{ID: CommandID(c.Provider, c.SHA, cmd.Index), Issue: cmd.Issue, Kind: cmd.Kind,
+					Status: StatusSkipped, Error: "dropped by a route"}
 			}
 		}
 	}

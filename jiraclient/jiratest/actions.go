@@ -245,6 +245,10 @@ func (s *Server) userJSON(r *http.Request) map[string]any {
 // getIssue serves GET /issue/{key}: id, key and the status field, whatever
 // fields were asked for.
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, key string) {
+	if s.hasContent(key) { // issues.go
+		s.getIssueContent(w, r, key)
+		return
+	}
 	id := strconv.FormatInt(s.issueID(key), 10)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",

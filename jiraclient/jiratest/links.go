@@ -26,7 +26,7 @@ func (s *Server) issueExists(key string) bool {
 	if _, ok := s.projects[project]; !ok {
 		return false
 	}
-	return s.opts.IssueExists != nil && s.opts.IssueExists(key)
+	return s.hasContent(key) || s.opts.IssueExists != nil && s.opts.IssueExists(key)
 }
 
 // projectOf returns the project key of an issue key such as "ABC-12".

@@ -23,6 +23,7 @@ var projectPermissions = []permission{
 	{"13", "ASSIGN_ISSUES", "Assign Issues", "Ability to assign issues to other people."},
 	{"14", "RESOLVE_ISSUES", "Resolve Issues", "Ability to resolve and reopen issues. This includes the ability to set a fix version."},
 	{"15", "ADD_COMMENTS", "Add Comments", "Ability to comment on issues."},
+	{"34", "EDIT_ALL_COMMENTS", "Edit All Comments", "Ability to edit all comments made on issues."},
 	{"16", "DELETE_ISSUES", "Delete Issues", "Ability to delete issues."},
 	{"18", "CLOSE_ISSUES", "Close Issues", "Ability to close issues. Often useful where your developers resolve issues, and a QA department closes them."},
 	{"20", "WORK_ON_ISSUES", "Work On Issues", "Ability to log work done against an issue. Only useful if Time Tracking is turned on."},

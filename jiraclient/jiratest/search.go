@@ -36,6 +36,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeMappingError(w, err)
 		return
 	}
+	if isProjectJQL(q.JQL) { // issues.go
+		s.searchProjects(w, r, q)
+		return
+	}
 	keys, err := parseKeyJQL(q.JQL)
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, []string{"Error in the JQL Query: " + err.Error()}, nil)

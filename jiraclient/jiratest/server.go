@@ -137,6 +137,7 @@ type Server struct {
 	faults      []fault
 	storm       *Storm
 	actions     actionState // comments, worklogs, statuses (actions.go)
+	scan        scanState   // issue contents (issues.go)
 }
 
 // fault is a canned response for the next n requests of a route.
@@ -408,6 +409,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, par
 		s.linkByID(w, r, params.key, params.id)
 	case RouteIssueGet, RouteComments, RouteCommentAdd, RouteWorklogs, RouteWorklogAdd, RouteTransitions, RouteTransitionCreate:
 		s.serveAction(w, r, route, params.key)
+	case RouteIssuePut:
+		s.editIssue(w, r, params.key)
+	case RouteCommentPut:
+		s.editComment(w, r, params.key, params.id)
 	default: // a known path with another method
 		w.Header().Set("Allow", "GET, POST, PUT, DELETE")
 		writeErrors(w, http.StatusMethodNotAllowed, []string{"Method Not Allowed"}, nil)
@@ -441,6 +446,10 @@ func (s *Server) match(r *http.Request) (string, routeParams) {
 		tmpl, params.key, params.id = "issue/{key}/remotelink/{id}", strings.ToUpper(seg[1]), seg[3]
 	default:
 		var ok bool
+		if t, k, id, edit := matchIssueEdit(seg); edit { // issues.go
+			tmpl, params.key, params.id = t, k, id
+			break
+		}
 		if tmpl, params.key, ok = matchAction(seg); !ok {
 			return unmatchedRoute, routeParams{}
 		}

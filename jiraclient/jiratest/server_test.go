@@ -296,7 +296,7 @@ func TestSearch(t *testing.T) {
 			t.Errorf("validated %q: %d %s", q, r.status, r.raw)
 		}
 	}
-	for _, q := range []string{"project = HSP", "key in (HSP-1", "key in (HSP-1) OR 1=1", "key = 'HSP-1", "summary ~ x", "key in ()"} {
+	for _, q := range []string{"project ~ HSP", "key in (HSP-1", "key in (HSP-1) OR 1=1", "key = 'HSP-1", "summary ~ x", "key in ()"} {
 		r := call(t, "POST", base, `{"jql":`+mustJSON(q)+`,"validateQuery":false}`)
 		if r.status != 400 || !strings.HasPrefix(r.body["errorMessages"].([]any)[0].(string), "Error in the JQL Query") {
 			t.Errorf("bad JQL %q: %d %s", q, r.status, r.raw)
