@@ -39,7 +39,11 @@ type Options struct {
 	// API path api/v4/ is appended.
 	BaseURL string
 	// Token is a personal, group or project access token with read_api.
-	Token      string
+	Token string
+	// TokenSource, when set, is called for every attempt and returns the
+	// token to send (a token file rotated while running); it overrides
+	// Token.
+	TokenSource func() string
 	HTTPClient *http.Client // timeouts, TLS; its Transport is wrapped
 	Retry      httpx.RetryOptions
 	Logger     *slog.Logger
@@ -68,9 +72,26 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("gitlab %q: invalid base URL %q", opts.Name, opts.BaseURL)
 	}
 	apiPath := strings.TrimSuffix(u.Path, "/") + "/api/v4/"
-	hc := guard.NewClient(opts.HTTPClient, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
+	tok := opts.TokenSource
+	if tok == nil {
+		static := opts.Token
+		tok = func() string { return static }
+	}
+	authed := &http.Client{}
+	if opts.HTTPClient != nil {
+		cp := *opts.HTTPClient
+		authed = &cp
+	}
+	next := authed.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	authed.Transport = &tokenTransport{next: next, token: tok}
+	hc := guard.NewClient(authed, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
 
-	c, err := gl.NewClient(opts.Token,
+	// The token is set per attempt by tokenTransport; client-go sends an
+	// empty PRIVATE-TOKEN, which that transport replaces.
+	c, err := gl.NewClient("",
 		gl.WithBaseURL(base),
 		gl.WithHTTPClient(hc.HTTP),
 		gl.WithoutRetries(),
