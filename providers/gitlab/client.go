@@ -44,9 +44,9 @@ type Options struct {
 	// token to send (a token file rotated while running); it overrides
 	// Token.
 	TokenSource func() string
-	HTTPClient *http.Client // timeouts, TLS; its Transport is wrapped
-	Retry      httpx.RetryOptions
-	Logger     *slog.Logger
+	HTTPClient  *http.Client // timeouts, TLS; its Transport is wrapped
+	Retry       httpx.RetryOptions
+	Logger      *slog.Logger
 	// ExcludeSubgroups limits group listings to the group's own projects
 	// (config include_subgroups: false).
 	ExcludeSubgroups bool

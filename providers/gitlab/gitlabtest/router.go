@@ -13,10 +13,10 @@ import (
 type scopeNeed int
 
 const (
-	needAPI  scopeNeed = iota // api or read_api
-	needUser                  // read_user, api or read_api
-	needAny                   // any scope
-	needRotate                // api or self_rotate
+	needAPI    scopeNeed = iota // api or read_api
+	needUser                    // read_user, api or read_api
+	needAny                     // any scope
+	needRotate                  // api or self_rotate
 )
 
 // route is one endpoint under /api/v4, in GitLab's notation: ":x" matches

@@ -121,8 +121,8 @@ type Server struct {
 	createdAt time.Time // of the user and the token
 
 	// tok is the accepted token and its lifecycle (token.go).
-	tok tokenState
-	routes    []*route
+	tok    tokenState
+	routes []*route
 
 	// core holds the request log, failure injection, latency and URL;
 	// histories caches commit lists and reachability.
