@@ -121,6 +121,11 @@ type Provider struct {
 	// App; then Token is unset, and Orgs and Repos may both be empty
 	// (everything the installations can see is indexed).
 	App *GitHubApp
+	// RotateBefore, when positive (GitLab only, with a token file), makes
+	// the daemon rotate the token through GitLab's self-rotation API once
+	// it expires within this window, writing the new token to the token
+	// file before using it. Zero: off (the default).
+	RotateBefore time.Duration
 }
 
 // GitHubApp is a GitHub App identity (providers[].app).

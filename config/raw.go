@@ -79,6 +79,7 @@ type rawProvider struct {
 	Reconcile        string         `mapstructure:"reconcile_schedule"`
 	SmartCommits     *rawSmart      `mapstructure:"smart_commits"`
 	App              *rawApp        `mapstructure:"app"`
+	RotateBefore     string         `mapstructure:"rotate_before"`
 }
 
 // rawApp makes a GitHub provider authenticate as a GitHub App instead of
