@@ -46,7 +46,26 @@ func run() int {
 		case <-ctx.Done():
 		}
 	}()
-	return cli(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	// SIGHUP asks serve to reload its secrets and configuration; other
+	// commands ignore it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default: // a reload is already pending
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return cliReload(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, reload)
 }
 
 // interruptError is the cause of a command context cancelled by a signal.
@@ -131,14 +150,20 @@ const exitHelp = -1
 
 // cli dispatches a command line. It is what tests call.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	code := dispatch(ctx, args, stdout, stderr, getenv)
+	return cliReload(ctx, args, stdout, stderr, getenv, nil)
+}
+
+// cliReload is cli with the channel on which run passes SIGHUP: each
+// receive makes serve reload its secrets and configuration (nil: never).
+func cliReload(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, reload <-chan struct{}) int {
+	code := dispatch(ctx, args, stdout, stderr, getenv, reload)
 	if code == exitHelp {
 		return exitOK
 	}
 	return code
 }
 
-func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, reload <-chan struct{}) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitConfig
@@ -146,7 +171,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	env := envFunc(getenv)
 	switch args[0] {
 	case "serve":
-		return cmdServe(ctx, args[1:], stdout, stderr, env)
+		return cmdServe(ctx, args[1:], stdout, stderr, env, reload)
 	case "sync":
 		return cmdSync(ctx, args[1:], stdout, stderr, env)
 	case "check":

@@ -61,6 +61,10 @@ type deps struct {
 // depsOption adjusts how buildDeps builds the clients.
 type depsOption func(*deps)
 
+// withTokens makes the clients report token expiries to w (shared by the
+// configurations serve reloads).
+func withTokens(w *tokenWatch) depsOption { return func(d *deps) { d.tokens = w } }
+
 // withoutRetries makes every client try each request once and log no
 // retries: check reports each failure at once, in its own table.
 func withoutRetries() depsOption { return func(d *deps) { d.noRetry = true } }
