@@ -13,15 +13,15 @@ import (
 // GitHub App and registers it in d.apps. It contacts nothing.
 func (d *deps) newGitHubApp(p config.Provider, hc *http.Client, key *config.SecretSource) (*github.App, error) {
 	a, err := github.NewApp(github.AppOptions{
-		Name:           p.Name,
-		BaseURL:        p.URL,
-		AppID:          p.App.AppID,
-		InstallationID: p.App.InstallationID,
+		Name:             p.Name,
+		BaseURL:          p.URL,
+		AppID:            p.App.AppID,
+		InstallationID:   p.App.InstallationID,
 		PrivateKey:       []byte(p.App.PrivateKey.Reveal()),
 		PrivateKeySource: key.Value,
-		HTTPClient:     hc,
-		Retry:          d.retryOptions(p.Name),
-		Logger:         d.log,
+		HTTPClient:       hc,
+		Retry:            d.retryOptions(p.Name),
+		Logger:           d.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %w", p.Name, err)
