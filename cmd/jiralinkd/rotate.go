@@ -20,14 +20,16 @@ func providerPath(i int) string { return fmt.Sprintf("providers[%d]", i) }
 // to the token file (atomically: temporary file, fsync, rename, same
 // mode) before anything uses it, then handed to the client. If the write
 // fails the new token is lost and the old one revoked: the error says to
-// create a new token by hand. Only one replica may rotate (README).
+// create a new token by hand. The new token expires after four
+// rotate_before windows (rotatedExpiry). Only one replica may rotate
+// (README).
 func (d *deps) maybeRotate(ctx context.Context, i int, p config.Provider, c *gitlab.Client, info gitlab.TokenInfo) {
 	if info.Expires.IsZero() || time.Until(info.Expires) > p.RotateBefore {
 		return
 	}
 	src := d.tokenSrc[p.Name]
 	setting := p.Token.Setting(providerPath(i) + ".token")
-	tok, next, err := c.RotateSelf(ctx, time.Time{})
+	tok, next, err := c.RotateSelf(ctx, rotatedExpiry(time.Now(), p.RotateBefore))
 	if err != nil {
 		d.log.Error("token self-rotation failed: the current token stays in use", "provider", p.Name, "setting", setting, "err", err)
 		return
@@ -41,6 +43,15 @@ func (d *deps) maybeRotate(ctx context.Context, i int, p config.Provider, c *git
 	d.tokens.set(p.Name, next.Expires)
 	d.tokens.forgetAsked(p.Name)
 	d.log.Info("token rotated", "provider", p.Name, "setting", setting, "expires", next.Expires.Format(time.DateOnly))
+}
+
+// rotatedExpiry is the expiry asked for a rotated token: four rotate_before
+// windows ahead (a token is then rotated every three windows), at most a
+// year (GitLab's longest lifetime), as a date. GitLab's own default, a
+// week, would be due again at once with rotate_before: 7d.
+func rotatedExpiry(now time.Time, before time.Duration) time.Time {
+	life := min(4*before, 365*24*time.Hour)
+	return now.UTC().Add(life).Truncate(24 * time.Hour)
 }
 
 // writeFileAtomic replaces path with data: a temporary file in the same

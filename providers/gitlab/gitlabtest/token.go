@@ -1,7 +1,9 @@
 package gitlabtest
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -75,8 +77,16 @@ func (s *Server) getTokenSelf(c *call) response {
 // that authenticated the call is revoked and a new one returned (200,
 // the token JSON with "token").
 func (s *Server) rotateTokenSelf(c *call) response {
-	exp := s.now().UTC().AddDate(0, 0, 7)
-	if v := c.r.URL.Query().Get("expires_at"); v != "" {
+	exp := s.now().UTC().AddDate(0, 0, 7).Truncate(24 * time.Hour)
+	v := c.r.URL.Query().Get("expires_at")
+	if v == "" && c.r.Body != nil { // client-go sends the parameters as JSON
+		var body struct {
+			ExpiresAt string `json:"expires_at"`
+		}
+		_ = json.NewDecoder(io.LimitReader(c.r.Body, 1<<16)).Decode(&body)
+		v = body.ExpiresAt
+	}
+	if v != "" {
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			return errorResponse(http.StatusBadRequest, "expires_at is invalid")
