@@ -46,11 +46,13 @@ func run() int {
 		case <-ctx.Done():
 		}
 	}()
-	// SIGHUP asks serve to reload its secrets and configuration; other
-	// commands ignore it.
+	// SIGHUP asks serve to reload its secrets and configuration; the
+	// other commands keep its default (termination).
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	reload := make(chan struct{}, 1)
 	go func() {
 		for {
@@ -124,7 +126,8 @@ type commandSpec struct {
 var commands = map[string]commandSpec{
 	"serve": {synopsis: "jiralinkd serve [--config FILE]",
 		about: "Run the daemon: one cron schedule per provider (a pass also starts at launch) and the HTTP server\n" +
-			"(/healthz, /readyz, webhooks, status page and admin API). SIGINT/SIGTERM stop it in order."},
+			"(/healthz, /readyz, webhooks, status page and admin API). SIGHUP re-reads the secret files and the\n" +
+			"configuration (an invalid one is refused and the running one stays). SIGINT/SIGTERM stop it in order."},
 	"sync": {synopsis: "jiralinkd sync [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--dry-run]",
 		about: "Run one sync pass over everything configured (or one provider or repository), then exit:\n" +
 			"0 when every repository synced, 1 when any failed, 2 for a usage or configuration error,\n" +
