@@ -4,8 +4,8 @@
 // and the REST v4 list endpoints only; client-go types never leave this
 // package (convert.go maps them to the providers domain model).
 //
-// Requests pass client-go's own rate limiter (configured from GitLab's
-// RateLimit-* headers, it paces a large group below the limit), then the
+// Requests pass client-go's pacing (configured from GitLab's RateLimit-*
+// headers, it paces a large group below the limit; see headerLimiter), then the
 // metadata-only guard (providers/guard), then the retry transport
 // (providers/httpx). client-go's built-in retries are switched off: they
 // read RateLimit-Reset but not Retry-After and log nothing, and retries
@@ -86,7 +86,8 @@ func New(opts Options) (*Client, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	authed.Transport = &tokenTransport{next: next, token: tok}
+	limiter := &headerLimiter{}
+	authed.Transport = &tokenTransport{next: next, token: tok, limiter: limiter}
 	hc := guard.NewClient(authed, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
 
 	// The token is set per attempt by tokenTransport; client-go sends an
@@ -95,6 +96,7 @@ func New(opts Options) (*Client, error) {
 		gl.WithBaseURL(base),
 		gl.WithHTTPClient(hc.HTTP),
 		gl.WithoutRetries(),
+		gl.WithCustomLimiter(limiter),
 		gl.WithUserAgent("jiralinkd"),
 	)
 	if err != nil {

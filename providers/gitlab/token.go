@@ -26,9 +26,12 @@ type TokenInfo struct {
 // that moment (PRIVATE-TOKEN), so a rotated token file takes effect at the
 // next attempt and the former token is never sent again. It is the
 // innermost layer, below the retry transport.
+// It also configures the client's pacing from the first response
+// (headerLimiter).
 type tokenTransport struct {
-	next  http.RoundTripper
-	token func() string
+	next    http.RoundTripper
+	token   func() string
+	limiter *headerLimiter
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -39,7 +42,11 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		r.Header.Del("PRIVATE-TOKEN")
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && t.limiter != nil {
+		t.limiter.observe(req.Context(), resp.Header)
+	}
+	return resp, err
 }
 
 // TokenInfo reads the token's id, scopes and expiry.
