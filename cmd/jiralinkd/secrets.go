@@ -13,9 +13,6 @@ func (d *deps) secret(s config.Secret, key string) *config.SecretSource {
 	src := config.NewSecretSource(s, key, config.SecretOptions{
 		OnChange: func(setting string) {
 			d.log.Info("secret file changed: the next request uses the new value", "setting", setting)
-			if d.onSecretChange != nil {
-				d.onSecretChange(setting)
-			}
 		},
 		OnError: func(setting string, err error) {
 			d.log.Warn("cannot re-read a secret file: the previous value stays in use", "setting", setting, "err", err)

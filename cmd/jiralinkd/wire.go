@@ -49,11 +49,10 @@ type deps struct {
 
 	// secrets are the live sources of every configured secret (secrets.go);
 	// tokenSrc are the provider and Jira tokens among them, by system.
-	secrets        []*config.SecretSource
-	tokenSrc       map[string]*config.SecretSource
-	webhookSrc     map[string][2]*config.SecretSource // secret, signing token
-	adminToken     *config.SecretSource
-	onSecretChange func(setting string) // set by serve before any request
+	secrets    []*config.SecretSource
+	tokenSrc   map[string]*config.SecretSource
+	webhookSrc map[string][2]*config.SecretSource // secret, signing token
+	adminToken *config.SecretSource
 	// tokens tracks token expiries (expiry.go); shared across reloads.
 	tokens *tokenWatch
 }

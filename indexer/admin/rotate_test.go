@@ -2,8 +2,12 @@ package admin
 
 import (
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
 
 // TestAdminTokenRotation: with a token source, a rotated admin token takes
@@ -30,6 +34,31 @@ func TestAdminTokenRotation(t *testing.T) {
 	} {
 		if r := h.do(t, tc.r); r.code != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, r.code, tc.want)
+		}
+	}
+}
+
+// TestStatusPageTokensAndInstallations: days left per provider and for
+// Jira (flagged within 30 days, "expired on" once past), and each App
+// installation's budget.
+func TestStatusPageTokensAndInstallations(t *testing.T) {
+	b := newFakeBackend()
+	b.snap.Jira.Token = status.NewTokenExpiry(testNow.Add(45*24*time.Hour), testNow, "jira.token_env (JIRA_TOKEN)")
+	b.snap.Providers[0].Token = status.NewTokenExpiry(testNow.Add(9*24*time.Hour+time.Hour), testNow, "providers[0].token_file (/run/gh)")
+	b.snap.Providers[1].Token = status.NewTokenExpiry(testNow.Add(-24*time.Hour), testNow, "providers[1].token_env (GL)")
+	b.snap.Providers[0].Installations = []status.InstallationBudget{
+		{ID: 42, RateLimit: status.RateLimit{Known: true, Limit: 12500, Remaining: 12000}}, {ID: 43}}
+	h := newHarness(t, b, Options{Token: testToken})
+	r := h.do(t, req{method: "GET", path: "/", bearer: testToken})
+	for _, want := range []string{
+		`<dd class="token-expiry" data-days-left="45">45 days left (2024-06-15)</dd>`,
+		`<dd class="token-expiry err" data-days-left="9">9 days left (2024-05-10)</dd>`,
+		`data-days-left="-1">expired on 2024-04-30</dd>`,
+		`<dt>Installation 42</dt><dd class="installation" data-installation="42">12,000 / 12,500</dd>`,
+		`data-installation="43">unknown</dd>`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("page lacks %q", want)
 		}
 	}
 }
