@@ -244,9 +244,11 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	return g, nil
 }
 
-// pass runs a sync pass of t, then refreshes the token expiries.
+// pass runs a sync pass of t, then rotates t's token if it is due
+// (rotate_before) and refreshes the token expiries.
 func (g *generation) pass(ctx context.Context, t indexer.Target) {
 	g.srv.pass(ctx, g.ix, t)
+	g.d.rotateDue(ctx, t.Name)
 	g.d.refreshTokens(ctx)
 }
 

@@ -150,16 +150,15 @@ func (w *tokenWatch) warn(system, setting string, exp time.Time) {
 }
 
 // refreshTokens updates what d.tokens knows: GitHub's expiries are read
-// from the clients, GitLab and Jira are asked when due. It then rotates
-// GitLab tokens that are within their rotate_before window (rotate.go)
-// and logs the threshold warnings. Errors are logged, not returned: the
+// from the clients, GitLab and Jira are asked when due. It then logs the
+// threshold warnings. Errors are logged, not returned: the
 // expiry is informational and the sync reports a rejected token itself.
 func (d *deps) refreshTokens(ctx context.Context) {
 	w := d.tokens
 	for name, c := range d.github {
 		w.setLive(name, c.TokenExpiry)
 	}
-	for i, p := range d.cfg.Providers {
+	for _, p := range d.cfg.Providers {
 		c, ok := d.gitlab[p.Name]
 		if !ok {
 			continue
@@ -177,9 +176,6 @@ func (d *deps) refreshTokens(ctx context.Context) {
 			d.log.Debug("cannot read the token's expiry", "provider", p.Name, "err", err)
 		default:
 			w.set(p.Name, info.Expires)
-			if p.RotateBefore > 0 {
-				d.maybeRotate(ctx, i, p, c, info)
-			}
 		}
 	}
 	if d.jira != nil && d.cfg.Jira.Username == "" && w.due(indexer.JiraSystem, d.tokenSrc[indexer.JiraSystem].Value()) {

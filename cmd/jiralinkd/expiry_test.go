@@ -198,6 +198,10 @@ providers:
 	}
 	ctx := context.Background()
 	d.refreshTokens(ctx)
+	if tok, _ := gl.Token(); tok != oldTok {
+		t.Fatal("rotated outside rotateDue")
+	}
+	d.rotateDue(ctx, "gitlab")
 	newTok, newExp := gl.Token()
 	if newTok == oldTok {
 		t.Fatalf("no rotation:\n%s", logs.String())
@@ -227,6 +231,7 @@ providers:
 	}
 	// Not due again: no second rotation.
 	d.refreshTokens(ctx)
+	d.rotateDue(ctx, "gitlab")
 	if tok, _ := gl.Token(); tok != newTok {
 		t.Error("rotated again although the new token is a week from expiry")
 	}

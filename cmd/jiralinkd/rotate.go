@@ -14,8 +14,25 @@ import (
 // providerPath is the YAML path of the i-th provider.
 func providerPath(i int) string { return fmt.Sprintf("providers[%d]", i) }
 
+// rotateDue rotates the token of the named provider when it has
+// rotate_before set and its expiry, as last read by refreshTokens, is
+// within that window. serve calls it right after a pass of that provider,
+// so that no pass of it has requests in flight with the token GitLab
+// revokes.
+func (d *deps) rotateDue(ctx context.Context, name string) {
+	for i, p := range d.cfg.Providers {
+		c, ok := d.gitlab[p.Name]
+		if p.Name != name || !ok || p.RotateBefore <= 0 {
+			continue
+		}
+		if exp, known := d.tokens.get(p.Name); known {
+			d.maybeRotate(ctx, i, p, c, exp)
+		}
+	}
+}
+
 // maybeRotate rotates the GitLab token of provider p (the i-th) when it
-// expires within p.RotateBefore: POST /personal_access_tokens/self/rotate
+// expires (exp) within p.RotateBefore: POST /personal_access_tokens/self/rotate
 // revokes the current token and returns its successor, which is written
 // to the token file (atomically: temporary file, fsync, rename, same
 // mode) before anything uses it, then handed to the client. If the write
@@ -23,8 +40,8 @@ func providerPath(i int) string { return fmt.Sprintf("providers[%d]", i) }
 // create a new token by hand. The new token expires after four
 // rotate_before windows (rotatedExpiry). Only one replica may rotate
 // (README).
-func (d *deps) maybeRotate(ctx context.Context, i int, p config.Provider, c *gitlab.Client, info gitlab.TokenInfo) {
-	if info.Expires.IsZero() || time.Until(info.Expires) > p.RotateBefore {
+func (d *deps) maybeRotate(ctx context.Context, i int, p config.Provider, c *gitlab.Client, exp time.Time) {
+	if exp.IsZero() || time.Until(exp) > p.RotateBefore {
 		return
 	}
 	src := d.tokenSrc[p.Name]
