@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -323,9 +322,8 @@ func (dm *daemon) stop() {
 	dm.wg.Go(func() { <-done })
 }
 
-// errReloadRefused is logged when a reload keeps the running
-// configuration.
-var errReloadRefused = errors.New("configuration reload refused: the running configuration stays in use")
+// reloadRefused is logged when a reload keeps the running configuration.
+const reloadRefused = "configuration reload refused: the running configuration stays in use"
 
 // reload re-reads the secret files and the configuration file. A valid
 // configuration becomes the running one: its HTTP routes (webhook
@@ -346,7 +344,7 @@ func (dm *daemon) reload(syncCtx context.Context) {
 	dm.log.Info("reloading the configuration", "config", dm.cfgPath)
 	cfg, ok := loadConfig(dm.cfgPath, dm.stderr, dm.env)
 	if !ok {
-		dm.log.Error(errReloadRefused.Error(), "config", dm.cfgPath)
+		dm.log.Error(reloadRefused, "config", dm.cfgPath)
 		return
 	}
 	if !reflect.DeepEqual(cfg.State, dm.cfg.State) {
@@ -362,7 +360,7 @@ func (dm *daemon) reload(syncCtx context.Context) {
 	}
 	if err != nil {
 		fmt.Fprintf(dm.stderr, "jiralinkd: %v\n", err)
-		dm.log.Error(errReloadRefused.Error(), "config", dm.cfgPath, "err", err)
+		dm.log.Error(reloadRefused, "config", dm.cfgPath, "err", err)
 		return
 	}
 	had := map[string]bool{}
