@@ -101,6 +101,10 @@ func TestTokenExpiryShown(t *testing.T) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
+	var sout, serr strings.Builder
+	cli(context.Background(), []string{"status", "--config", s.config}, &sout, &serr, func(k string) string { return s.env[k] })
+	wantLines(t, sout.String()+serr.String(), "token expires "+ghExp.Format(time.DateOnly)+" (10 days left)",
+		"token expires "+jiraExp.Format(time.DateOnly)+" (50 days left)")
 	stop()
 	l := logs.String()
 	if n := strings.Count(l, `token expires soon: replace it before it does" system=github`); n != 1 {
