@@ -183,7 +183,7 @@ func (a *App) apiBase() string { return strings.TrimSuffix(a.base.String(), "/")
 // appsTransport signs each request with a fresh App JWT.
 func (a *App) appsTransport(inner http.RoundTripper) *ghinstallation.AppsTransport {
 	at, err := ghinstallation.NewAppsTransportWithOptions(inner, a.opts.AppID, ghinstallation.WithSigner(a.key))
-	if err != nil { // only without a signer
+	if err != nil { // NewAppsTransportWithOptions fails only without a signer: a.key is never nil
 		panic(err)
 	}
 	at.BaseURL = a.apiBase()
