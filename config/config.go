@@ -132,6 +132,11 @@ type Provider struct {
 	// (the default: the author's name), "login" (the account login, when
 	// the provider knows it) or "none".
 	LinkAuthor string
+	// RotateBefore, when positive (GitLab only, with a token file), makes
+	// the daemon rotate the token through GitLab's self-rotation API once
+	// it expires within this window, writing the new token to the token
+	// file before using it. Zero: off (the default).
+	RotateBefore time.Duration
 }
 
 // GitHubApp is a GitHub App identity (providers[].app).

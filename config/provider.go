@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -125,6 +127,9 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 			c.check(pp+".smart_commits.branches", "required when smart commits are enabled: the branches whose commits run commands, e.g. [main]")
 		}
 		checkGlobs(pp+".smart_commits.branches", raw.SmartCommits.Branches, c)
+	}
+	if raw.RotateBefore != "" {
+		p.RotateBefore = checkRotateBefore(pp+".rotate_before", p, raw.RotateBefore, c)
 	}
 	if raw.Webhook != nil {
 		p.Webhook = resolveWebhook(pp+".webhook", p.Type, raw.Webhook, env, readFile, c)
@@ -268,4 +273,43 @@ func resolveWebhook(wp string, typ providers.Type, raw *rawWebhook, env func(str
 		c.check(wp, "secret or signing token required: set secret_env/secret_file/secret (the webhook's secret token) or signing_token_env/signing_token_file/signing_token")
 	}
 	return w
+}
+
+// checkRotateBefore parses rotate_before ("7d", "36h") of the provider p
+// and checks that self-rotation can work: GitLab, with a token file to
+// write the new token to.
+func checkRotateBefore(path string, p Provider, v string, c *collector) time.Duration {
+	d, err := parseDays(v)
+	if err != nil {
+		c.check(path, err.Error())
+		return 0
+	}
+	switch {
+	case d <= 0:
+		c.check(path, fmt.Sprintf("must be positive, got %q", v))
+	case p.Type != providers.TypeGitLab:
+		c.check(path, "only GitLab tokens can rotate themselves: remove rotate_before")
+	case p.Token.Source != SourceFile:
+		c.check(path, "needs token_file: the rotated token is written to it before use (token_env and token cannot be updated)")
+	default:
+		return d
+	}
+	return 0
+}
+
+// parseDays parses a duration that may also be given in whole days
+// ("7d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf(`invalid duration %q: use days such as "7d" or a duration such as "36h"`, s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf(`invalid duration %q: use days such as "7d" or a duration such as "36h"`, s)
+	}
+	return d, nil
 }

@@ -83,6 +83,7 @@ type rawProvider struct {
 	Routes           []rawRoute     `mapstructure:"routes"`
 	RoutesDefault    string         `mapstructure:"routes_default"`
 	LinkAuthor       string         `mapstructure:"link_author"`
+	RotateBefore     string         `mapstructure:"rotate_before"`
 }
 
 // rawApp makes a GitHub provider authenticate as a GitHub App instead of

@@ -49,6 +49,12 @@ const (
 type Auth struct {
 	Token              string
 	Username, Password string
+	// Secret, when set, returns the current token (or, with Username, the
+	// current password) and is called for every attempt, so that a
+	// secret file rotated while running takes effect at the next attempt
+	// and the former value is never sent again. It overrides Token or
+	// Password, one of which must still be set to choose the scheme.
+	Secret func() string
 }
 
 func (a Auth) String() string {
@@ -73,10 +79,38 @@ func (a Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
 
 func (a Auth) apply(h http.Header) {
 	if a.Token != "" {
-		h.Set("Authorization", "Bearer "+a.Token)
+		tok := a.Token
+		if a.Secret != nil {
+			tok = a.Secret()
+		}
+		h.Set("Authorization", "Bearer "+tok)
 		return
 	}
-	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+	pw := a.Password
+	if a.Secret != nil {
+		pw = a.Secret()
+	}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.Username+":"+pw)))
+}
+
+// authTransport sets the credentials on every attempt (below the retry
+// transport), so a retried request carries the secret current at the
+// time of the retry. Only requests to the configured host get them: a
+// redirect elsewhere is sent without credentials.
+type authTransport struct {
+	next http.RoundTripper
+	auth Auth
+	host string
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if strings.EqualFold(r.URL.Host, t.host) {
+		t.auth.apply(r.Header)
+	} else {
+		r.Header.Del("Authorization")
+	}
+	return t.next.RoundTrip(r)
 }
 
 // Options configures New.
@@ -165,7 +199,11 @@ func New(opts Options) (*Client, error) {
 		tr.ResponseHeaderTimeout = DefaultAttemptTimeout
 		hc.Transport = tr
 	}
-	retry := httpx.NewRetryTransport(hc.Transport, ropts)
+	inner := hc.Transport
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	retry := httpx.NewRetryTransport(&authTransport{next: inner, auth: opts.Auth, host: base.Host}, ropts)
 	hc.Transport = retry
 	hc.CheckRedirect = noRedirectUnlessGet(hc.CheckRedirect)
 
@@ -275,7 +313,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 		// Jira's XSRF check is for browser forms; REST clients opt out.
 		req.Header.Set("X-Atlassian-Token", "no-check")
 	}
-	c.auth.apply(req.Header)
+	// The credentials are set per attempt by authTransport.
 
 	start := time.Now()
 	resp, err := c.http.Do(req)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/config"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
@@ -175,6 +177,10 @@ func checkJira(ctx context.Context, c *checker, d *deps) {
 		return
 	}
 	c.result("jira token", nil, "authenticated as "+cmp.Or(me.Name, me.DisplayName, me.EmailAddress))
+	if d.cfg.Jira.Username == "" && !cloud {
+		exp, err := d.jira.TokenExpiry(ctx)
+		expiryLine(c, "jira token expiry", exp, err == nil, d.cfg.Jira.Token.Setting("jira.token"))
+	}
 	ps, err := d.jira.Projects(ctx)
 	if err != nil {
 		c.result("jira projects", err, "")
@@ -238,6 +244,8 @@ func checkProvider(ctx context.Context, c *checker, d *deps, i int, p config.Pro
 		}
 		c.result(name+" token", nil, "authenticated as "+w.login+scopeList(w.scopes))
 		checkGitHubToken(c, name, kind, w.scopes)
+		exp, ok := gc.TokenExpiry()
+		expiryLine(c, name+" token expiry", exp, ok, p.Token.Setting(providerPath(i)+".token"))
 		for _, org := range p.Orgs {
 			c.result(name+" org "+org, gc.Org(ctx, org), "visible")
 		}
@@ -271,6 +279,12 @@ func checkProvider(ctx context.Context, c *checker, d *deps, i int, p config.Pro
 			return true
 		}
 		c.result(name+" token", checkGitLabScopes(scopes), "authenticated as "+user+scopeList(scopes))
+		info, err := gc.TokenInfo(ctx)
+		expiryLine(c, name+" token expiry", info.Expires, err == nil && !info.Expires.IsZero(), p.Token.Setting(providerPath(i)+".token"))
+		if p.RotateBefore > 0 && err == nil && !slices.Contains(info.Scopes, "api") && !slices.Contains(info.Scopes, "self_rotate") {
+			c.result(name+" token rotation", fmt.Errorf("rotate_before needs the api or self_rotate scope: recreate %s with self_rotate",
+				p.Token.Setting(providerPath(i)+".token")), "")
+		}
 		for _, g := range p.Groups {
 			c.result(name+" group "+g, gc.Group(ctx, g), "visible")
 		}
@@ -689,4 +703,24 @@ func secretSource(s config.Secret) string {
 		return "the configuration file"
 	}
 	return "nowhere"
+}
+
+// expiryLine reports when a token expires: OK with the days left, WARN
+// within 30 days, FAIL once expired; unknown (the server does not say, or
+// the token never expires) is an OK line saying so.
+func expiryLine(c *checker, name string, exp time.Time, known bool, setting string) {
+	if !known {
+		c.result(name, nil, "not reported (no expiry, or the server does not say)")
+		return
+	}
+	days := status.DaysLeft(exp, time.Now())
+	day := exp.UTC().Format(time.DateOnly)
+	switch {
+	case !exp.After(time.Now()):
+		c.result(name, fmt.Errorf("expired on %s: replace %s", day, setting), "")
+	case days < 30:
+		c.warn(name, fmt.Sprintf("expires on %s (%d days left): replace %s before then", day, days, setting))
+	default:
+		c.result(name, nil, fmt.Sprintf("expires on %s (%d days left)", day, days))
+	}
 }

@@ -97,6 +97,13 @@ var jiraOps = []documentedOp{
 	{"PUT", "/issue/{issueIdOrKey}/comment/{id}", []string{"expand"}, "updateComment"},
 }
 
+// jiraPATList is the one Jira request outside /rest/api/2: the caller's
+// own personal access tokens (Jira DC 8.14+), read for their expiringAt.
+// Documented in "Using personal access tokens"
+// (https://confluence.atlassian.com/enterprise/using-personal-access-tokens-1026032365.html),
+// not in the Jira Software OpenAPI description.
+var jiraPATList = documentedOp{"GET", "/rest/pat/latest/tokens", nil, "personal access tokens: list the caller's tokens (Using personal access tokens)"}
+
 // matchTemplate reports whether an escaped path matches a template whose
 // "{x}" segments match one non-empty segment.
 func matchTemplate(tpl, path string) bool {
@@ -290,11 +297,7 @@ providers:
 	}
 
 	for _, r := range jira.Requests() {
-		p, ok := strings.CutPrefix(r.Path, "/rest/api/2")
-		var op documentedOp
-		if ok {
-			op, ok = findOp(jiraOps, r.Method, p)
-		}
+		op, ok := jiraOp(r.Method, r.Path)
 		if !ok {
 			t.Errorf("Jira: undocumented request %s %s?%s", r.Method, r.Path, r.RawQuery)
 			continue
@@ -313,4 +316,15 @@ func countAll[T any](m map[string][]T) int {
 		n += len(v)
 	}
 	return n
+}
+
+// jiraOp finds the documented Jira operation of a request.
+func jiraOp(method, path string) (documentedOp, bool) {
+	if p, ok := strings.CutPrefix(path, "/rest/api/2"); ok {
+		return findOp(jiraOps, method, p)
+	}
+	if method == jiraPATList.method && path == jiraPATList.path {
+		return jiraPATList, true
+	}
+	return documentedOp{}, false
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 )
@@ -23,6 +24,9 @@ func (d *deps) hint(system string, kind indexer.FailureKind) string {
 		}
 		switch kind {
 		case indexer.FailureTokenRejected:
+			if exp, ok := d.expiredOn(p.Name); ok {
+				return "token expired on " + exp + ": replace " + p.Token.Setting(key+".token")
+			}
 			return "token rejected (wrong, expired or revoked): replace " + p.Token.Setting(key+".token")
 		case indexer.FailureForbidden:
 			return "the token lacks access: give " + p.Token.Setting(key+".token") + " read access to the repositories (run jiralinkd check)"
@@ -48,6 +52,9 @@ func (d *deps) jiraHint(kind indexer.FailureKind) string {
 	}
 	switch kind {
 	case indexer.FailureTokenRejected:
+		if exp, ok := d.expiredOn(indexer.JiraSystem); ok {
+			return "Jira token expired on " + exp + ": replace " + cred
+		}
 		return "Jira rejected the credentials (wrong, expired or revoked): replace " + cred
 	case indexer.FailureForbidden:
 		return "the Jira account lacks a permission: grant Browse Projects and Link Issues on the projects (run jiralinkd check)"
@@ -59,4 +66,17 @@ func (d *deps) jiraHint(kind indexer.FailureKind) string {
 		return "Jira answered server errors after retries: usually transient, the next pass retries"
 	}
 	return ""
+}
+
+// expiredOn returns the day system's token expired, when its expiry is
+// known and past.
+func (d *deps) expiredOn(system string) (string, bool) {
+	if d.tokens == nil {
+		return "", false
+	}
+	exp, ok := d.tokens.get(system)
+	if !ok || exp.After(d.tokens.now()) {
+		return "", false
+	}
+	return exp.UTC().Format(time.DateOnly), true
 }

@@ -46,7 +46,28 @@ func run() int {
 		case <-ctx.Done():
 		}
 	}()
-	return cli(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	// SIGHUP asks serve to reload its secrets and configuration; the
+	// other commands keep its default (termination).
+	hup := make(chan os.Signal, 1)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default: // a reload is already pending
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return cliReload(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, reload)
 }
 
 // interruptError is the cause of a command context cancelled by a signal.
@@ -107,7 +128,8 @@ type commandSpec struct {
 var commands = map[string]commandSpec{
 	"serve": {synopsis: "jiralinkd serve [--config FILE]",
 		about: "Run the daemon: one cron schedule per provider (a pass also starts at launch) and the HTTP server\n" +
-			"(/healthz, /readyz, webhooks, status page and admin API). SIGINT/SIGTERM stop it in order."},
+			"(/healthz, /readyz, webhooks, status page and admin API). SIGHUP re-reads the secret files and the\n" +
+			"configuration (an invalid one is refused and the running one stays). SIGINT/SIGTERM stop it in order."},
 	"sync": {synopsis: "jiralinkd sync [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--dry-run]",
 		about: "Run one sync pass over everything configured (or one provider or repository), then exit:\n" +
 			"0 when every repository synced, 1 when any failed, 2 for a usage or configuration error,\n" +
@@ -136,14 +158,20 @@ const exitHelp = -1
 
 // cli dispatches a command line. It is what tests call.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	code := dispatch(ctx, args, stdout, stderr, getenv)
+	return cliReload(ctx, args, stdout, stderr, getenv, nil)
+}
+
+// cliReload is cli with the channel on which run passes SIGHUP: each
+// receive makes serve reload its secrets and configuration (nil: never).
+func cliReload(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, reload <-chan struct{}) int {
+	code := dispatch(ctx, args, stdout, stderr, getenv, reload)
 	if code == exitHelp {
 		return exitOK
 	}
 	return code
 }
 
-func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, reload <-chan struct{}) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitConfig
@@ -151,7 +179,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	env := envFunc(getenv)
 	switch args[0] {
 	case "serve":
-		return cmdServe(ctx, args[1:], stdout, stderr, env)
+		return cmdServe(ctx, args[1:], stdout, stderr, env, reload)
 	case "sync":
 		return cmdSync(ctx, args[1:], stdout, stderr, env)
 	case "check":

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,39 +26,34 @@ func findingsStore(st stateStore) (jirascan.Store, error) {
 	return fs, nil
 }
 
-// startSecretScan schedules Jira secret scanning when
-// jira.secret_scan.enabled: a pass at once and then on its schedule,
-// under the chain of every job (no overlapping passes, panics recovered),
-// and its findings on /metrics. It does nothing when scanning is off.
-func startSecretScan(ctx context.Context, d *deps, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer, wg *sync.WaitGroup) error {
+// scheduleSecretScan adds Jira secret scanning to sched when
+// jira.secret_scan.enabled, under the chain of every job (no overlapping
+// passes, panics recovered), and its findings to reg. It returns the job,
+// which the caller also runs once at start-up, or nil when scanning is off.
+func scheduleSecretScan(ctx context.Context, d *deps, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer) (cron.Job, error) {
 	sc := d.cfg.Jira.SecretScan
 	if sc == nil {
-		return nil
+		return nil, nil
 	}
 	store, err := findingsStore(d.store)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	scanner, err := jirascan.New(jirascan.Options{
 		Jira: d.jira, Store: store, Projects: sc.Projects, Fields: sc.Fields, Actions: sc.Actions,
 		Label: sc.Label, Overlap: sc.Overlap, Logger: d.log.With("component", "secret-scan"),
 	})
 	if err != nil {
-		return fmt.Errorf("secret scan: %w", err)
+		return nil, fmt.Errorf("secret scan: %w", err)
 	}
 	if err := reg.Register(jirascan.NewCollector(store)); err != nil {
-		return fmt.Errorf("secret scan metrics: %w", err)
+		return nil, fmt.Errorf("secret scan metrics: %w", err)
 	}
 	job := chain.Then(cron.FuncJob(func() { secretScanPass(ctx, scanner, d.log) }))
 	if _, err := sched.AddJob(sc.Schedule, job); err != nil {
-		return fmt.Errorf("secret scan schedule: %w", err)
+		return nil, fmt.Errorf("secret scan schedule: %w", err)
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		job.Run()
-	}()
-	return nil
+	return job, nil
 }
 
 // secretScanPass runs one pass and logs its outcome (never a secret: the

@@ -242,8 +242,11 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 	}
 	_ = tw.Flush()
 	for _, p := range s.Providers {
-		if p.LastError != "" {
+		switch {
+		case p.LastError != "":
 			fmt.Fprintf(w, "%s: %s\n", oneLine(p.Name), systemLine(p.System, now))
+		case p.Token != nil:
+			fmt.Fprintf(w, "%s: %s\n", oneLine(p.Name), tokenNote(p.Token, now))
 		}
 	}
 	fmt.Fprintf(w, "\nWebhook queue: %d\n", s.QueueDepth)
@@ -305,7 +308,18 @@ func systemLine(sys status.System, now time.Time) string {
 	if sys.Hint != "" {
 		line += " — fix: " + sys.Hint
 	}
+	if sys.Token != nil {
+		line += "; " + tokenNote(sys.Token, now)
+	}
 	return oneLine(line)
+}
+
+// tokenNote says when a token expires.
+func tokenNote(t *status.TokenExpiry, now time.Time) string {
+	if t.Expires.After(now) {
+		return fmt.Sprintf("token expires %s (%d days left)", t.Expires.UTC().Format(time.DateOnly), t.DaysLeft)
+	}
+	return "token expired on " + t.Expires.UTC().Format(time.DateOnly)
 }
 
 // printExplanation writes one block per link.

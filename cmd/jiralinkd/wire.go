@@ -46,10 +46,23 @@ type deps struct {
 	hooks   clientHooks
 	noRetry bool   // one attempt per request, no retry log lines (check)
 	cleanup func() // removes what openStoreReadOnly created; nil if nothing
+
+	// secrets are the live sources of every configured secret (secrets.go);
+	// tokenSrc are the provider and Jira tokens among them, by system.
+	secrets    []*config.SecretSource
+	tokenSrc   map[string]*config.SecretSource
+	webhookSrc map[string][2]*config.SecretSource // secret, signing token
+	adminToken *config.SecretSource
+	// tokens tracks token expiries (expiry.go); shared across reloads.
+	tokens *tokenWatch
 }
 
 // depsOption adjusts how buildDeps builds the clients.
 type depsOption func(*deps)
+
+// withTokens makes the clients report token expiries to w (shared by the
+// configurations serve reloads).
+func withTokens(w *tokenWatch) depsOption { return func(d *deps) { d.tokens = w } }
 
 // withoutRetries makes every client try each request once and log no
 // retries: check reports each failure at once, in its own table.
@@ -126,10 +139,20 @@ func httpClient(timeout time.Duration, caFile string) (*http.Client, error) {
 
 // buildDeps creates the clients. It contacts nothing.
 func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps, error) {
-	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, apps: map[string]*github.App{}, gitlab: map[string]*gitlab.Client{}}
+	d := &deps{cfg: cfg, log: log, github: map[string]*github.Client{}, apps: map[string]*github.App{}, gitlab: map[string]*gitlab.Client{},
+		tokenSrc: map[string]*config.SecretSource{}, webhookSrc: map[string][2]*config.SecretSource{}}
 	for _, o := range opts {
 		o(d)
 	}
+	if d.tokens == nil {
+		d.tokens = newTokenWatch(log)
+	}
+	d.adminToken = d.secret(cfg.HTTP.AdminToken, "http.admin_token")
+	jiraSecret := d.secret(cfg.Jira.Token, "jira.token")
+	if cfg.Jira.Username != "" {
+		jiraSecret = d.secret(cfg.Jira.Password, "jira.password")
+	}
+	d.tokenSrc[indexer.JiraSystem] = jiraSecret
 	hc, err := httpClient(cfg.Jira.Timeout, cfg.Jira.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
@@ -141,7 +164,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 	d.jira, err = jiraclient.New(jiraclient.Options{
 		Deployment: dep,
 		BaseURL:    cfg.Jira.URL,
-		Auth:       jiraclient.Auth{Token: cfg.Jira.Token.Reveal(), Username: cfg.Jira.Username, Password: cfg.Jira.Password.Reveal()},
+		Auth:       jiraclient.Auth{Token: cfg.Jira.Token.Reveal(), Username: cfg.Jira.Username, Password: cfg.Jira.Password.Reveal(), Secret: jiraSecret.Value},
 		HTTPClient: hc,
 		Retry:      d.retryOptions("jira"),
 		UserAgent:  "jiralinkd/" + version,
@@ -150,7 +173,11 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 	if err != nil {
 		return nil, fmt.Errorf("jira: %w", err)
 	}
-	for _, p := range cfg.Providers {
+	for i, p := range cfg.Providers {
+		key := fmt.Sprintf("providers[%d]", i)
+		if p.Webhook != nil {
+			d.webhookSrc[p.Name] = [2]*config.SecretSource{d.secret(p.Webhook.Secret, key+".webhook.secret"), d.secret(p.Webhook.SigningToken, key+".webhook.signing_token")}
+		}
 		hc, err := httpClient(p.Timeout, p.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
@@ -162,19 +189,23 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 		)
 		switch {
 		case p.App != nil:
-			a, err := d.newGitHubApp(p, hc)
+			a, err := d.newGitHubApp(p, hc, d.secret(p.App.PrivateKey, key+".app.private_key"))
 			if err != nil {
 				return nil, err
 			}
 			src, owners, repos, rateLimit = a, appOwners(p), p.Repos, a.RateLimit
 		case p.Type == providers.TypeGitHub:
-			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
+			tok := d.secret(p.Token, key+".token")
+			d.tokenSrc[p.Name] = tok
+			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
 			if err != nil {
 				return nil, err
 			}
 			d.github[p.Name], src, owners, repos, rateLimit = c, c, p.Orgs, p.Repos, c.RateLimit
 		case p.Type == providers.TypeGitLab:
-			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
+			tok := d.secret(p.Token, key+".token")
+			d.tokenSrc[p.Name] = tok
+			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
 			}
@@ -301,11 +332,12 @@ func (d *deps) receivers() map[string]webhook.Receiver {
 		if p.Webhook == nil {
 			continue
 		}
+		src := d.webhookSrc[p.Name]
 		switch p.Type {
 		case providers.TypeGitHub:
-			m[p.Name] = github.NewWebhook(p.Webhook.Secret.Reveal())
+			m[p.Name] = github.NewWebhookSource(src[0].Value)
 		case providers.TypeGitLab:
-			m[p.Name] = gitlab.NewWebhook(p.Webhook.Secret.Reveal(), p.Webhook.SigningToken.Reveal())
+			m[p.Name] = gitlab.NewWebhookSource(src[0].Value, src[1].Value)
 		}
 	}
 	return m
@@ -329,8 +361,9 @@ func (d *deps) classify(system string) func(string) string {
 // be nil (outside serve).
 func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.ProviderInfo {
 	var out []status.ProviderInfo
-	for _, p := range d.cfg.Providers {
-		pi := status.ProviderInfo{Name: p.Name, Type: string(p.Type), Schedule: p.Schedule, Webhook: p.Webhook != nil}
+	for i, p := range d.cfg.Providers {
+		pi := status.ProviderInfo{Name: p.Name, Type: string(p.Type), Schedule: p.Schedule, Webhook: p.Webhook != nil,
+			TokenSetting: p.Token.Setting(fmt.Sprintf("providers[%d].token", i))}
 		if c, ok := d.github[p.Name]; ok {
 			pi.RateLimit = c.RateLimit
 		}
@@ -339,6 +372,10 @@ func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.Provi
 		}
 		if a, ok := d.apps[p.Name]; ok {
 			pi.RateLimit = a.RateLimit
+			pi.Installations = func() []status.InstallationBudget { return installationBudgets(a) }
+		} else {
+			name := p.Name
+			pi.TokenExpiry = func() (time.Time, bool) { return d.tokens.get(name) }
 		}
 		if nextRun != nil {
 			name := p.Name

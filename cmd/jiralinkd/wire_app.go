@@ -5,21 +5,23 @@ import (
 	"net/http"
 
 	"github.com/jiralinkd/jiralinkd/config"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/providers/github"
 )
 
 // newGitHubApp builds the client of a provider that authenticates as a
 // GitHub App and registers it in d.apps. It contacts nothing.
-func (d *deps) newGitHubApp(p config.Provider, hc *http.Client) (*github.App, error) {
+func (d *deps) newGitHubApp(p config.Provider, hc *http.Client, key *config.SecretSource) (*github.App, error) {
 	a, err := github.NewApp(github.AppOptions{
-		Name:           p.Name,
-		BaseURL:        p.URL,
-		AppID:          p.App.AppID,
-		InstallationID: p.App.InstallationID,
-		PrivateKey:     []byte(p.App.PrivateKey.Reveal()),
-		HTTPClient:     hc,
-		Retry:          d.retryOptions(p.Name),
-		Logger:         d.log,
+		Name:             p.Name,
+		BaseURL:          p.URL,
+		AppID:            p.App.AppID,
+		InstallationID:   p.App.InstallationID,
+		PrivateKey:       []byte(p.App.PrivateKey.Reveal()),
+		PrivateKeySource: key.Value,
+		HTTPClient:       hc,
+		Retry:            d.retryOptions(p.Name),
+		Logger:           d.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %w", p.Name, err)
@@ -37,4 +39,15 @@ func appOwners(p config.Provider) []string {
 		return []string{github.AllInstallations}
 	}
 	return p.Orgs
+}
+
+// installationBudgets are the App's per-installation budgets for the
+// status snapshot.
+func installationBudgets(a *github.App) []status.InstallationBudget {
+	var out []status.InstallationBudget
+	for _, in := range a.RateLimits() {
+		out = append(out, status.InstallationBudget{ID: in.InstallationID, RateLimit: status.RateLimit{
+			Known: in.Known, Limit: in.Limit, Remaining: in.Remaining, Reset: in.Reset}})
+	}
+	return out
 }

@@ -436,7 +436,7 @@ func TestSessionCookieChecks(t *testing.T) {
 	ck := h.login(t)
 
 	// A session of a server with another token is worthless here.
-	other := newAuthenticator("another-token", func() time.Time { return now }, slog.Default())
+	other := newAuthenticator(func() string { return "another-token" }, func() time.Time { return now }, slog.Default())
 	tampered := *ck
 	tampered.Value = strings.Replace(ck.Value, "v1.", "v1.9", 1)
 	for name, c := range map[string]*http.Cookie{
@@ -498,7 +498,7 @@ func TestResyncFormCSRF(t *testing.T) {
 	for name, form := range map[string]url.Values{
 		"missing": {},
 		"wrong":   {"csrf": {"AAAA" + csrf[4:]}},
-		"other":   {"csrf": {newAuthenticator(testToken, time.Now, slog.Default()).csrfToken("v1.0.x.y")}},
+		"other":   {"csrf": {newAuthenticator(func() string { return testToken }, time.Now, slog.Default()).csrfToken("v1.0.x.y")}},
 	} {
 		if r := h.do(t, req{method: "POST", path: path, cookie: ck, form: form}); r.code != http.StatusForbidden {
 			t.Errorf("CSRF %s: %d", name, r.code)

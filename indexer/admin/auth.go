@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,28 +35,60 @@ const (
 
 // authenticator checks the admin token and issues and checks sessions and
 // CSRF tokens. It keeps no state besides keys derived from the token.
+//
+// The token is read from its source on every check, so a rotated admin
+// token file takes effect at the next request: the old token stops working
+// and, since the session key derives from the token, so do the sessions
+// and CSRF tokens issued under it.
 type authenticator struct {
-	tokenSum [32]byte // SHA-256 of the token: compared in constant time whatever the length
-	key      []byte   // HMAC key for sessions and CSRF tokens
-	now      func() time.Time
-	log      *slog.Logger
+	token func() string
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	keysFor [32]byte // SHA-256 of the token the keys below derive from
+	derived authKeys // keys of that token
+	ready   bool     // derived is set
 }
 
-func newAuthenticator(token string, now func() time.Time, log *slog.Logger) *authenticator {
-	m := hmac.New(sha256.New, []byte(token))
-	m.Write([]byte("jiralinkd admin session key v1"))
-	return &authenticator{tokenSum: sha256.Sum256([]byte(token)), key: m.Sum(nil), now: now, log: log}
+// authKeys are derived from one admin token.
+type authKeys struct {
+	tokenSum [32]byte // SHA-256 of the token: compared in constant time whatever the length
+	key      []byte   // HMAC key for sessions and CSRF tokens
+}
+
+func newAuthenticator(token func() string, now func() time.Time, log *slog.Logger) *authenticator {
+	return &authenticator{token: token, now: now, log: log}
+}
+
+// keys returns the keys of the current token, deriving them again after
+// the token changed.
+func (a *authenticator) keys() authKeys {
+	tok := a.token()
+	sum := sha256.Sum256([]byte(tok))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.ready || sum != a.keysFor {
+		m := hmac.New(sha256.New, []byte(tok))
+		m.Write([]byte("jiralinkd admin session key v1"))
+		a.derived, a.keysFor, a.ready = authKeys{tokenSum: sum, key: m.Sum(nil)}, sum, true
+	}
+	return a.derived
 }
 
 // validToken compares a presented token with the admin token in constant
 // time.
 func (a *authenticator) validToken(t string) bool {
+	if t == "" {
+		return false
+	}
 	sum := sha256.Sum256([]byte(t))
-	return subtle.ConstantTimeCompare(sum[:], a.tokenSum[:]) == 1
+	want := a.keys().tokenSum
+	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 }
 
 func (a *authenticator) mac(parts ...string) string {
-	m := hmac.New(sha256.New, a.key)
+	m := hmac.New(sha256.New, a.keys().key)
 	m.Write([]byte(strings.Join(parts, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -73,10 +73,33 @@ type when struct {
 type systemView struct {
 	status.System
 	LastPassAt, LastSuccessAt when
+	// TokenLeft is "42 days left (2026-12-31)", "expired on 2026-12-31"
+	// or "" when the expiry is unknown; TokenSoon is set within 30 days.
+	TokenLeft string
+	TokenSoon bool
 }
 
 func newSystemView(s status.System, now time.Time) systemView {
-	return systemView{System: s, LastPassAt: at(s.LastPass, now, "never"), LastSuccessAt: at(s.LastSuccess, now, "never")}
+	v := systemView{System: s, LastPassAt: at(s.LastPass, now, "never"), LastSuccessAt: at(s.LastSuccess, now, "never")}
+	if t := s.Token; t != nil {
+		day := t.Expires.UTC().Format(time.DateOnly)
+		switch {
+		case !t.Expires.After(now):
+			v.TokenLeft = "expired on " + day
+		case t.DaysLeft == 1:
+			v.TokenLeft = "1 day left (" + day + ")"
+		default:
+			v.TokenLeft = fmt.Sprintf("%d days left (%s)", t.DaysLeft, day)
+		}
+		v.TokenSoon = t.DaysLeft < 30
+	}
+	return v
+}
+
+// installationView is one GitHub App installation's budget.
+type installationView struct {
+	ID     int64
+	Budget string
 }
 
 type providerView struct {
@@ -85,6 +108,7 @@ type providerView struct {
 	NextRunAt, LastPassAt when
 	Budget                string // "4,321 / 5,000" or "unknown"
 	ResetsAt, PausedUntil string // HH:MM:SS or ""
+	Installs              []installationView
 }
 
 type repoView struct {
@@ -145,6 +169,13 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 			pv.ResetsAt = clock(p.RateLimit.Reset)
 		}
 		pv.PausedUntil = clock(p.PausedUntil)
+		for _, in := range p.Installations {
+			iv := installationView{ID: in.ID, Budget: "unknown"}
+			if in.Known {
+				iv.Budget = thousands(in.Remaining) + " / " + thousands(in.Limit)
+			}
+			pv.Installs = append(pv.Installs, iv)
+		}
 		v.Providers = append(v.Providers, pv)
 	}
 	for _, repo := range snap.Repos {

@@ -15,6 +15,10 @@ type Options struct {
 	// admin route: they answer 404, and the caller logs that the status
 	// page, the admin API and /metrics are off.
 	Token string
+	// TokenSource, when set with Token, returns the current admin token
+	// and is read on every request (a rotated token file); Token then
+	// only says that the admin routes are enabled.
+	TokenSource func() string
 	// Metrics serves /metrics (a promhttp handler); nil answers 404.
 	Metrics http.Handler
 	// Logger receives failed logins and backend errors; nil discards.
@@ -49,7 +53,12 @@ func New(b Backend, opts Options) *Server {
 		s.now = time.Now
 	}
 	if opts.Token != "" {
-		s.auth = newAuthenticator(opts.Token, s.now, s.log)
+		src := opts.TokenSource
+		if src == nil {
+			tok := opts.Token
+			src = func() string { return tok }
+		}
+		s.auth = newAuthenticator(src, s.now, s.log)
 	}
 	return s
 }

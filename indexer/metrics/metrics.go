@@ -170,11 +170,14 @@ var (
 	successDesc   = prometheus.NewDesc(ns+"_last_success_timestamp_seconds", "When the repository's last successful sync ended (Unix time; 0 if never).", []string{"provider", "repo"}, nil)
 	failuresDesc  = prometheus.NewDesc(ns+"_repo_consecutive_failures", "Failed syncs of the repository in a row (0 after a success).", []string{"provider", "repo"}, nil)
 	healthDesc    = prometheus.NewDesc(ns+"_health", "Overall health: 1 for the current state (ok, degraded, failing), 0 for the others.", []string{"state"}, nil)
+	expiryDesc    = prometheus.NewDesc(ns+"_token_expiry_timestamp_seconds", "When the token of the system (github, gitlab or jira) of the provider (jira for Jira) expires (Unix time); absent when unknown or never.", []string{"system", "provider"}, nil)
+	installDesc   = prometheus.NewDesc(ns+"_installation_rate_limit_remaining", "Requests left in the current rate-limit window of a GitHub App installation.", []string{"provider", "installation"}, nil)
+	installLimit  = prometheus.NewDesc(ns+"_installation_rate_limit_limit", "Size of the rate-limit window of a GitHub App installation.", []string{"provider", "installation"}, nil)
 	systemDesc    = prometheus.NewDesc(ns+"_system_up", "1 if the last pass that reached the system (jira or a provider) succeeded, 0 if it failed or partly failed; absent before the first pass.", []string{"system"}, nil)
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc, successDesc, failuresDesc, healthDesc, systemDesc} {
+	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc, successDesc, failuresDesc, healthDesc, systemDesc, expiryDesc, installDesc, installLimit} {
 		ch <- d
 	}
 }
@@ -250,6 +253,22 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, float64(p.RateLimit.Remaining), p.Name)
 		ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, float64(p.RateLimit.Limit), p.Name)
 		ch <- prometheus.MustNewConstMetric(resetDesc, prometheus.GaugeValue, float64(p.RateLimit.Reset.Unix()), p.Name)
+	}
+	if s.Jira.Token != nil {
+		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(s.Jira.Token.Expires.Unix()), "jira", "jira")
+	}
+	for _, p := range s.Providers {
+		if p.Token != nil {
+			ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(p.Token.Expires.Unix()), p.Type, p.Name)
+		}
+		for _, in := range p.Installations {
+			if !in.Known {
+				continue
+			}
+			id := strconv.FormatInt(in.ID, 10)
+			ch <- prometheus.MustNewConstMetric(installDesc, prometheus.GaugeValue, float64(in.Remaining), p.Name, id)
+			ch <- prometheus.MustNewConstMetric(installLimit, prometheus.GaugeValue, float64(in.Limit), p.Name, id)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.QueueDepth))
 }

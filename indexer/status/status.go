@@ -57,6 +57,41 @@ type System struct {
 	// Failures counts failed passes in a row.
 	Failures    int `json:"consecutive_failures"`
 	ReposFailed int `json:"repos_failed"`
+	// Token is when the credentials expire, when the server says (nil
+	// when unknown or never).
+	Token *TokenExpiry `json:"token,omitempty"`
+}
+
+// TokenExpiry is when a system's token expires.
+type TokenExpiry struct {
+	Expires time.Time `json:"expires"`
+	// DaysLeft is the whole days left (negative once expired).
+	DaysLeft int `json:"days_left"`
+	// Setting names the setting that holds the token (never the token).
+	Setting string `json:"setting,omitempty"`
+}
+
+// NewTokenExpiry is the TokenExpiry of a token expiring at exp, seen at now.
+func NewTokenExpiry(exp, now time.Time, setting string) *TokenExpiry {
+	return &TokenExpiry{Expires: exp, DaysLeft: DaysLeft(exp, now), Setting: setting}
+}
+
+// DaysLeft is the number of whole days from now until exp, rounded down
+// (negative once expired: -1 on the day after).
+func DaysLeft(exp, now time.Time) int {
+	d := exp.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// InstallationBudget is the rate-limit budget of one GitHub App
+// installation.
+type InstallationBudget struct {
+	ID int64 `json:"id"`
+	RateLimit
 }
 
 // Provider is one configured provider at runtime.
@@ -75,6 +110,9 @@ type Provider struct {
 	// PausedUntil is set while requests wait for a rate-limit reset.
 	PausedUntil time.Time `json:"paused_until,omitzero"`
 	Webhook     bool      `json:"webhook"`
+	// Installations are the budgets of a GitHub App provider's
+	// installations (each has its own).
+	Installations []InstallationBudget `json:"installations,omitempty"`
 }
 
 // RateLimit is a provider's request budget.
@@ -140,6 +178,13 @@ type ProviderInfo struct {
 	Webhook              bool
 	RateLimit            func() httpx.RateLimit // nil if unknown
 	NextRun              func() time.Time       // nil outside serve
+	// TokenExpiry returns when the provider's token expires; ok false
+	// when unknown. nil: never known (GitHub Apps).
+	TokenExpiry func() (exp time.Time, ok bool)
+	// TokenSetting names the setting holding the token.
+	TokenSetting string
+	// Installations returns a GitHub App's per-installation budgets.
+	Installations func() []InstallationBudget
 }
 
 // Tracker collects runtime facts the state file does not hold (running
@@ -152,6 +197,10 @@ type Tracker struct {
 
 	// SmartCommitFailures, if set, counts failed smart-commit commands.
 	SmartCommitFailures func() (int, error)
+	// JiraTokenExpiry, if set, returns when the Jira token expires (ok
+	// false when unknown); JiraTokenSetting names its setting.
+	JiraTokenExpiry  func() (exp time.Time, ok bool)
+	JiraTokenSetting string
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -246,6 +295,11 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 		}
 	}
 	s.Jira = systemOf(byName[state.JiraSystem])
+	if t.JiraTokenExpiry != nil {
+		if exp, ok := t.JiraTokenExpiry(); ok {
+			s.Jira.Token = NewTokenExpiry(exp, now, t.JiraTokenSetting)
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, p := range t.providers {
@@ -265,6 +319,14 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 		}
 		if until := t.paused[p.Name]; until.After(now) {
 			sp.PausedUntil = until
+		}
+		if p.TokenExpiry != nil {
+			if exp, ok := p.TokenExpiry(); ok {
+				sp.Token = NewTokenExpiry(exp, now, p.TokenSetting)
+			}
+		}
+		if p.Installations != nil {
+			sp.Installations = p.Installations()
 		}
 		s.Providers = append(s.Providers, sp)
 	}

@@ -69,7 +69,7 @@ func TestMyPermissions(t *testing.T) {
 		t.Errorf("RouteMyPermissions counted %d, want 7 (the POST is another route)", n)
 	}
 	reqs := s.Requests()
-	if len(reqs) != 8 || reqs[0] != (jiratest.Request{Method: "GET", Route: jiratest.RouteMyPermissions, Path: "/rest/api/2/mypermissions", RawQuery: "projectKey=HSP"}) {
+	if len(reqs) != 8 || reqs[0] != (jiratest.Request{Method: "GET", Route: jiratest.RouteMyPermissions, Path: "/rest/api/2/mypermissions", RawQuery: "projectKey=HSP", Credential: "fake-token"}) {
 		t.Errorf("request log: %+v", reqs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 )
@@ -86,6 +87,13 @@ type Options struct {
 	// SearchPageSize, if positive, caps the issues per search/jql page
 	// below what maxResults asks (Cloud may return fewer), for paging tests.
 	SearchPageSize int
+	// TokenExpiringAt is the expiringAt of Token in GET
+	// /rest/pat/latest/tokens (zero: the token never expires and the field
+	// is left out). See pat.go.
+	TokenExpiringAt time.Time
+	// NoPATList makes /rest/pat/latest/tokens answer 404, like a Jira
+	// before 8.14 or with personal access tokens disabled.
+	NoPATList bool
 }
 
 // AllIssues is an Options.IssueExists that makes every issue of every
@@ -114,6 +122,9 @@ type Request struct {
 	// Path is the request's path below the context path, as sent.
 	Path     string
 	RawQuery string
+	// Credential is the bearer token or basic-auth password the request
+	// carried (token rotation tests assert which one each request sent).
+	Credential string
 }
 
 // Server is the fake. Create it with NewServer (serve Handler yourself) or
@@ -356,7 +367,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.count(route)
 	s.requests = append(s.requests, Request{Method: r.Method, Route: route,
-		Path: strings.TrimPrefix(r.URL.Path, s.contextPath), RawQuery: r.URL.RawQuery})
+		Path: strings.TrimPrefix(r.URL.Path, s.contextPath), RawQuery: r.URL.RawQuery, Credential: credentialOf(r)})
 	f, ok := s.takeFault(route)
 	if !ok && s.storm != nil {
 		f, ok = s.storm.draw(r.Method)
@@ -391,6 +402,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, par
 		return
 	}
 	switch route {
+	case RoutePATList:
+		s.listPATs(w)
 	case RouteServerInfo:
 		s.serverInfo(w, r)
 	case RouteMyself:
@@ -423,6 +436,9 @@ type routeParams struct{ key, id string }
 
 // match maps a request to its route template and path parameters.
 func (s *Server) match(r *http.Request) (string, routeParams) {
+	if r.URL.Path == s.contextPath+patPath {
+		return r.Method + " " + patPath, routeParams{}
+	}
 	p, ok := strings.CutPrefix(r.URL.Path, s.contextPath+"/rest/api/")
 	if !ok {
 		return unmatchedRoute, routeParams{}
@@ -501,7 +517,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request, route string
 	}
 	ok := false
 	if token, isBearer := strings.CutPrefix(h, "Bearer "); isBearer {
-		ok = s.opts.Token != "" && equal(token, s.opts.Token)
+		ok = s.opts.Token != "" && equal(token, s.opts.Token) && (s.opts.TokenExpiringAt.IsZero() || s.now().Before(s.opts.TokenExpiringAt))
 	} else if user, pass, isBasic := r.BasicAuth(); isBasic {
 		ok = s.opts.Username != "" && equal(user, s.opts.Username) && equal(pass, s.opts.Password)
 	}

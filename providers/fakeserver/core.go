@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,21 @@ type Request struct {
 	// Forbidden reports a request outside the modelled metadata
 	// endpoints. jiralinkd must never send one.
 	Forbidden bool
+	// Credential is the credential the request presented (the token of
+	// "Authorization: Bearer|token X" or PRIVATE-TOKEN), so that tests of
+	// token rotation can assert which token each request carried. The
+	// fakes only ever see test tokens.
+	Credential string
+}
+
+// CredentialOf returns the token a request presents: PRIVATE-TOKEN, else
+// the credentials of the Authorization header after its scheme.
+func CredentialOf(r *http.Request) string {
+	if t := r.Header.Get("Private-Token"); t != "" {
+		return t
+	}
+	_, t, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return t
 }
 
 // AnyRoute makes a FailNext rule match every route.
@@ -100,6 +116,7 @@ func (c *Core) Finish(w http.ResponseWriter, r *http.Request, path, route string
 		Method: r.Method, Path: path, RawQuery: r.URL.RawQuery,
 		Accept: r.Header.Get("Accept"), IfNoneMatch: r.Header.Get("If-None-Match"),
 		Route: route, Status: resp.Status, Counted: resp.Counted, Forbidden: resp.Forbidden || route == "",
+		Credential: CredentialOf(r),
 	})
 	c.mu.Unlock()
 

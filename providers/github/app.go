@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -114,6 +113,11 @@ type AppOptions struct {
 	InstallationID int64
 	// PrivateKey is the App's PEM-encoded RSA private key.
 	PrivateKey []byte
+	// PrivateKeySource, when set, returns the current PEM key and is read
+	// for every JWT (a rotated key file takes effect at the next JWT); a
+	// value that does not parse keeps the last good key. PrivateKey is
+	// still the starting key and is checked by NewApp.
+	PrivateKeySource func() string
 	// HTTPClient supplies timeouts and TLS settings; its Transport is
 	// wrapped. Nil means default settings.
 	HTTPClient *http.Client
@@ -138,7 +142,7 @@ type App struct {
 	name string
 	opts AppOptions
 	base *url.URL
-	key  *rsa.PrivateKey
+	key  *keySigner
 	jwt  *Client
 
 	mu       sync.Mutex
@@ -167,7 +171,7 @@ func NewApp(opts AppOptions) (*App, error) {
 		// The parser's messages never quote the key.
 		return nil, fmt.Errorf("github %q: the App's private key: %w", opts.Name, err)
 	}
-	a := &App{name: opts.Name, opts: opts, base: u, key: key, installs: map[int64]*installation{}}
+	a := &App{name: opts.Name, opts: opts, base: u, key: newKeySigner(opts.PrivateKey, key, opts.PrivateKeySource), installs: map[int64]*installation{}}
 	a.jwt = buildClient(Options{Name: opts.Name, Retry: opts.Retry, Logger: opts.Logger}, u,
 		a.httpClient(func(inner http.RoundTripper) http.RoundTripper { return a.appsTransport(inner) }))
 	return a, nil
@@ -178,7 +182,10 @@ func (a *App) apiBase() string { return strings.TrimSuffix(a.base.String(), "/")
 
 // appsTransport signs each request with a fresh App JWT.
 func (a *App) appsTransport(inner http.RoundTripper) *ghinstallation.AppsTransport {
-	at := ghinstallation.NewAppsTransportFromPrivateKey(inner, a.opts.AppID, a.key)
+	at, err := ghinstallation.NewAppsTransportWithOptions(inner, a.opts.AppID, ghinstallation.WithSigner(a.key))
+	if err != nil { // NewAppsTransportWithOptions fails only without a signer: a.key is never nil
+		panic(err)
+	}
 	at.BaseURL = a.apiBase()
 	return at
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 
@@ -39,6 +40,10 @@ type Options struct {
 	BaseURL string
 	// Token is a personal access token (classic or fine-grained).
 	Token string
+	// TokenSource, when set, is called for every attempt and returns the
+	// token to send (a token file rotated while running); it overrides
+	// Token.
+	TokenSource func() string
 	// HTTPClient supplies timeouts and TLS settings (custom CA); its
 	// Transport is wrapped. Nil means a client with default settings.
 	HTTPClient *http.Client
@@ -53,6 +58,7 @@ type Client struct {
 	gh    *gh.Client
 	retry *httpx.RetryTransport
 	guard *guard.Transport
+	auth  *tokenTransport // nil for GitHub App installations
 }
 
 // New builds a Client. It does not contact the server.
@@ -61,7 +67,36 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildClient(opts, u, opts.HTTPClient), nil
+	tok := opts.TokenSource
+	if tok == nil {
+		static := opts.Token
+		tok = func() string { return static }
+	}
+	base := &http.Client{}
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
+		base = &c
+	}
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	auth := &tokenTransport{next: next, token: tok}
+	base.Transport = auth
+	c := buildClient(Options{Name: opts.Name, Retry: opts.Retry, Logger: opts.Logger}, u, base)
+	c.auth = auth
+	return c, nil
+}
+
+// TokenExpiry is when the token expires, as GitHub last reported in the
+// GitHub-Authentication-Token-Expiration header of a response to the
+// token currently in use; ok is false until a response carried it (tokens
+// without an expiry never do).
+func (c *Client) TokenExpiry() (t time.Time, ok bool) {
+	if c.auth == nil {
+		return time.Time{}, false
+	}
+	return c.auth.tokenExpiry()
 }
 
 // parseBaseURL parses an API base URL, defaulting to api.github.com and

@@ -4,8 +4,8 @@
 // and the REST v4 list endpoints only; client-go types never leave this
 // package (convert.go maps them to the providers domain model).
 //
-// Requests pass client-go's own rate limiter (configured from GitLab's
-// RateLimit-* headers, it paces a large group below the limit), then the
+// Requests pass client-go's pacing (configured from GitLab's RateLimit-*
+// headers, it paces a large group below the limit; see headerLimiter), then the
 // metadata-only guard (providers/guard), then the retry transport
 // (providers/httpx). client-go's built-in retries are switched off: they
 // read RateLimit-Reset but not Retry-After and log nothing, and retries
@@ -39,10 +39,14 @@ type Options struct {
 	// API path api/v4/ is appended.
 	BaseURL string
 	// Token is a personal, group or project access token with read_api.
-	Token      string
-	HTTPClient *http.Client // timeouts, TLS; its Transport is wrapped
-	Retry      httpx.RetryOptions
-	Logger     *slog.Logger
+	Token string
+	// TokenSource, when set, is called for every attempt and returns the
+	// token to send (a token file rotated while running); it overrides
+	// Token.
+	TokenSource func() string
+	HTTPClient  *http.Client // timeouts, TLS; its Transport is wrapped
+	Retry       httpx.RetryOptions
+	Logger      *slog.Logger
 	// ExcludeSubgroups limits group listings to the group's own projects
 	// (config include_subgroups: false).
 	ExcludeSubgroups bool
@@ -68,12 +72,31 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("gitlab %q: invalid base URL %q", opts.Name, opts.BaseURL)
 	}
 	apiPath := strings.TrimSuffix(u.Path, "/") + "/api/v4/"
-	hc := guard.NewClient(opts.HTTPClient, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
+	tok := opts.TokenSource
+	if tok == nil {
+		static := opts.Token
+		tok = func() string { return static }
+	}
+	authed := &http.Client{}
+	if opts.HTTPClient != nil {
+		cp := *opts.HTTPClient
+		authed = &cp
+	}
+	next := authed.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	limiter := &headerLimiter{}
+	authed.Transport = &tokenTransport{next: next, token: tok, limiter: limiter}
+	hc := guard.NewClient(authed, guard.GitLab, apiPath, opts.Retry, opts.Name, opts.Logger)
 
-	c, err := gl.NewClient(opts.Token,
+	// The token is set per attempt by tokenTransport; client-go sends an
+	// empty PRIVATE-TOKEN, which that transport replaces.
+	c, err := gl.NewClient("",
 		gl.WithBaseURL(base),
 		gl.WithHTTPClient(hc.HTTP),
 		gl.WithoutRetries(),
+		gl.WithCustomLimiter(limiter),
 		gl.WithUserAgent("jiralinkd"),
 	)
 	if err != nil {

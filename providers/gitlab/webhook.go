@@ -13,13 +13,20 @@ import (
 // Standard Webhooks style) when one is configured and the delivery carries
 // a signature, else one whose X-Gitlab-Token equals the secret token.
 type Webhook struct {
-	token   string
-	signing string
+	token   func() string
+	signing func() string
 	now     func() time.Time
 }
 
 // NewWebhook creates a receiver; either secret may be empty, not both.
 func NewWebhook(token, signingToken string) *Webhook {
+	return NewWebhookSource(func() string { return token }, func() string { return signingToken })
+}
+
+// NewWebhookSource creates a receiver that verifies each delivery with the
+// secrets current at that moment (rotated secret files); either function
+// may return "", not both.
+func NewWebhookSource(token, signingToken func() string) *Webhook {
 	return &Webhook{token: token, signing: signingToken, now: time.Now}
 }
 
@@ -32,11 +39,12 @@ func (w *Webhook) Receive(h http.Header, body []byte) (string, providers.Event, 
 		id = h.Get("X-Gitlab-Event-UUID")
 	}
 	var err error
+	token, signing := w.token(), w.signing()
 	switch sig := h.Get("webhook-signature"); {
-	case w.signing != "" && sig != "":
-		err = VerifySigned(w.signing, h.Get("webhook-id"), h.Get("webhook-timestamp"), sig, body, w.now())
-	case w.token != "":
-		err = VerifyToken(w.token, h.Get("X-Gitlab-Token"))
+	case signing != "" && sig != "":
+		err = VerifySigned(signing, h.Get("webhook-id"), h.Get("webhook-timestamp"), sig, body, w.now())
+	case token != "":
+		err = VerifyToken(token, h.Get("X-Gitlab-Token"))
 	default:
 		err = fmt.Errorf("delivery carries no webhook-signature: %w", providers.ErrBadSignature)
 	}

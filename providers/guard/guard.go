@@ -85,6 +85,11 @@ var GitLab = Rules{
 		"/projects/{id}/repository/commits",
 		"/projects/{id}/merge_requests",
 	},
+	// Self-rotation (off by default, rotate_before): revokes the token in
+	// use and returns its successor; it reads no repository data.
+	AllowedPost: []string{
+		"/personal_access_tokens/self/rotate",
+	},
 }
 
 // Error is returned for a refused request. It matches

@@ -203,7 +203,10 @@ func rateLimited(c *call) response {
 // carried any credentials at all.
 func (s *Server) authorized(r *http.Request) (ok, present bool) {
 	h := r.Header.Get("Authorization")
-	if s.opts.Token == "" {
+	s.mu.Lock()
+	want := s.token
+	s.mu.Unlock()
+	if want == "" {
 		return true, h != ""
 	}
 	scheme, tok, found := strings.Cut(h, " ")
@@ -212,7 +215,7 @@ func (s *Server) authorized(r *http.Request) (ok, present bool) {
 	}
 	switch strings.ToLower(scheme) {
 	case "bearer", "token":
-		return subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1, true
+		return subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1, true
 	}
 	return false, true
 }
@@ -248,6 +251,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	b.roll(s.now())
 	limit, remaining := b.limit, max(0, b.limit-b.used)
 	used, reset := b.used, b.resetAt.Unix()
+	exp := s.tokenExp
 	s.mu.Unlock()
 
 	h := w.Header()
@@ -265,6 +269,9 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 	h.Set("X-RateLimit-Resource", "core")
+	if !exp.IsZero() && c.auth == nil && resp.Status != http.StatusUnauthorized {
+		h.Set("GitHub-Authentication-Token-Expiration", exp.UTC().Format("2006-01-02 15:04:05 MST"))
+	}
 	if s.opts.Scopes != nil {
 		h.Set("X-OAuth-Scopes", strings.Join(s.opts.Scopes, ", "))
 		h.Set("X-Accepted-OAuth-Scopes", "repo")

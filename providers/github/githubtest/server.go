@@ -57,6 +57,13 @@ type Options struct {
 	// Scopes, when non-nil, is sent as X-OAuth-Scopes like a classic
 	// token's; nil sends no such header, like a fine-grained token.
 	Scopes []string
+	// TokenExpiration, when set, is sent in the
+	// GitHub-Authentication-Token-Expiration header of every response to a
+	// request authenticated with the token, as GitHub does for
+	// fine-grained tokens and classic tokens with an expiry ("2026-12-31
+	// 12:00:00 UTC"; see
+	// https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api).
+	TokenExpiration time.Time
 }
 
 // Server is the fake. Create it with NewServer (serve Handler yourself) or
@@ -86,6 +93,10 @@ type Server struct {
 	mu  sync.Mutex
 	rl  budget // the configured token's
 	seq int
+	// token and tokenExp are the accepted token and its expiry
+	// (Options.Token and TokenExpiration until SetToken).
+	token    string
+	tokenExp time.Time
 
 	// app is the GitHub App side (app.go).
 	app appState
@@ -112,6 +123,7 @@ func NewServer(opts Options) *Server {
 		s.opts.RateLimit = 5000
 	}
 	s.rl.limit = s.opts.RateLimit
+	s.token, s.tokenExp = opts.Token, opts.TokenExpiration
 	s.mux = s.routes()
 	return s
 }
@@ -178,4 +190,13 @@ func (s *Server) AddOrg(login string) {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	s.orgs[strings.ToLower(login)] = login
+}
+
+// SetToken replaces the accepted token (the former one gets 401 from now
+// on, as after it was revoked or expired) and its expiry (zero: none
+// sent). Tests use it to rotate a token behind the client's back.
+func (s *Server) SetToken(token string, expiration time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token, s.tokenExp = token, expiration
 }

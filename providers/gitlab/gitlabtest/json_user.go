@@ -119,16 +119,8 @@ type tokenJSON struct {
 	LastUsedAt  dbTime   `json:"last_used_at"`
 	Active      bool     `json:"active"`
 	ExpiresAt   string   `json:"expires_at"`
-}
-
-// getTokenSelf describes the token: created with the server, expiring a
-// year later (GitLab's maximum lifetime), used just now.
-func (s *Server) getTokenSelf(c *call) response {
-	return jsonResponse(200, tokenJSON{
-		ID: 1, Name: "jiralinkd", CreatedAt: dbTime(s.createdAt), Description: "jiralinkd (gitlabtest)",
-		Scopes: s.scopes, UserID: userID, LastUsedAt: dbTime(s.now().UTC().Truncate(time.Millisecond)),
-		Active: true, ExpiresAt: s.createdAt.AddDate(1, 0, 0).Format(time.DateOnly),
-	})
+	// Token is the new token's value, only in the answer to a rotation.
+	Token string `json:"token,omitempty"`
 }
 
 // Version and revision of the GitLab the fake claims to be.

@@ -172,7 +172,8 @@ func (s *Server) throttled() response {
 // authorized reports whether r carries the accepted token, as
 // PRIVATE-TOKEN or as a Bearer token.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.opts.Token == "" {
+	want, ok := s.currentToken()
+	if !ok {
 		return true
 	}
 	tok := r.Header.Get("Private-Token")
@@ -183,7 +184,7 @@ func (s *Server) authorized(r *http.Request) bool {
 		}
 		tok = t
 	}
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1
 }
 
 // scopeAllows applies the token's scopes to the route of c.
@@ -198,6 +199,8 @@ func (s *Server) scopeAllows(c *call) bool {
 	switch need {
 	case needAny:
 		return true
+	case needRotate:
+		return has("api", "self_rotate")
 	case needUser:
 		return has("api", "read_api", "read_user")
 	}

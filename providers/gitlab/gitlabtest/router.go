@@ -13,9 +13,10 @@ import (
 type scopeNeed int
 
 const (
-	needAPI  scopeNeed = iota // api or read_api
-	needUser                  // read_user, api or read_api
-	needAny                   // any scope
+	needAPI    scopeNeed = iota // api or read_api
+	needUser                    // read_user, api or read_api
+	needAny                     // any scope
+	needRotate                  // api or self_rotate
 )
 
 // route is one endpoint under /api/v4, in GitLab's notation: ":x" matches
@@ -54,6 +55,7 @@ func (s *Server) routeTable() []*route {
 		newRoute("/version", s.getMetadata, needUser, false),
 		newRoute("/metadata", s.getMetadata, needUser, false),
 		newRoute("/personal_access_tokens/self", s.getTokenSelf, needAny, false),
+		newRoute(rotateSelfPath, s.rotateTokenSelf, needRotate, false),
 		group("/groups/:id", s.getGroup),
 		group("/groups/:id/projects", s.listGroupProjects),
 		group("/groups/:id/subgroups", s.listSubgroups),
@@ -155,6 +157,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	var fn handlerFunc
 	switch {
+	case method == http.MethodPost && c.route != nil && c.route.pattern == rotateSelfPath:
+		fn = c.route.fn
 	case method != http.MethodGet:
 		fn = func(*call) response {
 			return fakeserver.Forbidden(messageResponse(http.StatusForbidden, "403 Forbidden"))

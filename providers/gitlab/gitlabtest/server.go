@@ -103,6 +103,9 @@ type Options struct {
 	// "jiralinkd-bot". Projects whose Namespace is this name live in the
 	// user's personal namespace instead of a group.
 	Username string
+	// TokenExpiresAt is the token's expires_at (a date); zero means a
+	// year after the server started (GitLab's maximum lifetime).
+	TokenExpiresAt time.Time
 }
 
 // Server is the fake. Create it with NewServer (serve Handler yourself) or
@@ -116,7 +119,10 @@ type Server struct {
 	username  string
 	scopes    []string
 	createdAt time.Time // of the user and the token
-	routes    []*route
+
+	// tok is the accepted token and its lifecycle (token.go).
+	tok    tokenState
+	routes []*route
 
 	// core holds the request log, failure injection, latency and URL;
 	// histories caches commit lists and reachability.
@@ -166,6 +172,10 @@ func NewServer(opts Options) *Server {
 		s.opts.RateLimit = 2000
 	}
 	s.createdAt = s.now().UTC().Truncate(time.Second)
+	s.tok = tokenState{value: opts.Token, expires: opts.TokenExpiresAt, id: 1}
+	if s.tok.expires.IsZero() {
+		s.tok.expires = s.createdAt.AddDate(1, 0, 0)
+	}
 	s.routes = s.routeTable()
 	return s
 }
