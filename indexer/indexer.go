@@ -91,6 +91,17 @@ type Target struct {
 	// RateLimit, if set, is the provider's latest request budget; a pass
 	// records it with its outcome (shown by status after a CLI sync).
 	RateLimit func() httpx.RateLimit
+	// Builds links CI runs (GitHub Actions runs, GitLab pipelines) to the
+	// issues they build: one link per issue, repo and workflow. Needs a
+	// Source that implements CISource.
+	Builds bool
+	// Deployments, when set, links the deployments to the environments it
+	// accepts to the issues they contain: one link per issue, repo and
+	// environment (nil: deployments off).
+	Deployments func(environment string) bool
+	// BuildsSince bounds how far back runs and deployments are read
+	// (default DefaultBuildsSince).
+	BuildsSince time.Duration
 }
 
 // SmartCommitRunner carries out smart-commit commands exactly once.
@@ -136,6 +147,11 @@ type Options struct {
 	OnRepoDone  func(state.RepoKey, RepoReport)
 	// Hint names the setting to fix for a failure; stored with it.
 	Hint Hinter
+	// StatusIconsURL, if set, is the base URL of the status icons of
+	// build and deployment links (ci-success.png, ci-failure.png,
+	// ci-running.png, ci-pending.png, ci-cancelled.png); without it the
+	// links carry the status as the icon's title only.
+	StatusIconsURL string
 }
 
 // Progress reports how far a repo's sync has come.

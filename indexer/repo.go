@@ -28,13 +28,14 @@ type repoSync struct {
 
 // Scope says which parts of a repo a sync reads. A pass reads all; a
 // webhook names the part that changed (a push: branches or tags; a pull
-// request event: pull requests).
+// request event: pull requests; a run or deployment event: CI).
 type Scope struct {
 	Branches, Tags, Pulls bool
+	CI                    bool // builds and deployments (see ci.go)
 }
 
 // FullScope syncs everything.
-var FullScope = Scope{Branches: true, Tags: true, Pulls: true}
+var FullScope = Scope{Branches: true, Tags: true, Pulls: true, CI: true}
 
 func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool, scope Scope) RepoReport {
 	start := ix.opts.Now()
@@ -97,6 +98,11 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	if scope.Pulls && ctx.Err() == nil {
 		if err := rs.pulls(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("pull requests: %w", err))
+		}
+	}
+	if scope.CI && ctx.Err() == nil {
+		if err := rs.ci(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if canPrune && ctx.Err() == nil {

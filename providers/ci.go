@@ -1,0 +1,60 @@
+package providers
+
+import "time"
+
+// CIStatus is the state of a CI run or a deployment, normalised across
+// providers. It decides the status icon of a link and whether Jira shows
+// it resolved.
+type CIStatus string
+
+// CI states.
+const (
+	CIPending   CIStatus = "pending"   // queued, waiting, requested
+	CIRunning   CIStatus = "running"   // in progress
+	CISuccess   CIStatus = "success"   // finished and succeeded
+	CIFailure   CIStatus = "failure"   // finished and failed (or errored)
+	CICancelled CIStatus = "cancelled" // cancelled, skipped, timed out
+)
+
+// Final reports whether the state can no longer change (success, failure,
+// cancelled).
+func (s CIStatus) Final() bool { return s == CISuccess || s == CIFailure || s == CICancelled }
+
+// Run is one CI run: a GitHub Actions workflow run or a GitLab pipeline.
+// Metadata only: no job logs, artifacts or traces.
+type Run struct {
+	ID     int64
+	Number int // GitHub run_number; GitLab iid (0 if unknown)
+	// WorkflowKey identifies the workflow or pipeline the run belongs to,
+	// stably across runs (GitHub: the workflow id; GitLab: the pipeline
+	// name, or its source when unnamed). It is part of the link's globalId.
+	WorkflowKey string
+	Workflow    string // display name of the workflow or pipeline
+	Title       string // GitHub display_title (commit subject or PR title)
+	Event       string // what triggered it (push, pull_request, merge_request_event, ...)
+	Status      CIStatus
+	HeadSHA     string
+	HeadBranch  string // branch (or tag) the run built
+	PullNumbers []int  // pull/merge requests the run belongs to, when known
+	HTMLURL     string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Deployment is one deployment of a commit to an environment with its
+// latest status (GitHub deployment + deployment statuses; GitLab
+// deployment).
+type Deployment struct {
+	ID          int64
+	Environment string
+	SHA         string
+	Ref         string // branch or tag deployed, as the provider reports it
+	Description string
+	Status      CIStatus
+	// HTMLURL is where the link points: the environment URL or the
+	// status's target (log) page when the provider reports one, else the
+	// repository's deployments page.
+	HTMLURL   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}

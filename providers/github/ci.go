@@ -1,0 +1,116 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// ciQueryTime formats since for GitHub's created filter.
+func ciQueryTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// Runs streams the repository's workflow runs created at or after since,
+// newest first (GET /repos/{o}/{r}/actions/runs?created=>=since), calling
+// fn until it returns stop. Run lists carry no logs, artifacts or job
+// output; only the list endpoint is read. The first page is conditional on
+// prev when prev answers the same query: a run that is created, changes
+// state or is re-run changes the first page, so a 304 there means nothing
+// since since changed. The state returned is kept only when the read ended
+// on the first page (older runs beyond it could change unseen otherwise).
+func (c *Client) Runs(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Run) (stop bool, err error)) (providers.ListState, bool, error) {
+	q := "created=" + url.QueryEscape(">="+ciQueryTime(since))
+	path := repoPath(repo) + "/actions/runs?" + q
+	fetch := func(n int, etag string) (providers.Page[*gh.WorkflowRun], error) {
+		var body gh.WorkflowRuns
+		p, err := c.getObjectPage(ctx, path, n, etag, &body)
+		if err != nil || p.NotModified {
+			return providers.Page[*gh.WorkflowRun]{NotModified: p.NotModified}, err
+		}
+		return providers.Page[*gh.WorkflowRun]{Items: body.WorkflowRuns, ETag: p.ETag, Next: p.Next}, nil
+	}
+	return streamCI(fetch, q, prev, func(r *gh.WorkflowRun) (bool, error) {
+		run := convertRun(r)
+		if run.CreatedAt.Before(since) {
+			return true, nil
+		}
+		return fn(run)
+	})
+}
+
+// Deployments streams the repository's deployments created at or after
+// since, newest first (GET /repos/{o}/{r}/deployments), each with its
+// latest state read from GET .../deployments/{id}/statuses (one call per
+// deployment read: the list does not carry states). A status changes
+// nothing in the deployment list, so the caller must not rely on a 304
+// while a deployment it saw is not final.
+func (c *Client) Deployments(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Deployment) (stop bool, err error)) (providers.ListState, bool, error) {
+	path := repoPath(repo) + "/deployments"
+	return streamCI(pages[*gh.Deployment](ctx, c, path), "", prev, func(d *gh.Deployment) (bool, error) {
+		if timeOf(d.CreatedAt).Before(since) {
+			return true, nil
+		}
+		statuses, _, _, err := getPage[*gh.DeploymentStatus](ctx, c, path+"/"+strconv.FormatInt(d.GetID(), 10)+"/statuses", 1, "")
+		if err != nil {
+			return true, err
+		}
+		return fn(convertDeployment(repo, d, statuses))
+	})
+}
+
+// objectPage is what getObjectPage tells of one page.
+type objectPage struct {
+	ETag        string
+	Next        bool
+	NotModified bool
+}
+
+// getObjectPage GETs one page of a list GitHub wraps in an object
+// ({"total_count": n, "workflow_runs": [...]}) into body.
+func (c *Client) getObjectPage(ctx context.Context, path string, page int, etag string, body any) (objectPage, error) {
+	u := fmt.Sprintf("%s&per_page=%d&page=%d", path, perPage, page)
+	req, err := c.newRequest(u)
+	if err != nil {
+		return objectPage{}, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.gh.Do(withWait(ctx), req, body)
+	if notModified(resp) {
+		return objectPage{NotModified: true}, nil
+	}
+	if err != nil {
+		return objectPage{}, c.wrap("GET "+path, resp, err)
+	}
+	return objectPage{ETag: resp.Header.Get("ETag"), Next: resp.NextPage != 0}, nil
+}
+
+// streamCI streams a CI list with the first page conditional on prev when
+// prev answers the same query, and returns the first page's state only if
+// the read ended on that page.
+func streamCI[T any](fetch providers.PageFunc[T], query string, prev providers.ListState, fn func(T) (bool, error)) (providers.ListState, bool, error) {
+	first := ""
+	if len(prev.ETags) == 1 && prev.Query == query {
+		first = prev.ETags[0]
+	}
+	last := 1
+	etag, nm, err := providers.StreamFrom(fetch, 1, first, func(it T, page int) (bool, error) {
+		last = page
+		return fn(it)
+	})
+	switch {
+	case err != nil:
+		return providers.ListState{}, false, err
+	case nm:
+		return prev, true, nil
+	case last > 1:
+		return providers.ListState{}, false, nil
+	}
+	return providers.ListState{ETags: []string{etag}, Query: query}, false, nil
+}
