@@ -146,14 +146,14 @@ func ciWatermark(prev time.Time, created []time.Time, final []bool) time.Time {
 
 // ciPick is the run or deployment chosen for one issue's link.
 type ciPick struct {
-	id        state.CIEntryID
-	sourceID  int64
-	created   time.Time
-	status    providers.CIStatus
-	sha       string
-	sources   []string
-	build     *providers.Run
-	deploy    *providers.Deployment
+	id       state.CIEntryID
+	sourceID int64
+	created  time.Time
+	status   providers.CIStatus
+	sha      string
+	sources  []string
+	build    *providers.Run
+	deploy   *providers.Deployment
 }
 
 // runs reads the runs since the watermark and updates the build links.
