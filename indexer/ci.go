@@ -173,10 +173,15 @@ func (rs *repoSync) runs(ctx context.Context, src CISource, store CIStore, st *s
 	picks := map[state.CIEntryID]ciPick{}
 	var order []state.CIEntryID
 	created, final := make([]time.Time, len(runs)), make([]bool, len(runs))
+	if st.Workflows == nil {
+		st.Workflows = map[string]state.EnvCursor{}
+	}
 	for i := range runs {
 		r := &runs[i]
 		created[i], final[i] = r.CreatedAt, r.Status.Final()
-		ks, err := rs.runKeys(*r)
+		line := r.WorkflowKey + "\x00" + r.HeadBranch
+		wf := st.Workflows[line]
+		ks, err := rs.runKeys(*r, wf.Before(r.ID, r.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -187,6 +192,9 @@ func (rs *repoSync) runs(ctx context.Context, src CISource, store CIStore, st *s
 			}
 			// Oldest first: a later run replaces an earlier one.
 			picks[id] = ciPick{id: id, sourceID: r.ID, created: r.CreatedAt, status: r.Status, sha: r.HeadSHA, sources: h.sources, build: r}
+		}
+		if r.Status == providers.CISuccess && r.HeadBranch != "" {
+			st.Workflows[line] = wf.With(state.EnvDeployment{ID: r.ID, SHA: r.HeadSHA, At: r.CreatedAt}, maxEnvHistory)
 		}
 	}
 	entries, err := rs.writeCI(ctx, store, picks, order)
@@ -302,18 +310,19 @@ func older(a time.Time, aID int64, b time.Time, bID int64) bool {
 }
 
 // runKeys are the issues a run concerns: the keys its title and branch
-// name; failing those, the issues linked to its head commit, its branch
-// and its pull requests (read from the stored links: no provider call).
-func (rs *repoSync) runKeys(r providers.Run) ([]hit, error) {
+// name, and the issues linked to the commits it builds — those reachable
+// from its head and not from prev, the last successful run of the same
+// workflow on the same branch before it (with none, the head commit
+// alone). A run that still concerns no issue inherits those of its branch
+// and its pull requests. All of it is read from the stored commit graph
+// and links: no provider call.
+func (rs *repoSync) runKeys(r providers.Run, prev string) ([]hit, error) {
 	m := rs.ix.opts.Matcher
 	hits := addHits(nil, "run title", m.Prose(r.Title))
 	hits = addHits(hits, "run branch", m.Branch(r.HeadBranch))
-	if len(hits) > 0 {
-		return hits, nil
-	}
-	hits, err := rs.linkedIssues(hits, "head commit", GlobalID(rs.key(), KindCommit, r.HeadSHA))
-	if err != nil {
-		return nil, err
+	hits, err := rs.rangeIssues(hits, "built commit", r.HeadSHA, prev, "run", r.ID)
+	if err != nil || len(hits) > 0 {
+		return hits, err
 	}
 	if r.HeadBranch != "" {
 		if hits, err = rs.linkedIssues(hits, "branch", GlobalID(rs.key(), KindBranch, r.HeadBranch)); err != nil {
@@ -328,6 +337,33 @@ func (rs *repoSync) runKeys(r providers.Run) ([]hit, error) {
 	return hits, nil
 }
 
+// rangeIssues adds the issues linked to the commits reachable from head
+// and not from prev (with prev empty, or head not indexed, head alone).
+func (rs *repoSync) rangeIssues(hits []hit, source, head, prev, what string, id int64) ([]hit, error) {
+	shas := []string{head}
+	if prev != "" && prev != head {
+		store := rs.ix.opts.Store.(CIStore) // checked by ci
+		rng, truncated, err := store.CommitRange(rs.key(), head, []string{prev}, maxDeployRange)
+		if err != nil {
+			return nil, err
+		}
+		if truncated {
+			rs.ix.log.Warn("commit range truncated", "provider", rs.t.Name, "repo", rs.repo.FullName,
+				what, id, "commits", maxDeployRange)
+		}
+		if len(rng) > 0 {
+			shas = rng
+		}
+	}
+	var err error
+	for _, sha := range shas {
+		if hits, err = rs.linkedIssues(hits, source, GlobalID(rs.key(), KindCommit, sha)); err != nil {
+			return nil, err
+		}
+	}
+	return hits, nil
+}
+
 // deploymentKeys are the issues a deployment contains: those linked to a
 // commit reachable from the deployed commit and not from prev, the
 // environment's previous successful deployment before it (with none, the
@@ -336,28 +372,7 @@ func (rs *repoSync) deploymentKeys(d providers.Deployment, prev string) ([]hit, 
 	m := rs.ix.opts.Matcher
 	hits := addHits(nil, "deployment description", m.Prose(d.Description))
 	hits = addHits(hits, "deployed ref", m.Branch(d.Ref))
-	shas := []string{d.SHA}
-	if prev != "" {
-		store := rs.ix.opts.Store.(CIStore) // checked by ci
-		rng, truncated, err := store.CommitRange(rs.key(), d.SHA, []string{prev}, maxDeployRange)
-		if err != nil {
-			return nil, err
-		}
-		if truncated {
-			rs.ix.log.Warn("deployment range truncated", "provider", rs.t.Name, "repo", rs.repo.FullName,
-				"environment", d.Environment, "deployment", d.ID, "commits", maxDeployRange)
-		}
-		if len(rng) > 0 {
-			shas = rng
-		}
-	}
-	var err error
-	for _, sha := range shas {
-		if hits, err = rs.linkedIssues(hits, "deployed commit", GlobalID(rs.key(), KindCommit, sha)); err != nil {
-			return nil, err
-		}
-	}
-	return hits, nil
+	return rs.rangeIssues(hits, "deployed commit", d.SHA, prev, "deployment", d.ID)
 }
 
 // linkedIssues adds to hits the issues the stored links of globalID are on.

@@ -22,13 +22,18 @@ type CIState struct {
 	// further.
 	RunWatermark    time.Time `json:"run_watermark"`
 	DeployWatermark time.Time `json:"deploy_watermark"`
-	// Environments maps an environment name to its last successful
-	// deployment.
+	// Environments maps an environment name to its recent successful
+	// deployments.
 	Environments map[string]EnvCursor `json:"environments,omitempty"`
+	// Workflows maps a workflow key and branch (key + "\x00" + branch)
+	// to its recent successful runs: a run builds the commits since the
+	// last green one.
+	Workflows map[string]EnvCursor `json:"workflows,omitempty"`
 }
 
-// EnvCursor is the recent successful deployments to an environment,
-// oldest first: the boundaries of the commit ranges of later ones.
+// EnvCursor is the recent successful deployments to an environment (or
+// runs of a workflow on a branch), oldest first: the boundaries of the
+// commit ranges of later ones.
 type EnvCursor struct {
 	Successes []EnvDeployment `json:"successes,omitempty"`
 }
