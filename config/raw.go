@@ -79,6 +79,15 @@ type rawProvider struct {
 	Reconcile        string         `mapstructure:"reconcile_schedule"`
 	SmartCommits     *rawSmart      `mapstructure:"smart_commits"`
 	App              *rawApp        `mapstructure:"app"`
+	Builds           bool           `mapstructure:"builds"`
+	Deployments      *rawDeploy     `mapstructure:"deployments"`
+	BuildsSince      *time.Duration `mapstructure:"builds_since"`
+}
+
+// rawDeploy configures deployment links for a provider.
+type rawDeploy struct {
+	Enabled      bool     `mapstructure:"enabled"`
+	Environments []string `mapstructure:"environments"`
 }
 
 // rawApp makes a GitHub provider authenticate as a GitHub App instead of

@@ -186,7 +186,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 			Name: p.Name, Type: p.Type, Source: src, Owners: owners, Repos: repos,
 			Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
 			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
-			RateLimit: rateLimit,
+			RateLimit: rateLimit, Builds: p.Builds, Deployments: deployEnvs(p), BuildsSince: p.BuildsSince,
 		})
 	}
 	return d, nil
@@ -355,4 +355,13 @@ func smartBranches(p config.Provider) func(string) bool {
 		return nil
 	}
 	return p.SmartCommits.Matches
+}
+
+// deployEnvs is the environment filter of a provider's deployment links
+// (nil: deployments off).
+func deployEnvs(p config.Provider) func(string) bool {
+	if p.Deployments == nil {
+		return nil
+	}
+	return p.Deployments.Matches
 }
