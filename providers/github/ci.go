@@ -34,7 +34,7 @@ func (c *Client) Runs(ctx context.Context, repo providers.Repo, since time.Time,
 		}
 		return providers.Page[*gh.WorkflowRun]{Items: body.WorkflowRuns, ETag: p.ETag, Next: p.Next}, nil
 	}
-	return streamCI(fetch, q, prev, func(r *gh.WorkflowRun) (bool, error) {
+	return providers.StreamFirstPage(fetch, q, prev, func(r *gh.WorkflowRun) (bool, error) {
 		run := convertRun(r)
 		if run.CreatedAt.Before(since) {
 			return true, nil
@@ -51,7 +51,7 @@ func (c *Client) Runs(ctx context.Context, repo providers.Repo, since time.Time,
 // while a deployment it saw is not final.
 func (c *Client) Deployments(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Deployment) (stop bool, err error)) (providers.ListState, bool, error) {
 	path := repoPath(repo) + "/deployments"
-	return streamCI(pages[*gh.Deployment](ctx, c, path), "", prev, func(d *gh.Deployment) (bool, error) {
+	return providers.StreamFirstPage(pages[*gh.Deployment](ctx, c, path), "", prev, func(d *gh.Deployment) (bool, error) {
 		if timeOf(d.CreatedAt).Before(since) {
 			return true, nil
 		}
@@ -89,28 +89,4 @@ func (c *Client) getObjectPage(ctx context.Context, path string, page int, etag 
 		return objectPage{}, c.wrap("GET "+path, resp, err)
 	}
 	return objectPage{ETag: resp.Header.Get("ETag"), Next: resp.NextPage != 0}, nil
-}
-
-// streamCI streams a CI list with the first page conditional on prev when
-// prev answers the same query, and returns the first page's state only if
-// the read ended on that page.
-func streamCI[T any](fetch providers.PageFunc[T], query string, prev providers.ListState, fn func(T) (bool, error)) (providers.ListState, bool, error) {
-	first := ""
-	if len(prev.ETags) == 1 && prev.Query == query {
-		first = prev.ETags[0]
-	}
-	last := 1
-	etag, nm, err := providers.StreamFrom(fetch, 1, first, func(it T, page int) (bool, error) {
-		last = page
-		return fn(it)
-	})
-	switch {
-	case err != nil:
-		return providers.ListState{}, false, err
-	case nm:
-		return prev, true, nil
-	case last > 1:
-		return providers.ListState{}, false, nil
-	}
-	return providers.ListState{ETags: []string{etag}, Query: query}, false, nil
 }
