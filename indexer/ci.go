@@ -114,18 +114,21 @@ func (rs *repoSync) ci(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// since is where a CI list starts: the watermark, but never further back
-// than the target's BuildsSince.
+// ciSince is where a CI list starts: the watermark, but never further
+// back than the target's BuildsSince, truncated to the hour so that the
+// list's query (and with it the ETag that can answer 304) stays the same
+// from one pass to the next while the watermark moves within the hour.
+// What is listed again is not written again.
 func (rs *repoSync) ciSince(mark time.Time) time.Time {
 	d := rs.t.BuildsSince
 	if d <= 0 {
 		d = DefaultBuildsSince
 	}
-	floor := rs.ix.opts.Now().Add(-d)
-	if mark.After(floor) {
-		return mark
+	since := rs.ix.opts.Now().Add(-d)
+	if mark.After(since) {
+		since = mark
 	}
-	return floor
+	return since.Truncate(time.Hour)
 }
 
 // ciWatermark is the next watermark after reading items created at the

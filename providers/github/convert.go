@@ -178,7 +178,8 @@ func deploymentStatus(state string) providers.CIStatus {
 }
 
 // convertDeployment builds a deployment from its list entry and its
-// statuses, newest first as GitHub lists them.
+// statuses, newest first as GitHub lists them (the first page of them:
+// an "inactive" status only follows the one that made it active).
 func convertDeployment(repo providers.Repo, d *gh.Deployment, statuses []*gh.DeploymentStatus) providers.Deployment {
 	out := providers.Deployment{
 		ID:          d.GetID(),
@@ -191,7 +192,15 @@ func convertDeployment(repo providers.Repo, d *gh.Deployment, statuses []*gh.Dep
 		UpdatedAt:   timeOf(d.UpdatedAt),
 	}
 	if len(statuses) > 0 {
+		// A later deployment marks this one inactive: what it was is told
+		// by its latest other status.
 		s := statuses[0]
+		for _, st := range statuses {
+			if st.GetState() != "inactive" {
+				s = st
+				break
+			}
+		}
 		out.Status = deploymentStatus(s.GetState())
 		out.UpdatedAt = timeOf(s.CreatedAt)
 		out.HTMLURL = firstURL(s.GetEnvironmentURL(), s.GetLogURL(), s.GetTargetURL())
