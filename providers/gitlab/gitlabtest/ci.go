@@ -216,8 +216,9 @@ type deploymentJSON struct {
 	Deployable  *struct{}       `json:"deployable"`
 }
 
-// environmentID is a stable id per project and environment name.
-func environmentID(project int64, name string) int64 {
+// EnvironmentID is the id the server gives a project's environment (a
+// stable number per project and name).
+func EnvironmentID(project int64, name string) int64 {
 	var h int64 = 17
 	for _, r := range name {
 		h = h*31 + int64(r)
@@ -257,7 +258,7 @@ func (s *Server) listDeployments(c *call, snap *projectSnapshot) response {
 	for _, d := range page {
 		items = append(items, deploymentJSON{ID: d.ID, IID: d.IID, Ref: d.Ref, SHA: d.SHA,
 			CreatedAt: dbTime(d.CreatedAt), UpdatedAt: dbTime(d.UpdatedAt), Status: d.Status, User: s.user(s.username),
-			Environment: environmentJSON{ID: environmentID(snap.p.ID, d.Environment), Name: d.Environment, Slug: d.Environment,
+			Environment: environmentJSON{ID: EnvironmentID(snap.p.ID, d.Environment), Name: d.Environment, Slug: d.Environment,
 				ExternalURL: d.ExternalURL, CreatedAt: dbTime(d.CreatedAt), UpdatedAt: dbTime(d.UpdatedAt)}})
 	}
 	return listResponse(items, header)
