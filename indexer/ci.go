@@ -114,11 +114,8 @@ func (rs *repoSync) ci(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ciSince is where a CI list starts: the watermark, but never further
-// back than the target's BuildsSince, truncated to the hour so that the
-// list's query (and with it the ETag that can answer 304) stays the same
-// from one pass to the next while the watermark moves within the hour.
-// What is listed again is not written again.
+// ciSince is where a CI list stops: the watermark, but never further
+// back than the target's BuildsSince.
 func (rs *repoSync) ciSince(mark time.Time) time.Time {
 	d := rs.t.BuildsSince
 	if d <= 0 {
@@ -128,7 +125,7 @@ func (rs *repoSync) ciSince(mark time.Time) time.Time {
 	if mark.After(since) {
 		since = mark
 	}
-	return since.Truncate(time.Hour)
+	return since
 }
 
 // ciWatermark is the next watermark after reading items created at the
@@ -145,6 +142,20 @@ func ciWatermark(prev time.Time, created []time.Time, final []bool) time.Time {
 		}
 	}
 	return w
+}
+
+// keepIfFinal is the list state to store after a read: the first page's,
+// unless an item read is not final yet. Such an item may change where a
+// 304 on the first page would not show it (beyond the first page; or, on
+// GitHub, in a deployment's statuses, which the deployment list does not
+// carry), so the next pass reads the list again.
+func keepIfFinal(ls providers.ListState, final []bool) providers.ListState {
+	for _, f := range final {
+		if !f {
+			return providers.ListState{}
+		}
+	}
+	return ls
 }
 
 // ciPick is the run or deployment chosen for one issue's link.
@@ -204,7 +215,7 @@ func (rs *repoSync) runs(ctx context.Context, src CISource, store CIStore, st *s
 	if err != nil {
 		return err
 	}
-	st.RunList = ls
+	st.RunList = keepIfFinal(ls, final)
 	st.RunWatermark = ciWatermark(st.RunWatermark, created, final)
 	if rs.ix.opts.DryRun {
 		return nil
@@ -259,14 +270,7 @@ func (rs *repoSync) deployments(ctx context.Context, src CISource, store CIStore
 	if err != nil {
 		return err
 	}
-	// A deployment's new status changes nothing in GitHub's deployment
-	// list: while one is not final, the list is read in full next time.
-	st.DeployList = ls
-	for _, f := range final {
-		if !f {
-			st.DeployList = providers.ListState{}
-		}
-	}
+	st.DeployList = keepIfFinal(ls, final)
 	st.DeployWatermark = ciWatermark(st.DeployWatermark, created, final)
 	if rs.ix.opts.DryRun {
 		return nil

@@ -62,28 +62,22 @@ type Deployment struct {
 // StreamFirstPage streams a list newest first with its first page
 // conditional on prev when prev answers the same query (a 304 there
 // returns unchanged, fn not called). The state returned is the first
-// page's, and only when the read ended on that page: a 304 on page 1
-// then proves that nothing the previous read covered changed. A read
-// that went further returns the zero state (the next read is
-// unconditional). It suits the CI lists, which are read back to a
-// watermark rather than in full.
+// page's. It suits the CI lists, which are read back to a watermark rather
+// than in full: new and changed items come first, so a 304 on the first
+// page proves that nothing changed — as long as no item the caller still
+// waits on lies beyond it, which the caller judges (it keeps the state
+// only when every item it read is final).
 func StreamFirstPage[T any](fetch PageFunc[T], query string, prev ListState, fn func(T) (stop bool, err error)) (ListState, bool, error) {
 	first := ""
 	if len(prev.ETags) == 1 && prev.Query == query {
 		first = prev.ETags[0]
 	}
-	last := 1
-	etag, nm, err := StreamFrom(fetch, 1, first, func(it T, page int) (bool, error) {
-		last = page
-		return fn(it)
-	})
+	etag, nm, err := Stream(fetch, first, fn)
 	switch {
 	case err != nil:
 		return ListState{}, false, err
 	case nm:
 		return prev, true, nil
-	case last > 1:
-		return ListState{}, false, nil
 	}
 	return ListState{ETags: []string{etag}, Query: query}, false, nil
 }

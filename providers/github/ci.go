@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -12,20 +11,17 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
-// ciQueryTime formats since for GitHub's created filter.
-func ciQueryTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
 // Runs streams the repository's workflow runs created at or after since,
-// newest first (GET /repos/{o}/{r}/actions/runs?created=>=since), calling
-// fn until it returns stop. Run lists carry no logs, artifacts or job
-// output; only the list endpoint is read. The first page is conditional on
-// prev when prev answers the same query: a run that is created, changes
-// state or is re-run changes the first page, so a 304 there means nothing
-// since since changed. The state returned is kept only when the read ended
-// on the first page (older runs beyond it could change unseen otherwise).
+// newest first (GET /repos/{o}/{r}/actions/runs, which GitHub orders by
+// creation), calling fn until it returns stop. Only the list endpoint is
+// read: never logs, jobs or artifacts. The reading stops at the first run
+// created before since; the query carries no date filter, so it is the
+// same on every pass and its first page can be asked conditionally with
+// prev: a run that is created, changes state or is re-run changes the
+// first page, so a 304 there means nothing changed (see
+// providers.StreamFirstPage for when the caller keeps the state).
 func (c *Client) Runs(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Run) (stop bool, err error)) (providers.ListState, bool, error) {
-	q := "created=" + url.QueryEscape(">="+ciQueryTime(since))
-	path := repoPath(repo) + "/actions/runs?" + q
+	path := repoPath(repo) + "/actions/runs?exclude_pull_requests=false"
 	fetch := func(n int, etag string) (providers.Page[*gh.WorkflowRun], error) {
 		var body gh.WorkflowRuns
 		p, err := c.getObjectPage(ctx, path, n, etag, &body)
@@ -34,7 +30,7 @@ func (c *Client) Runs(ctx context.Context, repo providers.Repo, since time.Time,
 		}
 		return providers.Page[*gh.WorkflowRun]{Items: body.WorkflowRuns, ETag: p.ETag, Next: p.Next}, nil
 	}
-	return providers.StreamFirstPage(fetch, q, prev, func(r *gh.WorkflowRun) (bool, error) {
+	return providers.StreamFirstPage(fetch, "", prev, func(r *gh.WorkflowRun) (bool, error) {
 		run := convertRun(r)
 		if run.CreatedAt.Before(since) {
 			return true, nil
