@@ -77,6 +77,9 @@ type Jira struct {
 	// Deployment is auto, datacenter or cloud (see jiraclient.ParseDeployment):
 	// auto means Jira Cloud for *.atlassian.net, else asked from serverInfo.
 	Deployment string
+	// StatusIconsURL is the base URL (no trailing slash) of the status
+	// icons of build and deployment links, ci-<state>.png; "" means none.
+	StatusIconsURL string
 }
 
 // Provider configures one Git server to index.

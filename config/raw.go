@@ -52,6 +52,7 @@ type rawJira struct {
 	Timeout                   time.Duration `mapstructure:"timeout"`
 	CAFile                    string        `mapstructure:"ca_file"`
 	Deployment                string        `mapstructure:"deployment"`
+	StatusIconsURL            string        `mapstructure:"status_icons_url"`
 }
 
 type rawProvider struct {

@@ -235,6 +235,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 	}
 	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
 	opts.Hint = d.hint
+	opts.StatusIconsURL = d.cfg.Jira.StatusIconsURL
 	rd, err := redact.New()
 	if err != nil {
 		return nil, fmt.Errorf("secret redaction rules: %w", err)
