@@ -1,11 +1,13 @@
 package githubtest_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/providers/fakeserver"
+	"github.com/jiralinkd/jiralinkd/providers/github"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
 )
 
@@ -79,5 +81,44 @@ func TestCIListsAndForbiddenEndpoints(t *testing.T) {
 	}
 	if f := s.ForbiddenRequests(); len(f) != 4 {
 		t.Errorf("logs, artifacts and jobs not all marked forbidden: %+v", f)
+	}
+}
+
+// TestCIEventsMatchGitHubExamples: the webhook bodies the fake builds have
+// every field of GitHub's examples, with the same JSON types, and parse.
+func TestCIEventsMatchGitHubExamples(t *testing.T) {
+	_, zk := corpusServer(t, githubtest.Options{})
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	zk.UpsertRun(githubtest.WorkflowRun{ID: 30433642, WorkflowID: 159038, Name: "Build", HeadBranch: "master", HeadSHA: zkHead,
+		Status: "completed", Conclusion: "failure", PullNumbers: []int{9000}, CreatedAt: at})
+	zk.AddDeployment(githubtest.Deployment{ID: 7, SHA: zkHead, Ref: "master", Environment: "production", CreatedAt: at})
+	zk.AddDeploymentStatus(7, githubtest.DeploymentStatus{State: "success", CreatedAt: at.Add(time.Minute)})
+	for _, tc := range []struct {
+		fixture, event string
+		body           []byte
+	}{
+		{"octokit-webhooks-workflow_run-completed.with-pull-requests.payload.json", "workflow_run", zk.WorkflowRunEvent(30433642, "completed")},
+		{"octokit-webhooks-deployment_status.payload.json", "deployment_status", zk.DeploymentStatusEvent(7)},
+	} {
+		want := fakeserver.LoadJSON(t, "testdata/"+tc.fixture)
+		var got any
+		if err := json.Unmarshal(tc.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		// Repositories in webhooks are the full form; the fake's event
+		// carries the list form (jiralinkd reads only id, names, URL).
+		for _, d := range fakeserver.ShapeDiff(want, got, []string{"repository", "organization", "workflow_run.repository", "workflow_run.head_repository", "sender"}) {
+			t.Errorf("%s: %s", tc.event, d)
+		}
+		ev, err := github.ParseWebhook(tc.event, tc.body)
+		if err != nil || ev.Repo.ID != 1000 {
+			t.Errorf("%s: parse: %+v, %v", tc.event, ev, err)
+		}
+	}
+	if ev, err := github.ParseWebhook("deployment", zk.DeploymentEvent(7)); err != nil || ev.Deployment == nil || ev.Deployment.ID != 7 {
+		t.Errorf("deployment event: %+v, %v", ev, err)
+	}
+	if zk.WorkflowRunEvent(1, "completed") != nil || zk.DeploymentStatusEvent(8) != nil {
+		t.Error("events of unknown runs or deployments")
 	}
 }
