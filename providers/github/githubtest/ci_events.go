@@ -46,8 +46,8 @@ func (h *RepoHandle) WorkflowRunEvent(id int64, action string) []byte {
 	wf := map[string]any{
 		"id": r.WorkflowID, "node_id": legacyNodeID("Workflow", jsonInt(r.WorkflowID)), "name": r.Name, "path": r.Path,
 		"state": "active", "created_at": ghTime(snap.createdAt), "updated_at": ghTime(snap.createdAt),
-		"url":      c.base + "/repos/" + full + "/actions/workflows/" + jsonInt(r.WorkflowID),
-		"html_url": h.s.web + "/" + full + "/blob/" + cmp.Or(snap.repo.DefaultBranch, "main") + "/" + r.Path,
+		"url":       c.base + "/repos/" + full + "/actions/workflows/" + jsonInt(r.WorkflowID),
+		"html_url":  h.s.web + "/" + full + "/blob/" + cmp.Or(snap.repo.DefaultBranch, "main") + "/" + r.Path,
 		"badge_url": h.s.web + "/" + full + "/workflows/" + r.Name + "/badge.svg",
 	}
 	return mustJSON(map[string]any{
