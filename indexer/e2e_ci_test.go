@@ -10,6 +10,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/redact"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
@@ -237,4 +238,53 @@ func TestEndToEndBuildsAndDeployments(t *testing.T) {
 	}
 	assertCILinks(t, "re-run", s, final)
 	assertNoForbidden(t, s.gh.Requests())
+}
+
+// TestBuildTitlesAreRedacted: a secret in a workflow run's name or title is
+// masked in the build link, like every other title.
+func TestBuildTitlesAreRedacted(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	b := corpus.NewBuilder()
+	root := b.Commit(nil, "ZOOKEEPER-1: initial import", at)
+	b.Branch("master", root)
+	s := newStack(t, b.Build(), nil)
+	rd, err := redact.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	s.ix, err = indexer.New(indexer.Options{Store: s.store, Jira: s.jc, Matcher: s.m,
+		Redact: func(text string) (string, []string) {
+			out, found := rd.Redact(text)
+			var ids []string
+			for _, f := range found {
+				ids = append(ids, f.Rule)
+			}
+			return out, ids
+		},
+		OnRedaction: func(rule string) { rules = append(rules, rule) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tgt.Builds = true
+	tok := fakeToken()
+	s.repo.UpsertRun(githubtest.WorkflowRun{ID: 1, WorkflowID: 5, Name: "deploy with " + tok, HeadBranch: "master", HeadSHA: root,
+		DisplayTitle: "ZOOKEEPER-1 rotate " + tok, Status: "completed", Conclusion: "success", CreatedAt: at.Add(time.Minute)})
+	mustOK(t, s.sync(t))
+	var build *jiraclient.RemoteLink
+	for _, l := range s.jira.Links("ZOOKEEPER-1") {
+		if strings.Contains(l.GlobalID, "/build/") {
+			build = &l
+		}
+	}
+	if build == nil {
+		t.Fatalf("no build link: %+v", s.jira.Links("ZOOKEEPER-1"))
+	}
+	if strings.Contains(build.Object.Title+build.Object.Summary, tok) || !strings.Contains(build.Object.Title, "[REDACTED:") || !strings.Contains(build.Object.Summary, "[REDACTED:") {
+		t.Errorf("build link not redacted: %q / %q", build.Object.Title, build.Object.Summary)
+	}
+	if len(rules) == 0 {
+		t.Error("redactions not reported")
+	}
 }

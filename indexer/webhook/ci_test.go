@@ -39,3 +39,29 @@ func TestWorkflowRunWebhookSyncsBuildsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDeploymentStatusWebhookSyncsDeployments: a deployment_status
+// delivery built by the fake from its state links the deployment to the
+// issue its commit names.
+func TestDeploymentStatusWebhookSyncsDeployments(t *testing.T) {
+	e := newEnv(t)
+	e.tgt.Deployments = func(env string) bool { return env == "production" }
+	done := e.runWorker(t)
+	e.repo.AddDeployment(githubtest.Deployment{ID: 31, SHA: e.root, Ref: "v1.0", Environment: "production", CreatedAt: time.Now().Add(-time.Hour)})
+	e.repo.AddDeploymentStatus(31, githubtest.DeploymentStatus{State: "success", EnvironmentURL: "https://api.example.com"})
+	body := e.repo.DeploymentStatusEvent(31)
+	if code, _ := e.post(t, "gh", "deployment_status", "ds-1", body, sign(body, secret)); code != http.StatusAccepted {
+		t.Fatalf("deployment_status: %d", code)
+	}
+	waitDone(t, done)
+	var found bool
+	for _, l := range e.jira.Links("ABC-1") {
+		if strings.HasSuffix(l.GlobalID, "/deployment/production") && strings.HasPrefix(l.Object.Title, "Deployed to production · success · v1.0 · ") &&
+			l.Object.URL == "https://api.example.com" && l.Object.Status != nil && l.Object.Status.Resolved {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no deployment link on ABC-1: %+v", e.jira.Links("ABC-1"))
+	}
+}
