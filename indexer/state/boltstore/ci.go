@@ -113,6 +113,32 @@ func hasPrefix(b, prefix []byte) bool {
 	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
 }
 
+// linearRange follows first parents from head to one of stop. ok is false
+// (and the general walk needed) when it meets a merge, an unindexed
+// commit, the history's root or more than limit commits before a stop
+// commit.
+func linearRange(b *bolt.Bucket, head string, stop []string, limit int) (shas []string, ok bool) {
+	isStop := make(map[string]bool, len(stop))
+	for _, s := range stop {
+		isStop[s] = true
+	}
+	for c := head; ; {
+		if isStop[c] {
+			return shas, true
+		}
+		v := b.Get(state.SHAKey(c))
+		if v == nil || len(shas) == limit {
+			return nil, false
+		}
+		ps := state.DecodeParents(v)
+		if len(ps) != 1 {
+			return nil, false
+		}
+		shas = append(shas, c)
+		c = ps[0]
+	}
+}
+
 // CommitRange lists the indexed commits reachable from head and from none
 // of stop, at most limit of them (truncated then reports that there were
 // more). Commits that are not indexed are neither listed nor walked
@@ -121,6 +147,13 @@ func (s *Store) CommitRange(k state.RepoKey, head string, stop []string, limit i
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCommits).Bucket(repoKeyBytes(k))
 		if b == nil {
+			return nil
+		}
+		// Fast path, exact for a linear stretch (the usual run or
+		// deployment after the previous one on the same line): follow
+		// single parents from head until a stop commit.
+		if lin, ok := linearRange(b, head, stop, limit); ok {
+			shas = lin
 			return nil
 		}
 		// Everything the stop commits reach is excluded.

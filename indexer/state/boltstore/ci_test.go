@@ -120,6 +120,8 @@ func testCICommitRange(t *testing.T, s ciBackend) {
 		trunc bool
 	}{
 		{"since b", m, []string{b}, 100, []string{c, x, m}, false},
+		{"linear stretch", c, []string{a}, 100, []string{b, c}, false},
+		{"linear stretch, limited", c, []string{a}, 1, nil, true},
 		{"since the side line", m, []string{x}, 100, []string{b, c, m}, false},
 		{"everything", m, nil, 100, []string{a, b, c, x, m}, false},
 		{"head reached by stop", b, []string{c}, 100, nil, false},
