@@ -102,16 +102,30 @@ func (rs *repoSync) ci(ctx context.Context) error {
 	st.Key = rs.key()
 	var errs []error
 	if rs.t.Builds {
-		if err := rs.runs(ctx, src, store, &st); err != nil {
+		if err := rs.runs(ctx, src, store, &st); err != nil && !rs.ciUnavailable("builds", err) {
 			errs = append(errs, fmt.Errorf("builds: %w", err))
 		}
 	}
 	if rs.t.Deployments != nil && ctx.Err() == nil {
-		if err := rs.deployments(ctx, src, store, &st); err != nil {
+		if err := rs.deployments(ctx, src, store, &st); err != nil && !rs.ciUnavailable("deployments", err) {
 			errs = append(errs, fmt.Errorf("deployments: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ciUnavailable reports (and logs) a CI list the provider refuses or does
+// not have for this repository: CI/CD or Actions disabled on it (GitLab
+// answers 403, GitHub 404), or a token without the Actions or Deployments
+// permission. That does not fail the repository: its other steps are
+// fine, and a repository without CI is not an error to fix.
+func (rs *repoSync) ciUnavailable(what string, err error) bool {
+	if !errors.Is(err, providers.ErrForbidden) && !errors.Is(err, providers.ErrNotFound) {
+		return false
+	}
+	rs.ix.log.Warn(what+" not readable for this repository (CI disabled on it, or the token lacks the permission); skipped",
+		"provider", rs.t.Name, "repo", rs.repo.FullName, "err", err)
+	return true
 }
 
 // ciSince is where a CI list stops: the watermark, but never further

@@ -2,6 +2,7 @@ package indexer_test
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
+	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // Both GitHub source types read runs and deployments.
@@ -286,5 +288,47 @@ func TestBuildTitlesAreRedacted(t *testing.T) {
 	}
 	if len(rules) == 0 {
 		t.Error("redactions not reported")
+	}
+}
+
+// TestCIStepIsIndependent: a run list the token may not read (403) skips
+// builds without failing the repo; a failing one (500s) fails the repo's
+// pass but not its other steps, and the next pass catches up.
+func TestCIStepIsIndependent(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	b := corpus.NewBuilder()
+	root := b.Commit(nil, "ZOOKEEPER-1: initial import", at)
+	b.Branch("master", root)
+	s := newStack(t, b.Build(), nil)
+	s.tgt.Builds = true
+	s.tgt.Deployments = func(string) bool { return true }
+	s.repo.UpsertRun(githubtest.WorkflowRun{ID: 1, WorkflowID: 5, Name: "ci", HeadBranch: "master", HeadSHA: root,
+		Status: "completed", Conclusion: "success", CreatedAt: at.Add(time.Minute)})
+	s.repo.AddDeployment(githubtest.Deployment{ID: 2, SHA: root, Ref: "master", Environment: "production", CreatedAt: at.Add(2 * time.Minute)})
+	s.repo.AddDeploymentStatus(2, githubtest.DeploymentStatus{State: "success"})
+	const runs = "GET /repos/{owner}/{repo}/actions/runs"
+
+	s.gh.FailNext(runs, 1, http.StatusForbidden, nil, `{"message":"Resource not accessible by personal access token"}`)
+	mustOK(t, s.sync(t))
+	kinds := func() (build, deploy, commit bool) {
+		for _, l := range s.jira.Links("ZOOKEEPER-1") {
+			build = build || strings.Contains(l.GlobalID, "/build/")
+			deploy = deploy || strings.Contains(l.GlobalID, "/deployment/")
+			commit = commit || strings.Contains(l.GlobalID, "/commit/")
+		}
+		return
+	}
+	if build, deploy, commit := kinds(); build || !deploy || !commit {
+		t.Errorf("403 on runs: build %v, deployment %v, commit %v; want only the build missing", build, deploy, commit)
+	}
+
+	s.gh.FailNext(runs, httpx.DefaultMaxAttempts, http.StatusBadGateway, nil, "bad gateway") // every retry of one call
+	rep := s.sync(t)
+	if len(rep.Repos) != 1 || rep.Repos[0].Err == nil || !strings.Contains(rep.Repos[0].Err.Error(), "builds: list runs") {
+		t.Fatalf("500s on runs: %+v", rep.Repos)
+	}
+	mustOK(t, s.sync(t))
+	if build, deploy, commit := kinds(); !build || !deploy || !commit {
+		t.Errorf("after recovery: build %v, deployment %v, commit %v", build, deploy, commit)
 	}
 }
