@@ -13,30 +13,20 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
-// Entity kinds of CI links. Like the others, the values are part of every
-// globalId: never change them.
-const (
-	KindBuild      EntityKind = "build"
-	KindDeployment EntityKind = "deployment"
-)
-
-func init() {
-	relationship[KindBuild] = "builds"
-	relationship[KindDeployment] = "deployments"
-}
-
 // CISource is implemented by the Sources that can read CI runs and
 // deployments (GitHub Actions runs and deployments; GitLab pipelines and
 // deployments). The indexer type-asserts it; a Source without it syncs no
 // builds or deployments.
 //
-// Both calls stream items newest first and read no further back than
-// since: every item created at or after since, and every item changed at or
-// after since where the provider can filter on that (GitLab). prev is the
-// state the previous call returned; with it a provider may answer
-// unchanged (a 304 on the first page), in which case fn was not called and
-// the caller has nothing to do. The returned state is to be stored once
-// everything derived from the items is written.
+// Both calls stream items newest first — GitHub by creation, GitLab by
+// last update, so a changed item comes first — and stop at the first item
+// older than since in that order: every item created (GitLab: updated) at
+// or after since is read, never one from long before it. Metadata only:
+// no logs, jobs, traces or artifacts. prev is the state the previous call
+// returned; with it a provider may answer unchanged (a 304 on the first
+// page), in which case fn was not called and the caller has nothing to
+// do. The returned state is the first page's, to be stored once
+// everything derived from the items is written (see keepIfFinal).
 type CISource interface {
 	Runs(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Run) (stop bool, err error)) (providers.ListState, bool, error)
 	Deployments(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Deployment) (stop bool, err error)) (providers.ListState, bool, error)
@@ -66,10 +56,9 @@ var ErrNoCIStore = errors.New("the state backend does not support builds and dep
 // deployments when Target.BuildsSince is zero.
 const DefaultBuildsSince = 90 * 24 * time.Hour
 
-// maxDeployRange bounds the commits of one deployment's range that are
-// examined (a deployment far ahead of the last one, or a rewritten
-// environment).
-const maxDeployRange = 10000
+// maxRange bounds the commits of one run's or deployment's range that are
+// examined (one far ahead of the previous, or after a rewritten history).
+const maxRange = 10000
 
 // maxEnvHistory is how many successful deployments per environment are
 // remembered (the boundary of a re-listed older deployment).
@@ -364,13 +353,13 @@ func (rs *repoSync) rangeIssues(hits []hit, source, head, prev, what string, id 
 	shas := []string{head}
 	if prev != "" && prev != head {
 		store := rs.ix.opts.Store.(CIStore) // checked by ci
-		rng, truncated, err := store.CommitRange(rs.key(), head, []string{prev}, maxDeployRange)
+		rng, truncated, err := store.CommitRange(rs.key(), head, []string{prev}, maxRange)
 		if err != nil {
 			return nil, err
 		}
 		if truncated {
 			rs.ix.log.Warn("commit range truncated", "provider", rs.t.Name, "repo", rs.repo.FullName,
-				what, id, "commits", maxDeployRange)
+				what, id, "commits", maxRange)
 		}
 		if len(rng) > 0 {
 			shas = rng
