@@ -377,12 +377,18 @@ func (rs *repoSync) rangeIssues(hits []hit, source, head, prev, what string, id 
 // deploymentKeys are the issues a deployment contains: those linked to a
 // commit reachable from the deployed commit and not from prev, the
 // environment's previous successful deployment before it (with none, the
-// deployed commit alone), plus keys its description or ref name.
+// deployed commit alone), plus keys its description or ref name. A
+// deployment that still concerns no issue inherits those of the branch it
+// deployed.
 func (rs *repoSync) deploymentKeys(d providers.Deployment, prev string) ([]hit, error) {
 	m := rs.ix.opts.Matcher
 	hits := addHits(nil, "deployment description", m.Prose(d.Description))
 	hits = addHits(hits, "deployed ref", m.Branch(d.Ref))
-	return rs.rangeIssues(hits, "deployed commit", d.SHA, prev, "deployment", d.ID)
+	hits, err := rs.rangeIssues(hits, "deployed commit", d.SHA, prev, "deployment", d.ID)
+	if err != nil || len(hits) > 0 || d.Ref == "" {
+		return hits, err
+	}
+	return rs.linkedIssues(hits, "deployed branch", GlobalID(rs.key(), KindBranch, d.Ref))
 }
 
 // linkedIssues adds to hits the issues the stored links of globalID are on.

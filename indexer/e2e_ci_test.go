@@ -332,3 +332,27 @@ func TestCIStepIsIndependent(t *testing.T) {
 		t.Errorf("after recovery: build %v, deployment %v, commit %v", build, deploy, commit)
 	}
 }
+
+// TestRunInheritsThePullRequestsIssues: a run whose title, branch and
+// commits name no issue gets the issues of its pull request (from the
+// stored links: no extra call).
+func TestRunInheritsThePullRequestsIssues(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	b := corpus.NewBuilder()
+	root := b.Commit(nil, "Initial import", at)
+	topic := b.Commit([]string{root}, "Tidy the parser", at.Add(time.Minute))
+	b.Branch("master", root)
+	b.Branch("topic", topic)
+	s := newStack(t, b.Build(), nil)
+	s.tgt.Builds = true
+	s.repo.UpsertPull(githubtest.PullRequest{Number: 41, Title: "ZOOKEEPER-8: parser cleanup", User: "dev", HeadRef: "topic", HeadSHA: topic,
+		HeadOwner: "apache", CreatedAt: at.Add(2 * time.Minute)})
+	s.repo.UpsertRun(githubtest.WorkflowRun{ID: 7, WorkflowID: 5, Name: "ci", HeadBranch: "topic", HeadSHA: topic, Event: "pull_request",
+		DisplayTitle: "Tidy the parser", PullNumbers: []int{41}, Status: "completed", Conclusion: "failure", CreatedAt: at.Add(3 * time.Minute)})
+	mustOK(t, s.sync(t))
+	key := state.RepoKey{Provider: "github", ID: repoID}
+	assertCILinks(t, "pull request run", s, map[string]map[string]ciLink{
+		"ZOOKEEPER-8": {indexer.GlobalID(key, indexer.KindBuild, "5"): {Title: "CI · ci #1 · failure · topic@" + topic[:7], Icon: "failure",
+			URL: "https://github.com/apache/zookeeper/actions/runs/7"}},
+	})
+}
