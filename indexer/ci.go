@@ -186,6 +186,7 @@ func (rs *repoSync) runs(ctx context.Context, src CISource, store CIStore, st *s
 	if unchanged {
 		return nil
 	}
+	rs.rep.Runs += len(runs)
 	sort.SliceStable(runs, func(i, j int) bool { return older(runs[i].CreatedAt, runs[i].ID, runs[j].CreatedAt, runs[j].ID) })
 	picks := map[state.CIEntryID]ciPick{}
 	var order []state.CIEntryID
@@ -252,6 +253,7 @@ func (rs *repoSync) deployments(ctx context.Context, src CISource, store CIStore
 		if !rs.t.Deployments(d.Environment) {
 			continue
 		}
+		rs.rep.Deployments++
 		created, final = append(created, d.CreatedAt), append(final, d.Status.Final())
 		env := st.Environments[d.Environment]
 		ks, err := rs.deploymentKeys(*d, env.Before(d.ID, d.CreatedAt))

@@ -233,6 +233,7 @@ func (r Report) Failed() int {
 type RepoReport struct {
 	Repo                       string
 	Commits, Branches, Pulls   int // new entities handled
+	Runs, Deployments          int // CI runs and deployments read (builds and deployments step)
 	LinksWritten, LinksDeleted int
 	LinksUpdated               int // of LinksWritten, links that existed and changed
 	Duration                   time.Duration

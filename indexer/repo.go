@@ -137,7 +137,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	lvl := ix.log.Info
 	args := []any{"provider", t.Name, "repo", r.FullName, "commits", rep.Commits, "branches", rep.Branches,
-		"pulls", rep.Pulls, "links_written", rep.LinksWritten, "links_deleted", rep.LinksDeleted,
+		"pulls", rep.Pulls, "runs", rep.Runs, "deployments", rep.Deployments, "links_written", rep.LinksWritten, "links_deleted", rep.LinksDeleted,
 		"duration", rep.Duration.Round(time.Millisecond)}
 	if rep.Err != nil {
 		lvl = ix.log.Error
