@@ -147,6 +147,25 @@ func ciWatermark(prev time.Time, created []time.Time, final []bool) time.Time {
 	return w
 }
 
+// ciStaleAfter is how long a run or deployment may stay unfinished, with
+// no change, before the watermark passes it: a deployment nobody ever
+// reported a status for, a run waiting for an approval that never comes.
+// Until then each pass reads back to it (on GitHub, one statuses call per
+// deployment since); after, a late change to it is still seen on GitLab,
+// whose lists are ordered by update, but not on GitHub, whose are ordered
+// by creation.
+const ciStaleAfter = 24 * time.Hour
+
+// settled reports whether a run or deployment counts as final for the
+// watermark: finished, or unchanged for ciStaleAfter.
+func (rs *repoSync) settled(s providers.CIStatus, created, updated time.Time) bool {
+	last := updated
+	if last.IsZero() {
+		last = created
+	}
+	return s.Final() || rs.ix.opts.Now().Sub(last) > ciStaleAfter
+}
+
 // keepIfFinal is the list state to store after a read: the first page's,
 // unless an item read is not final yet. Such an item may change where a
 // 304 on the first page would not show it (beyond the first page; or, on
@@ -196,7 +215,7 @@ func (rs *repoSync) runs(ctx context.Context, src CISource, store CIStore, st *s
 	}
 	for i := range runs {
 		r := &runs[i]
-		created[i], final[i] = r.CreatedAt, r.Status.Final()
+		created[i], final[i] = r.CreatedAt, rs.settled(r.Status, r.CreatedAt, r.UpdatedAt)
 		line := r.WorkflowKey + "\x00" + r.HeadBranch
 		wf := st.Workflows[line]
 		ks, err := rs.runKeys(*r, wf.Before(r.ID, r.CreatedAt))
@@ -254,7 +273,7 @@ func (rs *repoSync) deployments(ctx context.Context, src CISource, store CIStore
 			continue
 		}
 		rs.rep.Deployments++
-		created, final = append(created, d.CreatedAt), append(final, d.Status.Final())
+		created, final = append(created, d.CreatedAt), append(final, rs.settled(d.Status, d.CreatedAt, d.UpdatedAt))
 		env := st.Environments[d.Environment]
 		ks, err := rs.deploymentKeys(*d, env.Before(d.ID, d.CreatedAt))
 		if err != nil {
