@@ -213,6 +213,13 @@ func TestEndToEndBuildsAndDeployments(t *testing.T) {
 		"ZOOKEEPER-3": {build: green, staging: stagingDone, production: prod},
 	}
 	assertCILinks(t, "production deployed", s, final)
+	// Beside them, each issue has exactly its commit's link.
+	commit := func(sha string) string { return indexer.GlobalID(key, indexer.KindCommit, sha) }
+	diffLinks(t, map[string]map[string]bool{
+		"ZOOKEEPER-1": {commit(root): true, build: true, staging: true, production: true},
+		"ZOOKEEPER-2": {commit(c1.SHA): true, build: true, staging: true, production: true},
+		"ZOOKEEPER-3": {commit(c2.SHA): true, build: true, staging: true, production: true},
+	}, jiraLinks(t, s.jira))
 
 	// The secret in the deployment's description never reached Jira.
 	for _, ls := range s.jira.AllLinks() {
