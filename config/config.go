@@ -80,6 +80,9 @@ type Jira struct {
 	// SecretScan is nil unless jira.secret_scan.enabled: then issues of
 	// its projects are scanned for leaked credentials.
 	SecretScan *SecretScan
+	// StatusIconsURL is the base URL (no trailing slash) of the status
+	// icons of build and deployment links, ci-<state>.png; "" means none.
+	StatusIconsURL string
 }
 
 // Provider configures one Git server to index.
@@ -137,6 +140,35 @@ type Provider struct {
 	// it expires within this window, writing the new token to the token
 	// file before using it. Zero: off (the default).
 	RotateBefore time.Duration
+	// Builds links CI runs (GitHub Actions workflow runs, GitLab
+	// pipelines) to the issues they build (default false).
+	Builds bool
+	// Deployments is nil unless deployments.enabled: then deployments to
+	// the matching environments are linked to the issues they contain.
+	Deployments *Deployments
+	// BuildsSince bounds how far back runs and deployments are read
+	// (default 90 days).
+	BuildsSince time.Duration
+}
+
+// Deployments configures deployment links for one provider.
+type Deployments struct {
+	// Environments are path.Match globs on environment names; empty means
+	// every environment.
+	Environments []string
+}
+
+// Matches reports whether deployments to env are linked.
+func (d *Deployments) Matches(env string) bool {
+	if len(d.Environments) == 0 {
+		return true
+	}
+	for _, g := range d.Environments {
+		if ok, _ := path.Match(g, env); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // GitHubApp is a GitHub App identity (providers[].app).

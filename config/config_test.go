@@ -113,6 +113,7 @@ func TestParseDefaults(t *testing.T) {
 			MaxConcurrency:    4,
 			PruneUnreachable:  true,
 			ReconcileSchedule: "@weekly",
+			BuildsSince:       90 * 24 * time.Hour,
 		}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -198,6 +199,7 @@ providers:
 		MaxConcurrency:    64,
 		PruneUnreachable:  true,
 		ReconcileSchedule: "@weekly",
+		BuildsSince:       90 * 24 * time.Hour,
 	}
 	if !reflect.DeepEqual(cfg.Providers[0], want) {
 		t.Errorf("provider =\n%#v\nwant\n%#v", cfg.Providers[0], want)

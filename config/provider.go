@@ -131,6 +131,18 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	if raw.RotateBefore != "" {
 		p.RotateBefore = checkRotateBefore(pp+".rotate_before", p, raw.RotateBefore, c)
 	}
+	p.Builds = raw.Builds
+	if raw.Deployments != nil && raw.Deployments.Enabled {
+		p.Deployments = &Deployments{Environments: raw.Deployments.Environments}
+		checkGlobs(pp+".deployments.environments", raw.Deployments.Environments, c)
+	}
+	p.BuildsSince = 90 * 24 * time.Hour
+	if raw.BuildsSince != nil {
+		p.BuildsSince = *raw.BuildsSince
+		if p.BuildsSince <= 0 {
+			c.check(pp+".builds_since", "must be positive, e.g. 2160h (90 days)")
+		}
+	}
 	if raw.Webhook != nil {
 		p.Webhook = resolveWebhook(pp+".webhook", p.Type, raw.Webhook, env, readFile, c)
 	}

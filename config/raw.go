@@ -53,6 +53,7 @@ type rawJira struct {
 	CAFile                    string         `mapstructure:"ca_file"`
 	Deployment                string         `mapstructure:"deployment"`
 	SecretScan                *rawSecretScan `mapstructure:"secret_scan"`
+	StatusIconsURL            string         `mapstructure:"status_icons_url"`
 }
 
 type rawProvider struct {
@@ -84,6 +85,15 @@ type rawProvider struct {
 	RoutesDefault    string         `mapstructure:"routes_default"`
 	LinkAuthor       string         `mapstructure:"link_author"`
 	RotateBefore     string         `mapstructure:"rotate_before"`
+	Builds           bool           `mapstructure:"builds"`
+	Deployments      *rawDeploy     `mapstructure:"deployments"`
+	BuildsSince      *time.Duration `mapstructure:"builds_since"`
+}
+
+// rawDeploy configures deployment links for a provider.
+type rawDeploy struct {
+	Enabled      bool     `mapstructure:"enabled"`
+	Environments []string `mapstructure:"environments"`
 }
 
 // rawApp makes a GitHub provider authenticate as a GitHub App instead of

@@ -93,6 +93,11 @@ func buildJira(raw *rawJira, env func(string) string, readFile func(string) ([]b
 	default:
 		c.check("jira.deployment", fmt.Sprintf("invalid value %q: want auto, datacenter or cloud", raw.Deployment))
 	}
+	if raw.StatusIconsURL != "" {
+		if u, ok := checkURL("jira.status_icons_url", raw.StatusIconsURL, c); ok {
+			j.StatusIconsURL = strings.TrimRight(u.String(), "/")
+		}
+	}
 	if u, ok := checkURL("jira.url", raw.URL, c); ok {
 		u.Path = strings.TrimRight(u.Path, "/")
 		u.RawPath = ""

@@ -23,14 +23,20 @@ const (
 	KindBranch EntityKind = "branch"
 	KindTag    EntityKind = "tag"
 	KindPull   EntityKind = "pr"
+	// KindBuild is one workflow's (pipeline's) runs on an issue, and
+	// KindDeployment one environment's deployments (see ci.go).
+	KindBuild      EntityKind = "build"
+	KindDeployment EntityKind = "deployment"
 )
 
 // relationship groups the links of one kind under a heading in Jira's UI.
 var relationship = map[EntityKind]string{
-	KindCommit: "commit",
-	KindBranch: "branch",
-	KindTag:    "tag",
-	KindPull:   "pull request",
+	KindCommit:     "commit",
+	KindBranch:     "branch",
+	KindTag:        "tag",
+	KindPull:       "pull request",
+	KindBuild:      "builds",
+	KindDeployment: "deployments",
 }
 
 // maxGlobalID is Jira's limit on globalId length.

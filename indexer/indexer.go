@@ -99,6 +99,17 @@ type Target struct {
 	// author's name), "login" (the provider account, when known) or
 	// "none".
 	LinkAuthor string
+	// Builds links CI runs (GitHub Actions runs, GitLab pipelines) to the
+	// issues they build: one link per issue, repo and workflow. Needs a
+	// Source that implements CISource.
+	Builds bool
+	// Deployments, when set, links the deployments to the environments it
+	// accepts to the issues they contain: one link per issue, repo and
+	// environment (nil: deployments off).
+	Deployments func(environment string) bool
+	// BuildsSince bounds how far back runs and deployments are read
+	// (default DefaultBuildsSince).
+	BuildsSince time.Duration
 }
 
 // SmartCommitRunner carries out smart-commit commands exactly once.
@@ -144,6 +155,11 @@ type Options struct {
 	OnRepoDone  func(state.RepoKey, RepoReport)
 	// Hint names the setting to fix for a failure; stored with it.
 	Hint Hinter
+	// StatusIconsURL, if set, is the base URL of the status icons of
+	// build and deployment links (ci-success.png, ci-failure.png,
+	// ci-running.png, ci-pending.png, ci-cancelled.png); without it the
+	// links carry the status as the icon's title only.
+	StatusIconsURL string
 }
 
 // Progress reports how far a repo's sync has come.
@@ -225,6 +241,7 @@ func (r Report) Failed() int {
 type RepoReport struct {
 	Repo                       string
 	Commits, Branches, Pulls   int // new entities handled
+	Runs, Deployments          int // CI runs and deployments read (builds and deployments step)
 	LinksWritten, LinksDeleted int
 	LinksUpdated               int // of LinksWritten, links that existed and changed
 	Duration                   time.Duration

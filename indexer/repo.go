@@ -28,13 +28,14 @@ type repoSync struct {
 
 // Scope says which parts of a repo a sync reads. A pass reads all; a
 // webhook names the part that changed (a push: branches or tags; a pull
-// request event: pull requests).
+// request event: pull requests; a run or deployment event: CI).
 type Scope struct {
 	Branches, Tags, Pulls bool
+	CI                    bool // builds and deployments (see ci.go)
 }
 
 // FullScope syncs everything.
-var FullScope = Scope{Branches: true, Tags: true, Pulls: true}
+var FullScope = Scope{Branches: true, Tags: true, Pulls: true, CI: true}
 
 func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool, scope Scope) RepoReport {
 	start := ix.opts.Now()
@@ -99,6 +100,11 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 			errs = append(errs, fmt.Errorf("pull requests: %w", err))
 		}
 	}
+	if scope.CI && ctx.Err() == nil {
+		if err := rs.ci(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if canPrune && ctx.Err() == nil {
 		if err := rs.pruneUnreachable(ctx); err != nil {
 			errs = append(errs, err)
@@ -131,7 +137,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	lvl := ix.log.Info
 	args := []any{"provider", t.Name, "repo", r.FullName, "commits", rep.Commits, "branches", rep.Branches,
-		"pulls", rep.Pulls, "links_written", rep.LinksWritten, "links_deleted", rep.LinksDeleted,
+		"pulls", rep.Pulls, "runs", rep.Runs, "deployments", rep.Deployments, "links_written", rep.LinksWritten, "links_deleted", rep.LinksDeleted,
 		"duration", rep.Duration.Round(time.Millisecond)}
 	if rep.Err != nil {
 		lvl = ix.log.Error

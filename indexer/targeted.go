@@ -66,6 +66,11 @@ func (ix *Indexer) RemoveRepo(ctx context.Context, t Target, id int64) (deleted 
 		return lk.deleted, nil
 	}
 	ix.log.Info("repository removed", "provider", t.Name, "repo_id", id, "links_deleted", lk.deleted)
+	if cs, ok := ix.opts.Store.(CIStore); ok {
+		if err := cs.ForgetCI(key); err != nil {
+			return lk.deleted, err
+		}
+	}
 	return lk.deleted, ix.opts.Store.ForgetRepo(key)
 }
 

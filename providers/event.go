@@ -32,6 +32,12 @@ const (
 	EventRepoRenamed EventKind = "repo_renamed"
 	// EventRepoArchived: archived or unarchived (Repo.Archived tells).
 	EventRepoArchived EventKind = "repo_archived"
+	// EventRun: a CI run was requested, started or completed (GitHub
+	// workflow_run, GitLab Pipeline Hook).
+	EventRun EventKind = "run"
+	// EventDeployment: a deployment was created or its state changed
+	// (GitHub deployment and deployment_status, GitLab Deployment Hook).
+	EventDeployment EventKind = "deployment"
 )
 
 // RefType says whether Event.Ref is a branch or a tag.
@@ -71,6 +77,10 @@ type Event struct {
 	TotalCommits int
 	// PullRequest is set for EventPullRequest.
 	PullRequest *PullRequest
+	// Run is set for EventRun, Deployment for EventDeployment, as far as
+	// the payload tells (the targeted sync reads the lists anyway).
+	Run        *Run
+	Deployment *Deployment
 }
 
 // ErrIgnored marks a delivery that needs no work (an event type jiralinkd

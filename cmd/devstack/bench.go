@@ -70,6 +70,10 @@ func bench(ctx context.Context, st *stack, bin string, out, errw io.Writer) int 
 		fmt.Fprintf(errw, "devstack: webhook benchmark: %v\n", err)
 		return 1
 	}
+	if err := ciBench(ctx, bin, out); err != nil {
+		fmt.Fprintf(errw, "devstack: builds and deployments benchmark: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/config"
+	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
@@ -250,8 +251,11 @@ func checkProvider(ctx context.Context, c *checker, d *deps, i int, p config.Pro
 			c.result(name+" org "+org, gc.Org(ctx, org), "visible")
 		}
 		for _, r := range p.Repos {
-			_, err := gc.Repo(ctx, r, providers.ListState{})
+			l, err := gc.Repo(ctx, r, providers.ListState{})
 			c.result(name+" repo "+r, err, "visible")
+			if err == nil {
+				checkCI(ctx, c, name+" repo "+r, gc, l.Items[0], p, "Actions and Deployments read")
+			}
 		}
 		rateLine(c, name, gc.RateLimit())
 	case providers.TypeGitLab:
@@ -289,12 +293,36 @@ func checkProvider(ctx context.Context, c *checker, d *deps, i int, p config.Pro
 			c.result(name+" group "+g, gc.Group(ctx, g), "visible")
 		}
 		for _, r := range p.Projects {
-			_, err := gc.Repo(ctx, r, providers.ListState{})
+			l, err := gc.Repo(ctx, r, providers.ListState{})
 			c.result(name+" project "+r, err, "visible")
+			if err == nil {
+				checkCI(ctx, c, name+" project "+r, gc, l.Items[0], p, "CI/CD enabled on the project")
+			}
 		}
 		rateLine(c, name, gc.RateLimit())
 	}
 	return true
+}
+
+// checkCI reads the first run and deployment of an explicitly configured
+// repository when builds or deployments are on, and warns when the
+// provider refuses them (the sync then skips them for that repository).
+func checkCI(ctx context.Context, c *checker, name string, src indexer.CISource, r providers.Repo, p config.Provider, need string) {
+	first := func(providers.Run) (bool, error) { return true, nil }
+	if p.Builds {
+		if _, _, err := src.Runs(ctx, r, time.Now().Add(-p.BuildsSince), providers.ListState{}, first); err != nil {
+			c.warn(name+" builds", fmt.Sprintf("runs not readable (%v): needs %s", err, need))
+		} else {
+			c.result(name+" builds", nil, "runs readable")
+		}
+	}
+	if p.Deployments != nil {
+		if _, _, err := src.Deployments(ctx, r, time.Now(), providers.ListState{}, func(providers.Deployment) (bool, error) { return true, nil }); err != nil {
+			c.warn(name+" deployments", fmt.Sprintf("deployments not readable (%v): needs %s", err, need))
+		} else {
+			c.result(name+" deployments", nil, "deployments readable")
+		}
+	}
 }
 
 // probe makes a system's first call of check, bounded by the configured

@@ -218,6 +218,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 			Match: p.Matches, IncludeArchived: p.IncludeArchived, PruneRemovedRepos: p.PruneRemovedRepos,
 			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
 			RateLimit: rateLimit, Route: routeOf(p), LinkAuthor: p.LinkAuthor, // routes.go
+			Builds: p.Builds, Deployments: deployEnvs(p), BuildsSince: p.BuildsSince,
 		})
 	}
 	return d, nil
@@ -266,6 +267,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 	}
 	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
 	opts.Hint = d.hint
+	opts.StatusIconsURL = d.cfg.Jira.StatusIconsURL
 	rd, err := redact.New()
 	if err != nil {
 		return nil, fmt.Errorf("secret redaction rules: %w", err)
@@ -392,4 +394,13 @@ func smartBranches(p config.Provider) func(string) bool {
 		return nil
 	}
 	return p.SmartCommits.Matches
+}
+
+// deployEnvs is the environment filter of a provider's deployment links
+// (nil: deployments off).
+func deployEnvs(p config.Provider) func(string) bool {
+	if p.Deployments == nil {
+		return nil
+	}
+	return p.Deployments.Matches
 }

@@ -37,6 +37,43 @@ type Explanation struct {
 	// DroppedByRoute are mentions of the issue that a provider's routes
 	// kept from being linked (routes.go).
 	DroppedByRoute []ExplainedDrop `json:"dropped_by_route,omitempty"`
+	// Builds and Deployments are the build and deployment links among
+	// Links (one per repo and workflow, one per repo and environment),
+	// with the state each shows.
+	Builds      []ExplainedCI `json:"builds"`      // never null
+	Deployments []ExplainedCI `json:"deployments"` // never null
+}
+
+// ExplainedCI is one build or deployment link on the issue: the latest
+// run of a workflow, or the latest deployment to an environment, that
+// concerns the issue.
+type ExplainedCI struct {
+	GlobalID string `json:"global_id"`
+	Repo     string `json:"repo"` // provider/owner/name
+	Title    string `json:"title"`
+	Summary  string `json:"summary"`
+	URL      string `json:"url"`
+	// Status is the run's or deployment's state as the link shows it
+	// (success, failure, running, pending, cancelled; "" if unknown).
+	Status  string    `json:"status"`
+	Sources []string  `json:"sources"` // why the issue gets it; never null
+	Written time.Time `json:"written"`
+}
+
+// ciStates are the states a build or deployment link's title names.
+var ciStates = map[string]bool{"success": true, "failure": true, "running": true, "pending": true, "cancelled": true}
+
+// ciStatus finds the state in a build or deployment link's title
+// ("CI · build #8 · success · main@a1b2c3d", "Deployed to production ·
+// success · v1.4.2 · 2026-12-04").
+func ciStatus(title string) string {
+	parts := strings.Split(title, " · ")
+	for _, p := range parts[min(1, len(parts)):] {
+		if ciStates[p] {
+			return p
+		}
+	}
+	return ""
 }
 
 // ExplainedCommand is one smart-commit command and what became of it.
@@ -66,7 +103,8 @@ type ExplainedLink struct {
 // Explain builds the Explanation of issue from its recorded links and
 // smart-commit commands.
 func Explain(issue string, links []state.IssueLink, cmds ...smartcommit.Record) Explanation {
-	e := Explanation{Issue: issue, Links: make([]ExplainedLink, 0, len(links)), SmartCommits: make([]ExplainedCommand, 0, len(cmds))}
+	e := Explanation{Issue: issue, Links: make([]ExplainedLink, 0, len(links)), SmartCommits: make([]ExplainedCommand, 0, len(cmds)),
+		Builds: []ExplainedCI{}, Deployments: []ExplainedCI{}}
 	for _, c := range cmds {
 		e.SmartCommits = append(e.SmartCommits, ExplainedCommand{
 			Command: c.Command, Kind: string(c.Kind), State: string(c.State), Error: c.Error, Attempts: c.Attempts,
@@ -82,6 +120,14 @@ func Explain(issue string, links []state.IssueLink, cmds ...smartcommit.Record) 
 			GlobalID: l.GlobalID, Kind: l.Kind, Repo: l.Repo, URL: l.URL,
 			Title: l.Title, Sources: src, Written: l.Written,
 		})
+		ci := ExplainedCI{GlobalID: l.GlobalID, Repo: l.Repo, Title: l.Title, Summary: l.Summary, URL: l.URL,
+			Status: ciStatus(l.Title), Sources: src, Written: l.Written}
+		switch l.Kind {
+		case "build":
+			e.Builds = append(e.Builds, ci)
+		case "deployment":
+			e.Deployments = append(e.Deployments, ci)
+		}
 	}
 	return e
 }

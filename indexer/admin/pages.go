@@ -246,6 +246,15 @@ type issueView struct {
 	Links    []linkView
 	Commands []ExplainedCommand // smart-commit commands on the issue
 	Drops    []ExplainedDrop    // mentions dropped by providers' routes
+	// Builds and Deployments are the issue's build and deployment links.
+	Builds, Deployments []ciView
+}
+
+type ciView struct {
+	ExplainedCI
+	Kind      string // build, deployment
+	Why       string
+	WrittenAt when
 }
 
 // issuePage explains an issue: every link jiralinkd wrote on it and why.
@@ -266,6 +275,12 @@ func (s *Server) issuePage(w http.ResponseWriter, r *http.Request) {
 		s.addDrops(&e)
 		v.Commands = e.SmartCommits
 		v.Drops = e.DroppedByRoute
+		for _, c := range e.Builds {
+			v.Builds = append(v.Builds, ciView{ExplainedCI: c, Kind: "build", Why: strings.Join(c.Sources, ", "), WrittenAt: at(c.Written, now, "—")})
+		}
+		for _, c := range e.Deployments {
+			v.Deployments = append(v.Deployments, ciView{ExplainedCI: c, Kind: "deployment", Why: strings.Join(c.Sources, ", "), WrittenAt: at(c.Written, now, "—")})
+		}
 		for _, l := range e.Links {
 			why := strings.Join(l.Sources, ", ")
 			if why == "" {

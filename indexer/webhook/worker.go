@@ -110,6 +110,8 @@ func (w *Worker) drain(ctx context.Context) int {
 			}
 		case providers.EventPullRequest:
 			g.scope.Pulls = true
+		case providers.EventRun, providers.EventDeployment:
+			g.scope.CI = true
 		case providers.EventRepoDeleted:
 			g.deleted = true
 		case providers.EventRepoRenamed:

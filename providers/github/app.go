@@ -686,3 +686,21 @@ func (a *App) InstallationRepoCount(ctx context.Context, id int64) (int, error) 
 	}
 	return body.TotalCount, nil
 }
+
+// Runs streams a repository's workflow runs (see Client.Runs).
+func (a *App) Runs(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Run) (stop bool, err error)) (providers.ListState, bool, error) {
+	c, err := a.clientFor(ctx, ownerOf(repo.FullName))
+	if err != nil {
+		return providers.ListState{}, false, err
+	}
+	return c.Runs(ctx, repo, since, prev, fn)
+}
+
+// Deployments streams a repository's deployments (see Client.Deployments).
+func (a *App) Deployments(ctx context.Context, repo providers.Repo, since time.Time, prev providers.ListState, fn func(providers.Deployment) (stop bool, err error)) (providers.ListState, bool, error) {
+	c, err := a.clientFor(ctx, ownerOf(repo.FullName))
+	if err != nil {
+		return providers.ListState{}, false, err
+	}
+	return c.Deployments(ctx, repo, since, prev, fn)
+}

@@ -3,6 +3,7 @@ package github
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -117,4 +118,108 @@ func permissionMap(p *gh.InstallationPermissions) map[string]string {
 // decodeJSON decodes at most 1 MiB of r into v.
 func decodeJSON(r io.Reader, v any) error {
 	return json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(v)
+}
+
+// runStatus maps a workflow run's status and conclusion.
+func runStatus(status, conclusion string) providers.CIStatus {
+	switch status {
+	case "completed":
+		switch conclusion {
+		case "success", "neutral":
+			return providers.CISuccess
+		case "failure", "startup_failure", "action_required":
+			return providers.CIFailure
+		case "cancelled", "skipped", "timed_out", "stale":
+			return providers.CICancelled
+		}
+		return providers.CIFailure
+	case "in_progress":
+		return providers.CIRunning
+	}
+	return providers.CIPending // queued, requested, waiting, pending
+}
+
+func convertRun(r *gh.WorkflowRun) providers.Run {
+	var pulls []int
+	for _, p := range r.PullRequests {
+		if p.GetNumber() > 0 {
+			pulls = append(pulls, p.GetNumber())
+		}
+	}
+	return providers.Run{
+		ID:          r.GetID(),
+		Number:      r.GetRunNumber(),
+		WorkflowKey: strconv.FormatInt(r.GetWorkflowID(), 10),
+		Workflow:    r.GetName(),
+		Title:       r.GetDisplayTitle(),
+		Event:       r.GetEvent(),
+		Status:      runStatus(r.GetStatus(), r.GetConclusion()),
+		HeadSHA:     r.GetHeadSHA(),
+		HeadBranch:  r.GetHeadBranch(),
+		PullNumbers: pulls,
+		HTMLURL:     r.GetHTMLURL(),
+		CreatedAt:   timeOf(r.CreatedAt),
+		UpdatedAt:   timeOf(r.UpdatedAt),
+	}
+}
+
+// deploymentStatus maps a deployment status state. "inactive" means a
+// later deployment to the environment replaced this successful one.
+func deploymentStatus(state string) providers.CIStatus {
+	switch state {
+	case "success", "inactive":
+		return providers.CISuccess
+	case "failure", "error":
+		return providers.CIFailure
+	case "in_progress":
+		return providers.CIRunning
+	}
+	return providers.CIPending // pending, queued, or no status yet
+}
+
+// convertDeployment builds a deployment from its list entry and its
+// statuses, newest first as GitHub lists them (the first page of them:
+// an "inactive" status only follows the one that made it active).
+func convertDeployment(repo providers.Repo, d *gh.Deployment, statuses []*gh.DeploymentStatus) providers.Deployment {
+	out := providers.Deployment{
+		ID:          d.GetID(),
+		Environment: d.GetEnvironment(),
+		SHA:         d.GetSHA(),
+		Ref:         d.GetRef(),
+		Description: d.GetDescription(),
+		Status:      providers.CIPending,
+		CreatedAt:   timeOf(d.CreatedAt),
+		UpdatedAt:   timeOf(d.UpdatedAt),
+	}
+	if len(statuses) > 0 {
+		// A later deployment marks this one inactive: what it was is told
+		// by its latest other status.
+		s := statuses[0]
+		for _, st := range statuses {
+			if st.GetState() != "inactive" {
+				s = st
+				break
+			}
+		}
+		out.Status = deploymentStatus(s.GetState())
+		out.UpdatedAt = timeOf(s.CreatedAt)
+		out.HTMLURL = firstURL(s.GetEnvironmentURL(), s.GetLogURL(), s.GetTargetURL())
+		if out.Description == "" {
+			out.Description = s.GetDescription()
+		}
+	}
+	if out.HTMLURL == "" && repo.HTMLURL != "" {
+		// GitHub's page of the environment's deployments.
+		out.HTMLURL = repo.HTMLURL + "/deployments/" + url.PathEscape(out.Environment)
+	}
+	return out
+}
+
+func firstURL(us ...string) string {
+	for _, u := range us {
+		if u != "" {
+			return u
+		}
+	}
+	return ""
 }

@@ -103,6 +103,8 @@ func WebhookPayload(contentType string, body []byte) ([]byte, error) {
 //     a stale allowlist of actions would silently drop a future one that
 //     matters.
 //   - pull_request_review → EventPullRequest with Action "review_<action>".
+//   - workflow_run → EventRun (every action); deployment and
+//     deployment_status → EventDeployment.
 //   - repository deleted → EventRepoDeleted; renamed and transferred →
 //     EventRepoRenamed; archived and unarchived → EventRepoArchived; other
 //     actions are ignored.
@@ -137,6 +139,12 @@ func ParseWebhook(eventType string, payload []byte) (providers.Event, error) {
 		return parsePullRequestReview(payload)
 	case "repository":
 		return parseRepository(payload)
+	case "workflow_run":
+		return parseWorkflowRun(payload)
+	case "deployment":
+		return parseDeployment(payload)
+	case "deployment_status":
+		return parseDeploymentStatus(payload)
 	case "":
 		return providers.Event{}, fmt.Errorf("%w: X-GitHub-Event is empty", providers.ErrBadPayload)
 	default:

@@ -93,6 +93,8 @@ const (
 	octocodersID = 186853261 // Octocoders/Hello-World (github.com docs)
 	droneID      = 13933572  // bradrydzewski/drone-test-go
 	fastciID     = 219188321 // ailisp/gcbapp-buildconfig-example
+	octoRepoID   = 300029405 // octo-org/octo-repo (workflow_run docs)
+	octoRepo     = "octo-org/octo-repo"
 )
 
 func TestParseWebhookFixtures(t *testing.T) {
@@ -154,9 +156,9 @@ func TestParseWebhookFixtures(t *testing.T) {
 		"delete/with-installation.payload.json":  {want: docsTag(providers.EventRefDeleted)},
 		"delete/with-organization.payload.json":  {want: docsTag(providers.EventRefDeleted)},
 
-		"deployment_status/gh-pages.payload.json":          {err: providers.ErrIgnored},
-		"deployment_status/payload.json":                   {err: providers.ErrIgnored},
-		"deployment_status/with-installation.payload.json": {err: providers.ErrIgnored},
+		"deployment_status/gh-pages.payload.json":          {want: eventSummary{Kind: providers.EventDeployment, Action: "created", RepoID: codertocatID, FullName: coder}},
+		"deployment_status/payload.json":                   {want: eventSummary{Kind: providers.EventDeployment, Action: "created", RepoID: codertocatID, FullName: coder}},
+		"deployment_status/with-installation.payload.json": {want: eventSummary{Kind: providers.EventDeployment, Action: "created", RepoID: codertocatID, FullName: coder}},
 
 		"installation/created.payload.json":                  {err: providers.ErrIgnored},
 		"installation/created.with-requester.payload.json":   {err: providers.ErrIgnored},
@@ -268,10 +270,10 @@ func TestParseWebhookFixtures(t *testing.T) {
 			Kind: providers.EventRepoRenamed, Action: "transferred", RepoID: octocodersID, FullName: octo, OldFullName: "octocat/Hello-World",
 		}},
 
-		"workflow_run/completed.payload.json":                    {err: providers.ErrIgnored},
-		"workflow_run/completed.with-pull-requests.payload.json": {err: providers.ErrIgnored},
-		"workflow_run/requested.payload.json":                    {err: providers.ErrIgnored},
-		"workflow_run/requested.with-conclusion.payload.json":    {err: providers.ErrIgnored},
+		"workflow_run/completed.payload.json":                    {want: eventSummary{Kind: providers.EventRun, Action: "completed", RepoID: octoRepoID, FullName: octoRepo}},
+		"workflow_run/completed.with-pull-requests.payload.json": {want: eventSummary{Kind: providers.EventRun, Action: "completed", RepoID: octoRepoID, FullName: octoRepo}},
+		"workflow_run/requested.payload.json":                    {want: eventSummary{Kind: providers.EventRun, Action: "requested", RepoID: octoRepoID, FullName: octoRepo}},
+		"workflow_run/requested.with-conclusion.payload.json":    {want: eventSummary{Kind: providers.EventRun, Action: "requested", RepoID: octoRepoID, FullName: octoRepo}},
 	}
 
 	seen := make(map[string]bool)
@@ -790,5 +792,37 @@ func TestParseWebhookPushRepoFallbacks(t *testing.T) {
 	want := providers.Repo{ID: 9, FullName: "o/n", HTMLURL: "https://github.example.com/o/n", DefaultBranch: "trunk", Archived: true}
 	if ev.Repo != want {
 		t.Errorf("Repo = %+v, want %+v", ev.Repo, want)
+	}
+}
+
+// TestParseCIEventsCarryRunAndDeployment checks the run and deployment a
+// workflow_run and a deployment_status delivery carry (real payloads).
+func TestParseCIEventsCarryRunAndDeployment(t *testing.T) {
+	ev, err := github.ParseWebhook(readWebhook(t, "workflow_run/completed.payload.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ev.Run
+	if r == nil || r.ID != 289782451 || r.Number != 163 || r.WorkflowKey != "2823525" || r.Status != providers.CISuccess ||
+		r.HeadSHA != "3484a3fb816e0859fd6e1cea078d76385ff50625" || r.HeadBranch != "master" ||
+		r.Title != "ci(action): update actions/setup-node digest to 8c91899" ||
+		r.HTMLURL != "https://github.com/octo-org/octo-repo/actions/runs/289782451" {
+		t.Errorf("run = %+v", r)
+	}
+	ev, err = github.ParseWebhook(readWebhook(t, "workflow_run/requested.payload.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Run == nil || ev.Run.Status.Final() {
+		t.Errorf("requested run = %+v, want not final", ev.Run)
+	}
+	ev, err = github.ParseWebhook(readWebhook(t, "deployment_status/payload.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ev.Deployment
+	if d == nil || d.ID != 145988746 || d.Environment != "production" || d.Status != providers.CISuccess ||
+		d.SHA != "f95f852bd8fca8fcc58a9a2d6c842781e32a215e" || d.Ref != "master" {
+		t.Errorf("deployment = %+v", d)
 	}
 }

@@ -110,3 +110,69 @@ func timeOf(t *time.Time) time.Time {
 	}
 	return *t
 }
+
+// pipelineStatus maps a pipeline's (or a deployment's) status.
+func pipelineStatus(s string) providers.CIStatus {
+	switch s {
+	case "success":
+		return providers.CISuccess
+	case "failed":
+		return providers.CIFailure
+	case "canceled", "canceling", "skipped":
+		return providers.CICancelled
+	case "running":
+		return providers.CIRunning
+	}
+	return providers.CIPending // created, waiting_for_resource, preparing, pending, manual, scheduled, blocked
+}
+
+// pipelineKey is the workflow key of a pipeline: its name, or "pipeline"
+// for unnamed ones (most projects run one pipeline definition).
+func pipelineKey(name string) string {
+	if name == "" {
+		return "pipeline"
+	}
+	return name
+}
+
+func convertPipeline(p *gl.PipelineInfo) providers.Run {
+	return providers.Run{
+		ID:          p.ID,
+		Number:      int(p.IID),
+		WorkflowKey: pipelineKey(p.Name),
+		Workflow:    pipelineKey(p.Name),
+		Event:       p.Source,
+		Status:      pipelineStatus(p.Status),
+		HeadSHA:     p.SHA,
+		HeadBranch:  p.Ref,
+		HTMLURL:     p.WebURL,
+		CreatedAt:   timeOrZero(p.CreatedAt),
+		UpdatedAt:   timeOrZero(p.UpdatedAt),
+	}
+}
+
+func convertDeployment(repo providers.Repo, d *gl.Deployment) providers.Deployment {
+	out := providers.Deployment{
+		ID:        d.ID,
+		SHA:       d.SHA,
+		Ref:       d.Ref,
+		Status:    pipelineStatus(d.Status),
+		CreatedAt: timeOrZero(d.CreatedAt),
+		UpdatedAt: timeOrZero(d.UpdatedAt),
+	}
+	if e := d.Environment; e != nil {
+		out.Environment = e.Name
+		out.HTMLURL = e.ExternalURL
+		if out.HTMLURL == "" && e.ID != 0 && repo.HTMLURL != "" {
+			out.HTMLURL = repo.HTMLURL + "/-/environments/" + strconv.FormatInt(e.ID, 10)
+		}
+	}
+	return out
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}

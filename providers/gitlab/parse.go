@@ -148,6 +148,8 @@ func signingKey(secret string) ([]byte, error) {
 //     project_transfer give EventRepoRenamed; repository_update gives
 //     EventPush for its first branch or tag change. Group webhooks' Project
 //     Hook is read the same way.
+//   - Pipeline Hook gives EventRun; Deployment Hook gives EventDeployment.
+//     Pipeline variables and job (build) details are never read.
 //   - Every other event type, and system hooks about users, groups, keys or
 //     project creation and settings, return a *providers.IgnoredError.
 //
@@ -159,6 +161,10 @@ func ParseWebhook(eventType string, body []byte) (providers.Event, error) {
 		return parsePush(eventType, body)
 	case gl.EventTypeMergeRequest:
 		return parseMergeRequest(eventType, body)
+	case gl.EventTypePipeline:
+		return parsePipeline(eventType, body)
+	case gl.EventTypeDeployment:
+		return parseDeployment(eventType, body)
 	case gl.EventTypeSystemHook:
 		return parseSystemHook(eventType, body)
 	case gl.EventTypeProject:
@@ -174,6 +180,10 @@ func ParseWebhook(eventType string, body []byte) (providers.Event, error) {
 			return parsePush(eventType, body)
 		case "merge_request":
 			return parseMergeRequest(eventType, body)
+		case "pipeline":
+			return parsePipeline(eventType, body)
+		case "deployment":
+			return parseDeployment(eventType, body)
 		}
 		return providers.Event{}, ignored(eventType, fmt.Sprintf("object_kind %q not used", h.ObjectKind))
 	case "":

@@ -70,6 +70,14 @@ func FuzzParseWebhook(f *testing.F) {
 			if ev.Repo.FullName == "" {
 				t.Fatalf("rename without the new name: %+v", ev)
 			}
+		case providers.EventRun:
+			if ev.Run == nil || ev.Run.ID == 0 {
+				t.Fatalf("run without id: %+v", ev)
+			}
+		case providers.EventDeployment:
+			if ev.Deployment == nil || ev.Deployment.ID == 0 {
+				t.Fatalf("deployment without id: %+v", ev)
+			}
 		case providers.EventRepoDeleted:
 		default:
 			t.Fatalf("unexpected kind %q: %+v", ev.Kind, ev)

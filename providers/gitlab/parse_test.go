@@ -69,6 +69,20 @@ func whPR(mod func(*providers.PullRequest)) *providers.PullRequest {
 // fails if one is missing) with the exact Event it must give.
 func whFixtures() []whFixture {
 	return []whFixture{
+		{file: "pipeline.json", eventType: "Pipeline Hook", want: providers.Event{
+			Kind: providers.EventRun, Action: "success",
+			Repo: providers.Repo{ID: 1, FullName: "gitlab-org/gitlab-test", HTMLURL: "http://192.168.64.1:3005/gitlab-org/gitlab-test", DefaultBranch: "master"},
+			Run: &providers.Run{ID: 31, Number: 3, WorkflowKey: "Pipeline for branch: master", Workflow: "Pipeline for branch: master",
+				Title: "test", Event: "merge_request_event", Status: providers.CISuccess,
+				HeadSHA: "bcbb5ec396a2c0f828686f14fac9b80b780504f2", HeadBranch: "master", PullNumbers: []int{1},
+				HTMLURL: "http://example.com/gitlab-org/gitlab-test/-/pipelines/31", CreatedAt: whUTC("2016-08-12T15:23:28Z")},
+		}},
+		{file: "deployment.json", eventType: "Deployment Hook", want: providers.Event{
+			Kind: providers.EventDeployment, Action: "success",
+			Repo: providers.Repo{ID: 30, FullName: "root/test-deployment-webhooks", HTMLURL: "http://10.126.0.2:3000/root/test-deployment-webhooks", DefaultBranch: "master"},
+			Deployment: &providers.Deployment{ID: 15, Environment: "staging", SHA: "279484c09fbe69ededfced8c1bb6e6d24616b468",
+				Status: providers.CISuccess, HTMLURL: "https://staging.example.com", UpdatedAt: whUTC("2021-04-28T19:50:00Z")},
+		}},
 		{file: "push.json", eventType: "Push Hook", want: providers.Event{
 			Kind: providers.EventPush, Repo: whDiaspora, Ref: "master", RefType: providers.RefBranch,
 			Before: "95790bf891e76fee5e1747ab589903a6a1f80f22", After: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
@@ -422,10 +436,9 @@ func TestParseWebhookIgnored(t *testing.T) {
 		{"note", "Note Hook", []byte(`{"object_kind":"note"}`)},
 		{"issue", "Issue Hook", []byte(`{"object_kind":"issue"}`)},
 		{"confidential issue", "Confidential Issue Hook", []byte(`{}`)},
-		{"pipeline", "Pipeline Hook", []byte(`{"object_kind":"pipeline"}`)},
 		{"job", "Job Hook", []byte(`{}`)},
+		{"service hook of an unused kind", "Service Hook", []byte(`{"object_kind":"wiki_page"}`)},
 		{"wiki", "Wiki Page Hook", []byte(`{}`)},
-		{"deployment", "Deployment Hook", []byte(`{}`)},
 		{"release", "Release Hook", []byte(`{}`)},
 		{"unknown type, body not even read", "Emoji Hook", []byte(`not json`)},
 		{"push to a merge request ref", "Push Hook",

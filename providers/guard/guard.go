@@ -34,7 +34,8 @@ type Rules struct {
 
 // GitHub allows the REST v3 list and metadata endpoints jiralinkd needs.
 // Notably absent: contents, readme, git blobs/trees, tarball/zipball,
-// compare, the single-commit GET (it carries patches) and PR files.
+// compare, the single-commit GET (it carries patches), PR files, and
+// workflow run logs, jobs and artifacts.
 var GitHub = Rules{
 	Name: "github",
 	Allowed: []string{
@@ -55,6 +56,14 @@ var GitHub = Rules{
 		"/repos/{owner}/{repo}/tags",
 		"/repos/{owner}/{repo}/commits",
 		"/repos/{owner}/{repo}/pulls",
+		// Builds and deployments: the run and deployment lists and a
+		// deployment's statuses. Never a run's logs, jobs or artifacts.
+		"/repos/{owner}/{repo}/actions/runs",
+		"/repositories/{id}/actions/runs",
+		"/repos/{owner}/{repo}/deployments",
+		"/repositories/{id}/deployments",
+		"/repos/{owner}/{repo}/deployments/{id}/statuses",
+		"/repositories/{id}/deployments/{id}/statuses",
 		// GitHub App authentication: the App itself, its installations and
 		// what an installation can see.
 		"/app",
@@ -69,7 +78,7 @@ var GitHub = Rules{
 // GitLab allows the REST v4 list and metadata endpoints jiralinkd needs
 // (paths relative to .../api/v4). Notably absent: repository files, blobs,
 // tree, archive, compare, single commits and their diffs, merge request
-// changes/diffs, snippets.
+// changes/diffs, snippets, jobs, job traces (logs) and artifacts.
 var GitLab = Rules{
 	Name: "gitlab",
 	Allowed: []string{
@@ -84,6 +93,10 @@ var GitLab = Rules{
 		"/projects/{id}/repository/tags",
 		"/projects/{id}/repository/commits",
 		"/projects/{id}/merge_requests",
+		// Builds and deployments: the pipeline and deployment lists. Never
+		// jobs, their traces or artifacts.
+		"/projects/{id}/pipelines",
+		"/projects/{id}/deployments",
 	},
 	// Self-rotation (off by default, rotate_before): revokes the token in
 	// use and returns its successor; it reads no repository data.

@@ -70,7 +70,7 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	}
 	s := &Store{db: db, path: path}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketPending, bucketLinks, bucketByIssue, bucketIssues, bucketQueue, bucketDeliv, bucketHealth, bucketRecords, bucketSCPending, bucketSCByIssue, bucketFindings, bucketScan, bucketFindingActions, bucketRouteDrops} {
+		for _, b := range [][]byte{bucketMeta, bucketRepos, bucketDiscovery, bucketCommits, bucketPending, bucketLinks, bucketByIssue, bucketIssues, bucketQueue, bucketDeliv, bucketHealth, bucketRecords, bucketSCPending, bucketSCByIssue, bucketFindings, bucketScan, bucketFindingActions, bucketRouteDrops, bucketCIState, bucketCIEntries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

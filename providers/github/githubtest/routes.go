@@ -37,6 +37,9 @@ func (s *Server) routes() *http.ServeMux {
 	s.repoRoute(mux, "/commits", s.listCommits, false)
 	s.repoRoute(mux, "/pulls", s.listPulls, true)
 	s.repoRoute(mux, "/pulls/{number}", s.getPull, true)
+	s.repoRoute(mux, "/actions/runs", s.listRuns, false)
+	s.repoRoute(mux, "/deployments", s.listDeployments, false)
+	s.repoRoute(mux, "/deployments/{deployment}/statuses", s.listDeploymentStatuses, false)
 
 	// Endpoints that can return code or diffs: answered plausibly, marked
 	// Forbidden.
@@ -49,6 +52,10 @@ func (s *Server) routes() *http.ServeMux {
 	s.repoRoute(mux, "/compare/{basehead...}", s.compare, false)
 	s.repoRoute(mux, "/tarball/{ref...}", s.archive, false)
 	s.repoRoute(mux, "/zipball/{ref...}", s.archive, false)
+	s.repoRoute(mux, "/actions/runs/{run}/logs", s.archive, false)
+	s.repoRoute(mux, "/actions/runs/{run}/artifacts", s.ciForbidden, false)
+	s.repoRoute(mux, "/actions/runs/{run}/jobs", s.ciForbidden, false)
+	s.repoRoute(mux, "/actions/jobs/{job}/logs", s.ciForbidden, false)
 
 	s.appRoutes(mux)
 	s.handle(mux, "/", "", s.other)

@@ -100,6 +100,10 @@ type Server struct {
 
 	// app is the GitHub App side (app.go).
 	app appState
+
+	// ci holds workflow runs and deployments per repository (ci.go);
+	// guarded by stateMu.
+	ci map[int64]*ciRepo
 }
 
 // NewServer returns a Server with no repositories.

@@ -178,7 +178,10 @@ func TestForbiddenEndpoints(t *testing.T) {
 		{"GET", "projects/1000/repository/commits?per_page=1", "application/vnd.github.diff", 200, "GET /projects/:id/repository/commits"},
 		{"POST", "projects/1000/repository/branches?branch=x&ref=master", "", 403, "POST /projects/:id/repository/branches"},
 		{"DELETE", "projects/1000", "", 403, "DELETE /projects/:id"},
-		{"GET", "projects/1000/pipelines", "", 404, ""},
+		{"GET", "projects/1000/issues", "", 404, ""},
+		{"GET", "projects/1000/jobs/5/trace", "", 200, "GET /projects/:id/jobs/:job/trace"},
+		{"GET", "projects/1000/jobs/5/artifacts", "", 200, "GET /projects/:id/jobs/:job/artifacts*"},
+		{"GET", "projects/1000/pipelines/5/jobs", "", 200, "GET /projects/:id/pipelines/:pipeline/jobs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -68,6 +68,8 @@ func (s *Server) routeTable() []*route {
 		proj("/projects/:id/repository/commits", s.listCommits),
 		proj("/projects/:id/merge_requests", s.listMergeRequests),
 		proj("/projects/:id/merge_requests/:iid", s.getMergeRequest),
+		proj("/projects/:id/pipelines", s.listPipelines),
+		proj("/projects/:id/deployments", s.listDeployments),
 
 		bad("/projects/:id/repository/commits/:sha", s.getCommit),
 		bad("/projects/:id/repository/commits/:sha/diff", s.commitDiff),
@@ -82,6 +84,13 @@ func (s *Server) routeTable() []*route {
 		bad("/projects/:id/merge_requests/:iid/raw_diffs", s.rawBlob),
 		bad("/projects/:id/merge_requests/:iid/versions", s.emptyList),
 		bad("/projects/:id/snippets", s.emptyList),
+		// Jobs, their traces (logs) and artifacts can hold source code,
+		// build output and secrets.
+		bad("/projects/:id/pipelines/:pipeline/jobs", s.emptyList),
+		bad("/projects/:id/jobs", s.emptyList),
+		bad("/projects/:id/jobs/:job/trace", s.jobTrace),
+		bad("/projects/:id/jobs/:job/artifacts*", s.archive),
+		bad("/projects/:id/jobs/artifacts/*rest", s.archive),
 		bad("/projects/:id/snippets/*rest", s.rawBlob),
 		newRoute("/snippets", func(*call) response { return listResponse([]struct{}{}, nil) }, needAPI, true),
 		newRoute("/snippets/*rest", func(*call) response { return textResponse(http.StatusOK, "fake snippet\n") }, needAPI, true),

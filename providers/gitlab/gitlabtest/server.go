@@ -137,6 +137,8 @@ type Server struct {
 	projects    map[int64]*projectState
 	byPath      map[string]int64 // lower-case path_with_namespace → id
 	moved       map[string]int64 // lower-case former path_with_namespace → id
+	// ci holds pipelines and deployments per project (ci.go).
+	ci map[int64]*ciProject
 
 	// mu guards the rate limit and the request id sequence.
 	mu          sync.Mutex
