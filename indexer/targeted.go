@@ -137,6 +137,11 @@ func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []pro
 		_, err := t.Source.Lookup(ctx, st.Repo)
 		var why string
 		switch {
+		case errors.Is(err, providers.ErrNotVisible) && t.PruneRemovedRepos:
+			why = "no longer visible to the provider's credentials (prune_removed_repos)"
+		case errors.Is(err, providers.ErrNotVisible):
+			ix.log.Info("repository no longer visible; it keeps its links (prune_removed_repos is off)", "provider", t.Name, "repo", st.Repo.FullName)
+			continue
 		case errors.Is(err, providers.ErrNotFound):
 			why = "deleted on the provider (or no longer visible to the token)"
 		case err != nil:

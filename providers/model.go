@@ -120,7 +120,12 @@ type ListState struct {
 // Sentinel errors shared by every provider. Provider errors wrap one of these
 // (errors.Is) when the condition applies, so callers never inspect SDK errors.
 var (
-	ErrNotFound     = errors.New("not found")
+	ErrNotFound = errors.New("not found")
+	// ErrNotVisible wraps ErrNotFound when the provider cannot tell a
+	// deleted repository from one its credentials no longer see (a GitHub
+	// App installation that lost access): the repository is then treated
+	// as taken out of the configuration, not as deleted.
+	ErrNotVisible   = errors.New("no longer visible to the credentials")
 	ErrUnauthorized = errors.New("unauthorized (token invalid or expired)")
 	ErrForbidden    = errors.New("forbidden (token lacks permission)")
 	ErrRateLimited  = errors.New("rate limited")

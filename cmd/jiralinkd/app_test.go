@@ -113,11 +113,24 @@ func TestSyncAsGitHubApp(t *testing.T) {
 		t.Errorf("forbidden requests: %+v", r)
 	}
 
-	// octo/lib leaves the installation: no longer discovered nor synced.
+	// octo/lib leaves the installation: no longer discovered nor synced,
+	// and, like a repository taken out of the configuration, it keeps its
+	// links unless prune_removed_repos.
 	f.gh.SetInstallationRepos(2, "selected", nil)
 	code, out, errOut = f.run(ctx, "sync", "--config", f.config)
 	if code != exitOK || strings.Contains(out, "ok   github octo/lib") || !strings.Contains(out, "ok   github acme/api") {
 		t.Errorf("sync after losing access: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if links := f.jira.AllLinks(); len(links["ABC-1"]) != 2 {
+		t.Errorf("octo/lib lost its links although prune_removed_repos is off: %v", links)
+	}
+	pruning := f.write(t, "prune.yaml", strings.Replace(mustRead(t, f.config), "exclude: [acme/secret]", "exclude: [acme/secret]\n    prune_removed_repos: true", 1))
+	code, out, errOut = f.run(ctx, "sync", "--config", pruning)
+	if code != exitOK || !strings.Contains(out, "gone github octo/lib") {
+		t.Errorf("sync with prune_removed_repos: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if links := f.jira.AllLinks(); len(links["ABC-1"]) != 1 {
+		t.Errorf("octo/lib kept its links with prune_removed_repos: %v", links)
 	}
 }
 

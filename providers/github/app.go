@@ -612,7 +612,9 @@ func (a *App) Lookup(ctx context.Context, stored providers.Repo) (providers.Repo
 		lastErr = &providers.APIError{Provider: a.name, Op: "GET repos/" + stored.FullName,
 			Err: providers.StatusError(http.StatusNotFound, "the App has no installation")}
 	}
-	return providers.Repo{}, lastErr
+	// No installation sees it: deleted, or access was taken away (a repo
+	// removed from an installation's selection answers 404 too).
+	return providers.Repo{}, fmt.Errorf("%w: %w", providers.ErrNotVisible, lastErr)
 }
 
 // Branches lists a repository's branches (see Client.Branches).
