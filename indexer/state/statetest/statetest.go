@@ -44,4 +44,3 @@ type Backend interface {
 	ForgetDeliveries(now time.Time, retention time.Duration) (int, error)
 	Close() error
 }
-

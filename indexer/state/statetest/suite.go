@@ -92,8 +92,8 @@ func testRepos(t *testing.T, open func(*testing.T) Backend) {
 	full := state.RepoState{
 		Key: state.RepoKey{Provider: "github", ID: 1}, Repo: providers.Repo{ID: 1, FullName: "zeta/api", DefaultBranch: "main"},
 		Branches: map[string]string{"main": "c1"}, Tags: map[string]string{"v1": "c0"},
-		Walks:         map[string]state.WalkCheckpoint{"dev": {Head: "h", NextPage: 3, Frontier: []string{"f"}, Boundary: []string{"b"}, Walked: 7}},
-		PrunePending:  true, SmartCommitsArmed: true, PullWatermark: at, Status: state.RepoFailed, LastError: "boom",
+		Walks:        map[string]state.WalkCheckpoint{"dev": {Head: "h", NextPage: 3, Frontier: []string{"f"}, Boundary: []string{"b"}, Walked: 7}},
+		PrunePending: true, SmartCommitsArmed: true, PullWatermark: at, Status: state.RepoFailed, LastError: "boom",
 		LastSync: at, LastSuccess: at.Add(-time.Hour), Commits: 10, Links: 3, Failures: 2, FailureKind: "unreachable", Hint: "h", LinkFormat: 2,
 	}
 	for _, st := range []state.RepoState{
@@ -217,11 +217,11 @@ func testRepoLinks(t *testing.T, open func(*testing.T) Backend) {
 	yes := true
 	w := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
 	recs := map[state.Link]state.LinkRecord{
-		{GlobalID: "jiralinkd/github/1/commit/b", Issue: "P-1"}: {Hash: 11, Info: state.LinkInfo{Kind: "commit", Repo: "github/a/b", URL: "u", Title: "t", Written: w, Summary: "s", Resolved: &yes, Complete: true}},
-		{GlobalID: "jiralinkd/github/1/commit/a", Issue: "P-2"}: {Hash: 12},
-		{GlobalID: "jiralinkd/github/1/commit/a", Issue: "P-1"}: {Hash: 13},
+		{GlobalID: "jiralinkd/github/1/commit/b", Issue: "P-1"}:  {Hash: 11, Info: state.LinkInfo{Kind: "commit", Repo: "github/a/b", URL: "u", Title: "t", Written: w, Summary: "s", Resolved: &yes, Complete: true}},
+		{GlobalID: "jiralinkd/github/1/commit/a", Issue: "P-2"}:  {Hash: 12},
+		{GlobalID: "jiralinkd/github/1/commit/a", Issue: "P-1"}:  {Hash: 13},
 		{GlobalID: "jiralinkd/github/10/commit/a", Issue: "P-1"}: {Hash: 14},
-		{GlobalID: "jiralinkd/github/2/commit/a", Issue: "P-1"}: {Hash: 15},
+		{GlobalID: "jiralinkd/github/2/commit/a", Issue: "P-1"}:  {Hash: 15},
 	}
 	if err := s.PutLinks(recs); err != nil {
 		t.Fatal(err)
