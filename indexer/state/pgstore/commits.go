@@ -1,0 +1,355 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+)
+
+// insertChunk is how many commits one INSERT statement carries (two
+// parameters each; PostgreSQL allows 65535).
+const insertChunk = 1000
+
+// KnownCommits reports which of shas are already indexed for the repo. A
+// commit is only recorded together with its whole ancestry, so a known
+// commit's history never needs to be read again.
+func (s *Store) KnownCommits(k state.RepoKey, shas []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(shas))
+	if len(shas) == 0 {
+		return known, nil
+	}
+	byKey := make(map[string][]string, len(shas))
+	keys := make([][]byte, 0, len(shas))
+	for _, sha := range shas {
+		key := state.SHAKey(sha)
+		if _, dup := byKey[string(key)]; !dup {
+			keys = append(keys, key)
+		}
+		byKey[string(key)] = append(byKey[string(key)], sha)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT sha FROM commits WHERE provider = $1 AND repo_id = $2 AND sha = ANY($3)", k.Provider, k.ID, keys)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: known commits of %s: %w", k, err)
+	}
+	var key []byte
+	if _, err := pgx.ForEachRow(rows, []any{&key}, func() error {
+		for _, sha := range byKey[string(key)] {
+			known[sha] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("pgstore: known commits of %s: %w", k, err)
+	}
+	return known, nil
+}
+
+// CommitCount is the number of indexed commits of the repo.
+func (s *Store) CommitCount(k state.RepoKey) (int, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var n int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM commits WHERE provider = $1 AND repo_id = $2", k.Provider, k.ID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: count commits of %s: %w", k, err)
+	}
+	return n, nil
+}
+
+// CheckpointWalk saves, in one transaction, commits walked on branch
+// (their links are written) as the walk's pending commits, and st with its
+// Walks checkpoint.
+func (s *Store) CheckpointWalk(st state.RepoState, branch string, commits []state.Commit) error {
+	return s.tx("checkpoint walk "+st.Key.String(), func(ctx context.Context, tx pgx.Tx) error {
+		if len(commits) > 0 {
+			keys, parents := make([][]byte, len(commits)), make([][]byte, len(commits))
+			for i, c := range commits {
+				keys[i], parents[i] = c.Key(), c.EncodedParents()
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO walk_commits (provider, repo_id, branch, sha, parents)
+				SELECT $1, $2, $3, k, p FROM unnest($4::bytea[], $5::bytea[]) WITH ORDINALITY AS c(k, p, n) ORDER BY n`,
+				st.Key.Provider, st.Key.ID, branch, keys, parents); err != nil {
+				return err
+			}
+		}
+		return putRepo(ctx, tx, st)
+	})
+}
+
+// PendingCommits calls fn with every commit an unfinished walk of branch
+// has already handled, in the order they were checkpointed.
+func (s *Store) PendingCommits(k state.RepoKey, branch string, fn func(state.Commit)) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT sha, parents FROM walk_commits WHERE provider = $1 AND repo_id = $2 AND branch = $3 ORDER BY seq",
+		k.Provider, k.ID, branch)
+	if err != nil {
+		return fmt.Errorf("pgstore: pending commits of %s: %w", k, err)
+	}
+	var key, parents []byte
+	if _, err := pgx.ForEachRow(rows, []any{&key, &parents}, func() error {
+		fn(state.CommitFromRecord(key, parents))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pgstore: pending commits of %s: %w", k, err)
+	}
+	return nil
+}
+
+// DiscardWalk drops an unfinished walk's pending commits (its branch moved
+// or went away; the walk starts over).
+func (s *Store) DiscardWalk(k state.RepoKey, branch string) error {
+	return s.tx("discard walk "+k.String(), func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "DELETE FROM walk_commits WHERE provider = $1 AND repo_id = $2 AND branch = $3", k.Provider, k.ID, branch)
+		return err
+	})
+}
+
+// AdvanceBranch records, in one transaction, that branch's walk is
+// complete: its pending commits and commits (together a history closed
+// under ancestry with the already indexed commits) become indexed, and st
+// is saved with the advanced cursor.
+func (s *Store) AdvanceBranch(st state.RepoState, branch string, commits []state.Commit) error {
+	return s.tx("advance cursor "+st.Key.String(), func(ctx context.Context, tx pgx.Tx) error {
+		k := st.Key
+		rows, err := tx.Query(ctx, "DELETE FROM walk_commits WHERE provider = $1 AND repo_id = $2 AND branch = $3 RETURNING sha, parents",
+			k.Provider, k.ID, branch)
+		if err != nil {
+			return err
+		}
+		var pending []state.Commit
+		var key, parents []byte
+		if _, err := pgx.ForEachRow(rows, []any{&key, &parents}, func() error {
+			pending = append(pending, state.CommitFromRecord(key, parents))
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := insertCommits(ctx, tx, k, pending); err != nil {
+			return err
+		}
+		if err := insertCommits(ctx, tx, k, commits); err != nil {
+			return err
+		}
+		return putRepo(ctx, tx, st)
+	})
+}
+
+// insertCommits adds commits to the indexed set (those already there are
+// kept: a commit's parents never change), insertChunk per statement.
+func insertCommits(ctx context.Context, tx pgx.Tx, k state.RepoKey, commits []state.Commit) error {
+	for len(commits) > 0 {
+		chunk := commits[:min(insertChunk, len(commits))]
+		commits = commits[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO commits (provider, repo_id, sha, parents) VALUES ")
+		args := make([]any, 0, 2+2*len(chunk))
+		args = append(args, k.Provider, k.ID)
+		for i, c := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			n := 3 + 2*i
+			q.WriteString("($1,$2,$" + strconv.Itoa(n) + ",$" + strconv.Itoa(n+1) + ")")
+			args = append(args, c.Key(), parentKeys(nil, c.EncodedParents()))
+		}
+		q.WriteString(" ON CONFLICT DO NOTHING")
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parentKeys appends the binary keys (state.SHAKey) of the parents encoded
+// in v (state.EncodeParents) to keys.
+func parentKeys(keys [][]byte, v []byte) [][]byte {
+	if keys == nil {
+		keys = [][]byte{} // an empty array, not NULL
+	}
+	if len(v) == 0 {
+		return keys
+	}
+	if v[0] == 0 && len(v)%20 != 0 {
+		for _, p := range bytes.Split(v[1:], []byte{0}) {
+			keys = append(keys, state.SHAKey(string(p)))
+		}
+		return keys
+	}
+	for i := 0; i+20 <= len(v); i += 20 {
+		keys = append(keys, v[i:i+20:i+20])
+	}
+	return keys
+}
+
+// IsAncestor reports whether ancestor is reachable from any of from,
+// following the stored parents of indexed commits. The walk runs in the
+// database (a recursive query that stops at the first match): a near
+// ancestor, the usual case, costs a few index lookups.
+func (s *Store) IsAncestor(k state.RepoKey, ancestor string, from []string) (bool, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	found, err := isAncestorCTE(ctx, s.pool, k, ancestor, from)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: ancestry in %s: %w", k, err)
+	}
+	return found, nil
+}
+
+// querier is a pool, a connection or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func shaKeys(shas []string) [][]byte {
+	keys := make([][]byte, len(shas))
+	for i, sha := range shas {
+		keys[i] = state.SHAKey(sha)
+	}
+	return keys
+}
+
+// isAncestorCTE walks the ancestry with a recursive query.
+func isAncestorCTE(ctx context.Context, q querier, k state.RepoKey, ancestor string, from []string) (bool, error) {
+	var found bool
+	err := q.QueryRow(ctx, `WITH RECURSIVE walk(sha) AS (
+			SELECT unnest($3::bytea[])
+			UNION
+			SELECT p FROM walk JOIN commits c ON c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha, unnest(c.parents) AS p
+		)
+		SELECT EXISTS (SELECT 1 FROM walk WHERE sha = $4)`,
+		k.Provider, k.ID, shaKeys(from), state.SHAKey(ancestor)).Scan(&found)
+	return found, err
+}
+
+// graph is a repo's indexed commits: binary key → parents' keys.
+type graph map[string][][]byte
+
+// loadGraph reads a repo's indexed commits in one query.
+func loadGraph(ctx context.Context, q querier, k state.RepoKey) (graph, error) {
+	rows, err := q.Query(ctx, "SELECT sha, parents FROM commits WHERE provider = $1 AND repo_id = $2", k.Provider, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	g := graph{}
+	var key []byte
+	var parents [][]byte
+	_, err = pgx.ForEachRow(rows, []any{&key, &parents}, func() error {
+		g[string(key)] = parents
+		parents = nil // scanned into afresh: the map keeps this one
+		return nil
+	})
+	return g, err
+}
+
+// isAncestorMem walks the ancestry in memory, after loading the repo's
+// whole graph (the alternative IsAncestor measured against).
+func isAncestorMem(ctx context.Context, q querier, k state.RepoKey, ancestor string, from []string) (bool, error) {
+	g, err := loadGraph(ctx, q, k)
+	if err != nil {
+		return false, err
+	}
+	want := string(state.SHAKey(ancestor))
+	seen := map[string]bool{}
+	stack := shaKeys(from)
+	for len(stack) > 0 {
+		c := string(stack[len(stack)-1])
+		stack = stack[:len(stack)-1]
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if c == want {
+			return true, nil
+		}
+		stack = append(stack, g[c]...)
+	}
+	return false, nil
+}
+
+// Unreachable returns the indexed commits that no head reaches (heads
+// that are not indexed commits are ignored). It must read every indexed
+// commit anyway, so it loads the repo's graph in one query and walks it in
+// memory.
+func (s *Store) Unreachable(k state.RepoKey, heads []string) ([]string, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	g, err := loadGraph(ctx, s.pool, k)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: unreachable commits of %s: %w", k, err)
+	}
+	return unreachable(g, heads), nil
+}
+
+func unreachable(g graph, heads []string) []string {
+	seen := make(map[string]bool, len(g))
+	stack := shaKeys(heads)
+	for len(stack) > 0 {
+		c := string(stack[len(stack)-1])
+		stack = stack[:len(stack)-1]
+		if seen[c] {
+			continue
+		}
+		parents, ok := g[c]
+		if !ok {
+			continue
+		}
+		seen[c] = true
+		stack = append(stack, parents...)
+	}
+	var out []string
+	for key := range g {
+		if !seen[key] {
+			out = append(out, state.SHAString([]byte(key)))
+		}
+	}
+	return out
+}
+
+// unreachableCTE finds the unreachable commits with a recursive query (the
+// alternative Unreachable measured against).
+func unreachableCTE(ctx context.Context, q querier, k state.RepoKey, heads []string) ([]string, error) {
+	rows, err := q.Query(ctx, `WITH RECURSIVE walk(sha) AS (
+			SELECT c.sha FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND c.sha = ANY($3)
+			UNION
+			SELECT c.sha FROM walk JOIN commits w ON w.provider = $1 AND w.repo_id = $2 AND w.sha = walk.sha, unnest(w.parents) AS p
+				JOIN commits c ON c.provider = $1 AND c.repo_id = $2 AND c.sha = p
+		)
+		SELECT sha FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND NOT EXISTS (SELECT 1 FROM walk WHERE walk.sha = c.sha)`,
+		k.Provider, k.ID, shaKeys(heads))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var key []byte
+	_, err = pgx.ForEachRow(rows, []any{&key}, func() error { out = append(out, state.SHAString(key)); return nil })
+	return out, err
+}
+
+// ForgetCommits drops commits from the indexed set (they became
+// unreachable and their links were removed), and from the pending smart
+// commits.
+func (s *Store) ForgetCommits(k state.RepoKey, shas []string) error {
+	if len(shas) == 0 {
+		return nil
+	}
+	keys := shaKeys(shas)
+	return s.tx("forget commits "+k.String(), func(ctx context.Context, tx pgx.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM commits WHERE provider = $1 AND repo_id = $2 AND sha = ANY($3)",
+			"DELETE FROM smart_pending WHERE provider = $1 AND repo_id = $2 AND sha = ANY($3)",
+		} {
+			if _, err := tx.Exec(ctx, q, k.Provider, k.ID, keys); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
