@@ -125,4 +125,3 @@ func (l *Ledger) CountFailed() (int, error) {
 	}
 	return n, nil
 }
-

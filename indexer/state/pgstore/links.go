@@ -3,11 +3,11 @@ package pgstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"encoding/json"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
