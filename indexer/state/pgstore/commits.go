@@ -191,7 +191,9 @@ func parentKeys(keys [][]byte, v []byte) [][]byte {
 // IsAncestor reports whether ancestor is reachable from any of from,
 // following the stored parents of indexed commits. The walk runs in the
 // database (a recursive query that stops at the first match): a near
-// ancestor, the usual case, costs a few index lookups.
+// ancestor, the usual case, costs a few index lookups, and a walk of a
+// whole 200,000-commit history measured faster than loading it to walk in
+// memory (BenchmarkGraphStrategies).
 func (s *Store) IsAncestor(k state.RepoKey, ancestor string, from []string) (bool, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -216,13 +218,17 @@ func shaKeys(shas []string) [][]byte {
 	return keys
 }
 
-// isAncestorCTE walks the ancestry with a recursive query.
+// isAncestorCTE walks the ancestry with a recursive query (the recursive
+// step is a LATERAL subquery: one index lookup per commit; see
+// unreachableCTE).
 func isAncestorCTE(ctx context.Context, q querier, k state.RepoKey, ancestor string, from []string) (bool, error) {
 	var found bool
 	err := q.QueryRow(ctx, `WITH RECURSIVE walk(sha) AS (
 			SELECT unnest($3::bytea[])
 			UNION
-			SELECT p FROM walk JOIN commits c ON c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha, unnest(c.parents) AS p
+			SELECT p.p FROM walk, LATERAL (
+				SELECT unnest(c.parents) FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha
+			) AS p(p)
 		)
 		SELECT EXISTS (SELECT 1 FROM walk WHERE sha = $4)`,
 		k.Provider, k.ID, shaKeys(from), state.SHAKey(ancestor)).Scan(&found)
@@ -275,15 +281,26 @@ func isAncestorMem(ctx context.Context, q querier, k state.RepoKey, ancestor str
 }
 
 // Unreachable returns the indexed commits that no head reaches (heads
-// that are not indexed commits are ignored). It must read every indexed
-// commit anyway, so it loads the repo's graph in one query and walks it in
-// memory.
+// that are not indexed commits are ignored). The walk runs in the database
+// (a recursive query, then the set difference): on a 200,000-commit
+// history it measured faster than loading the stored parents in one query
+// and walking them in memory (BenchmarkGraphStrategies).
 func (s *Store) Unreachable(k state.RepoKey, heads []string) ([]string, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	g, err := loadGraph(ctx, s.pool, k)
+	out, err := unreachableCTE(ctx, s.pool, k, heads)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: unreachable commits of %s: %w", k, err)
+	}
+	return out, nil
+}
+
+// unreachableMem loads the repo's graph in one query and walks it in
+// memory (the alternative Unreachable was measured against).
+func unreachableMem(ctx context.Context, q querier, k state.RepoKey, heads []string) ([]string, error) {
+	g, err := loadGraph(ctx, q, k)
+	if err != nil {
+		return nil, err
 	}
 	return unreachable(g, heads), nil
 }
@@ -313,16 +330,20 @@ func unreachable(g graph, heads []string) []string {
 	return out
 }
 
-// unreachableCTE finds the unreachable commits with a recursive query (the
-// alternative Unreachable measured against).
+// unreachableCTE finds the unreachable commits with a recursive query.
+// The recursive step is a LATERAL subquery so that each commit's parents
+// are one index lookup (a join lets the planner hash the whole table at
+// every step: quadratic), and the difference is an EXCEPT (a hashed set
+// operation; NOT EXISTS rescanned the walk for every commit).
 func unreachableCTE(ctx context.Context, q querier, k state.RepoKey, heads []string) ([]string, error) {
 	rows, err := q.Query(ctx, `WITH RECURSIVE walk(sha) AS (
 			SELECT c.sha FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND c.sha = ANY($3)
 			UNION
-			SELECT c.sha FROM walk JOIN commits w ON w.provider = $1 AND w.repo_id = $2 AND w.sha = walk.sha, unnest(w.parents) AS p
-				JOIN commits c ON c.provider = $1 AND c.repo_id = $2 AND c.sha = p
+			SELECT p.p FROM walk, LATERAL (
+				SELECT unnest(c.parents) FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha
+			) AS p(p)
 		)
-		SELECT sha FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND NOT EXISTS (SELECT 1 FROM walk WHERE walk.sha = c.sha)`,
+		SELECT sha FROM commits WHERE provider = $1 AND repo_id = $2 EXCEPT SELECT sha FROM walk`,
 		k.Provider, k.ID, shaKeys(heads))
 	if err != nil {
 		return nil, err

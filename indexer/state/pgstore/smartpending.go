@@ -148,8 +148,10 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 		rows, err = tx.Query(ctx, `WITH RECURSIVE walk(sha) AS (
 				SELECT unnest($3::bytea[])
 				UNION
-				SELECT p FROM walk JOIN commits c ON c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha, unnest(c.parents) AS p
-					WHERE NOT walk.sha = ANY($4::bytea[])
+				SELECT p.p FROM walk, LATERAL (
+					SELECT unnest(c.parents) FROM commits c WHERE c.provider = $1 AND c.repo_id = $2 AND c.sha = walk.sha
+				) AS p(p)
+				WHERE NOT walk.sha = ANY($4::bytea[])
 			)
 			SELECT w.sha FROM walk w JOIN smart_pending sp ON sp.provider = $1 AND sp.repo_id = $2 AND sp.sha = w.sha`,
 			k.Provider, k.ID, starts, haltKeys)
