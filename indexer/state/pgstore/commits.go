@@ -35,7 +35,11 @@ func (s *Store) KnownCommits(k state.RepoKey, shas []string) (map[string]bool, e
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT sha FROM commits WHERE provider = $1 AND repo_id = $2 AND sha = ANY($3)", k.Provider, k.ID, keys)
+	// One index lookup per sha, whatever the planner's statistics say (a
+	// plain sha = ANY($3) scanned the repo's commits when the table had
+	// not been analyzed since a backfill: 30 ms to 230 ms for a page).
+	rows, err := s.pool.Query(ctx, `SELECT c.sha FROM unnest($3::bytea[]) AS w(sha),
+		LATERAL (SELECT sha FROM commits WHERE provider = $1 AND repo_id = $2 AND sha = w.sha OFFSET 0) AS c`, k.Provider, k.ID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: known commits of %s: %w", k, err)
 	}

@@ -31,8 +31,9 @@ func (s *Store) LinkHashes(links []state.Link) (map[state.Link]uint64, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT l.global_id, l.issue, l.hash FROM links l
-		JOIN unnest($1::text[], $2::text[]) AS w(g, i) ON l.global_id = w.g AND l.issue = w.i`, gids, issues)
+	// One index lookup per link (see KnownCommits).
+	rows, err := s.pool.Query(ctx, `SELECT l.global_id, l.issue, l.hash FROM unnest($1::text[], $2::text[]) AS w(g, i),
+		LATERAL (SELECT global_id, issue, hash FROM links WHERE global_id = w.g AND issue = w.i OFFSET 0) AS l`, gids, issues)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read link hashes: %w", err)
 	}
@@ -222,7 +223,8 @@ func (s *Store) Issues(keys []string) (map[string]state.IssueStatus, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT key, body FROM issues WHERE key = ANY($1)", keys)
+	rows, err := s.pool.Query(ctx, `SELECT i.key, i.body FROM unnest($1::text[]) AS w(k),
+		LATERAL (SELECT key, body FROM issues WHERE key = w.k OFFSET 0) AS i`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read issues: %w", err)
 	}
