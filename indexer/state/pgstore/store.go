@@ -9,6 +9,11 @@
 //
 // The interfaces the Store implements take no context; each method runs
 // under a background context bounded by Options.Timeout.
+//
+// Behind PgBouncer in transaction pooling mode (before 1.21, which tracks
+// prepared statements), add default_query_exec_mode=exec to the DSN: pgx
+// otherwise caches named prepared statements per connection. Nothing else
+// depends on the session: migrations take a transaction-scoped lock.
 package pgstore
 
 import (
@@ -204,15 +209,17 @@ func (s *Store) read(what string, fn func(ctx context.Context, tx pgx.Tx) error)
 
 // Repo returns the state of one repo; ok is false if it was never synced.
 func (s *Store) Repo(k state.RepoKey) (st state.RepoState, ok bool, err error) {
-	err = s.read("read repo "+k.String(), func(ctx context.Context, tx pgx.Tx) error {
-		st, ok, err = getRepo(ctx, tx, k, false)
-		return err
-	})
-	return st, ok, err
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if st, ok, err = getRepo(ctx, s.pool, k, false); err != nil {
+		return state.RepoState{}, false, fmt.Errorf("pgstore: read repo %s: %w", k, err)
+	}
+	return st, ok, nil
 }
 
-// getRepo reads a repo's state, locking its row if forUpdate.
-func getRepo(ctx context.Context, tx pgx.Tx, k state.RepoKey, forUpdate bool) (st state.RepoState, ok bool, err error) {
+// getRepo reads a repo's state, locking its row if forUpdate (in a
+// transaction).
+func getRepo(ctx context.Context, tx querier, k state.RepoKey, forUpdate bool) (st state.RepoState, ok bool, err error) {
 	q := "SELECT body FROM repos WHERE provider = $1 AND repo_id = $2"
 	if forUpdate {
 		q += " FOR UPDATE"
@@ -247,31 +254,31 @@ func (s *Store) PutRepo(st state.RepoState) error {
 
 // Repos returns every known repo, ordered by provider then full name.
 func (s *Store) Repos() ([]state.RepoState, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
 	var out []state.RepoState
-	err := s.read("read repos", func(ctx context.Context, tx pgx.Tx) error {
-		out = nil
-		rows, err := tx.Query(ctx, "SELECT body FROM repos")
-		if err != nil {
+	rows, err := s.pool.Query(ctx, "SELECT body FROM repos")
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: read repos: %w", err)
+	}
+	var body []byte
+	if _, err := pgx.ForEachRow(rows, []any{&body}, func() error {
+		var st state.RepoState
+		if err := json.Unmarshal(body, &st); err != nil {
 			return err
 		}
-		var body []byte
-		_, err = pgx.ForEachRow(rows, []any{&body}, func() error {
-			var st state.RepoState
-			if err := json.Unmarshal(body, &st); err != nil {
-				return err
-			}
-			out = append(out, st)
-			return nil
-		})
-		return err
-	})
+		out = append(out, st)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("pgstore: read repos: %w", err)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Key.Provider != out[j].Key.Provider {
 			return out[i].Key.Provider < out[j].Key.Provider
 		}
 		return out[i].Repo.FullName < out[j].Repo.FullName
 	})
-	return out, err
+	return out, nil
 }
 
 // RecordRepoFailure marks a repo failed for a pass that could not sync it
