@@ -76,6 +76,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
 	s := &Store{pool: pool, timeout: opts.Timeout}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
