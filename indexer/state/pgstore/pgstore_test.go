@@ -2,12 +2,14 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore/pgtest"
 	"github.com/jiralinkd/jiralinkd/indexer/state/statetest"
 )
@@ -112,4 +114,44 @@ func TestErrorsDoNotShowTheDSN(t *testing.T) {
 // BenchmarkStore runs the backends' common benchmarks on PostgreSQL.
 func BenchmarkStore(b *testing.B) {
 	statetest.Bench(b, func(b *testing.B) statetest.Backend { return openDSN(b, pgtest.Start(b)) })
+}
+
+// TestReplicasShareTheInbox: replicas (stores on one database) deduplicate
+// deliveries together: of one delivery id sent to each of them at once,
+// exactly one is queued, and every replica sees it.
+func TestReplicasShareTheInbox(t *testing.T) {
+	dsn := pgtest.Start(t)
+	replicas := []*Store{openDSN(t, dsn), openDSN(t, dsn), openDSN(t, dsn)}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for round := range 20 {
+		var wg sync.WaitGroup
+		fresh := make(chan bool, len(replicas))
+		for _, r := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, ok, err := r.Enqueue(state.Delivery{Provider: "github", ID: fmt.Sprintf("d-%d", round), ReceivedAt: t0}, time.Hour)
+				if err != nil {
+					t.Error(err)
+				}
+				fresh <- ok
+			}()
+		}
+		wg.Wait()
+		close(fresh)
+		n := 0
+		for ok := range fresh {
+			if ok {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("round %d: delivery queued %d times", round, n)
+		}
+	}
+	for i, r := range replicas {
+		if d, err := r.QueueDepth(); d != 20 || err != nil {
+			t.Errorf("replica %d sees depth %d (%v), want 20", i, d, err)
+		}
+	}
 }
