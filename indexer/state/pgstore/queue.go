@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,34 +21,30 @@ func (s *Store) Enqueue(d state.Delivery, retention time.Duration) (seq uint64, 
 	if err != nil {
 		return 0, false, fmt.Errorf("pgstore: enqueue delivery: %w", err)
 	}
-	err = s.tx("enqueue delivery", func(ctx context.Context, tx pgx.Tx) error {
-		if d.ID != "" {
-			// New, or seen before the window: (re)remember it and queue it.
-			// A concurrent insert of the same id waits for this one and
-			// then finds it within the window.
-			tag, err := tx.Exec(ctx, `INSERT INTO delivery_ids (provider, delivery_id, received_ns) VALUES ($1, $2, $3)
-				ON CONFLICT (provider, delivery_id) DO UPDATE SET received_ns = EXCLUDED.received_ns
-				WHERE EXCLUDED.received_ns - delivery_ids.received_ns >= $4`,
-				d.Provider, d.ID, d.ReceivedAt.UnixNano(), retention.Nanoseconds())
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return nil // a duplicate
-			}
-		}
-		var n int64
-		if err := tx.QueryRow(ctx, `INSERT INTO inbox (provider, delivery_id, body, received_at) VALUES ($1, $2, $3, $4) RETURNING seq`,
-			d.Provider, d.ID, body, d.ReceivedAt).Scan(&n); err != nil {
-			return err
-		}
-		seq, fresh = uint64(n), true
-		return nil
-	})
-	if err != nil {
-		return 0, false, err
+	ctx, cancel := s.ctx()
+	defer cancel()
+	// One statement (one round trip, its own transaction): remember the
+	// id if it is new or was seen before the window, and queue the
+	// delivery if so (or if it has no id). A concurrent insert of the same
+	// id waits for this one and then finds it within the window.
+	var n int64
+	err = s.pool.QueryRow(ctx, `WITH seen AS (
+			INSERT INTO delivery_ids (provider, delivery_id, received_ns) SELECT $1, $2, $3 WHERE $2 <> ''
+			ON CONFLICT (provider, delivery_id) DO UPDATE SET received_ns = EXCLUDED.received_ns
+			WHERE EXCLUDED.received_ns - delivery_ids.received_ns >= $4
+			RETURNING 1
+		)
+		INSERT INTO inbox (provider, delivery_id, body, received_at)
+		SELECT $1, $2, $5, $6 WHERE $2 = '' OR EXISTS (SELECT 1 FROM seen)
+		RETURNING seq`,
+		d.Provider, d.ID, d.ReceivedAt.UnixNano(), retention.Nanoseconds(), body, d.ReceivedAt).Scan(&n)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, false, nil // a duplicate
+	case err != nil:
+		return 0, false, fmt.Errorf("pgstore: enqueue delivery: %w", err)
 	}
-	return seq, fresh, nil
+	return uint64(n), true, nil
 }
 
 // Pending returns up to limit (all if limit <= 0) queued deliveries,

@@ -2,7 +2,8 @@
 // the real server from the machine's PostgreSQL binaries.
 //
 // The first Start in a test binary creates the cluster (initdb in a
-// temporary directory, fsync off) and starts postgres on a free port of
+// temporary directory; fsync off unless PGTEST_FSYNC=on, for benchmarks
+// comparable with a durable bbolt file) and starts postgres on a free port of
 // 127.0.0.1 with its socket in that directory; each Start then creates a
 // fresh database and returns its DSN. The cluster is stopped and its
 // directory removed by Main, which a package's TestMain calls:
@@ -182,9 +183,12 @@ func startServer() (srv *Server, err error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200", "-c", "shared_buffers=128MB")
+	args := []string{"-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=128MB"}
+	if os.Getenv("PGTEST_FSYNC") != "on" {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig: the server dies with the test binary even without Main.
