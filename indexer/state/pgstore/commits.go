@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -135,10 +136,7 @@ func (s *Store) AdvanceBranch(st state.RepoState, branch string, commits []state
 		}); err != nil {
 			return err
 		}
-		if err := insertCommits(ctx, tx, k, pending); err != nil {
-			return err
-		}
-		if err := insertCommits(ctx, tx, k, commits); err != nil {
+		if err := insertCommits(ctx, tx, k, append(pending, commits...)); err != nil {
 			return err
 		}
 		return putRepo(ctx, tx, st)
@@ -146,8 +144,13 @@ func (s *Store) AdvanceBranch(st state.RepoState, branch string, commits []state
 }
 
 // insertCommits adds commits to the indexed set (those already there are
-// kept: a commit's parents never change), insertChunk per statement.
+// kept: a commit's parents never change), insertChunk per statement, in
+// key order: concurrent writers of overlapping commits (two branches of a
+// repo) then take the rows' locks in the same order and wait for each
+// other rather than deadlock.
 func insertCommits(ctx context.Context, tx pgx.Tx, k state.RepoKey, commits []state.Commit) error {
+	commits = slices.Clone(commits)
+	slices.SortFunc(commits, func(a, b state.Commit) int { return bytes.Compare(a.Key(), b.Key()) })
 	for len(commits) > 0 {
 		chunk := commits[:min(insertChunk, len(commits))]
 		commits = commits[len(chunk):]

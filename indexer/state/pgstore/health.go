@@ -43,7 +43,9 @@ func (s *Store) Health() ([]state.Health, error) {
 
 // UpdateHealth reads a system's health, lets fn change it and stores it, in
 // one transaction holding the system's row lock (passes of several
-// providers, on several replicas, update Jira's at once).
+// providers, on several replicas, update Jira's at once). fn may be
+// called again if PostgreSQL aborts the transaction (a deadlock victim):
+// each call gets the stored health, so fn should only change h.
 func (s *Store) UpdateHealth(system string, fn func(*state.Health)) error {
 	return s.tx("health of "+system, func(ctx context.Context, tx pgx.Tx) error {
 		empty, err := json.Marshal(state.Health{System: system})

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
@@ -188,14 +189,33 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.timeout)
 }
 
-// tx runs fn in one transaction, wrapping its error with what.
+// txAttempts bounds the runs of a transaction that PostgreSQL aborted as
+// a deadlock victim or a serialization failure (writers on several
+// replicas): such a transaction changed nothing and is run again.
+const txAttempts = 3
+
+// tx runs fn in one transaction, wrapping its error with what. fn may run
+// again (see txAttempts): it must not have effects outside tx.
 func (s *Store) tx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }); err != nil {
+	var err error
+	for range txAttempts {
+		if err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }); !retryable(err) {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", what, err)
 	}
 	return nil
+}
+
+// retryable tells a transaction aborted by a deadlock or a serialization
+// failure, which is safe to run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // read runs fn in one read-only, repeatable-read transaction (a consistent

@@ -89,7 +89,7 @@ CREATE TABLE smart_pending (
 
 -- The smart-commit ledger.
 CREATE TABLE ledger (
-    id text NOT NULL PRIMARY KEY,
+    id text COLLATE "C" NOT NULL PRIMARY KEY,
     issue text NOT NULL,
     state text NOT NULL,
     body bytea NOT NULL -- JSON smartcommit.Record
