@@ -858,7 +858,7 @@ func testConcurrentWriters(t *testing.T, open func(*testing.T) Backend) {
 	s := open(t)
 	const workers, rounds = 8, 10
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*rounds*8)
+	errs := make(chan error, workers*rounds*8+workers*5)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for w := range workers {
 		wg.Add(1)
@@ -886,12 +886,40 @@ func testConcurrentWriters(t *testing.T, open func(*testing.T) Backend) {
 			}
 		}()
 	}
+	// Branches of one repo advanced at once, over a shared history given
+	// in different orders.
+	shared := state.RepoKey{Provider: "github", ID: 200}
+	hist := make([]state.Commit, 50)
+	for i := range hist {
+		var parents []string
+		if i > 0 {
+			parents = []string{hist[i-1].SHA()}
+		}
+		hist[i] = state.NewCommit(fmt.Sprintf("%040x", 1000+i), parents)
+	}
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs := slices.Clone(hist)
+			if w%2 == 1 {
+				slices.Reverse(cs)
+			}
+			for i := range 5 {
+				st := state.RepoState{Key: shared, Branches: map[string]string{fmt.Sprintf("b%d", w): hist[len(hist)-1].SHA()}}
+				errs <- s.AdvanceBranch(st, fmt.Sprintf("b%d-%d", w, i), cs)
+			}
+		}()
+	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if n, _ := s.CommitCount(shared); n != len(hist) {
+		t.Errorf("shared history: %d commits, want %d", n, len(hist))
 	}
 	for w := range workers {
 		k := state.RepoKey{Provider: "github", ID: int64(w)}
