@@ -144,7 +144,10 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 		}
 		// The starts (whether indexed or not: an unknown start is itself
 		// a candidate, as in the bbolt backend) and the indexed commits
-		// they reach, not going past stop commits.
+		// they reach, not going past stop commits: in the database for up
+		// to cteWalkLimit commits (a fast-forward), then, if the walk goes
+		// on (a pending commit the branch never reaches makes it read the
+		// whole history), in memory over the repo's graph loaded at once.
 		rows, err = tx.Query(ctx, `WITH RECURSIVE walk(sha) AS (
 				SELECT unnest($3::bytea[])
 				UNION
@@ -153,19 +156,42 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 				) AS p(p)
 				WHERE NOT walk.sha = ANY($4::bytea[])
 			)
-			SELECT w.sha FROM walk w JOIN smart_pending sp ON sp.provider = $1 AND sp.repo_id = $2 AND sp.sha = w.sha`,
-			k.Provider, k.ID, starts, haltKeys)
+			SELECT sha FROM walk LIMIT $5`,
+			k.Provider, k.ID, starts, haltKeys, cteWalkLimit)
 		if err != nil {
 			return err
 		}
-		if _, err := pgx.ForEachRow(rows, []any{&key}, func() error {
+		take := func(key []byte) {
 			if p, ok := want[string(key)]; ok && !found[string(key)] {
 				found[string(key)] = true
 				out = append(out, p)
 			}
-			return nil
-		}); err != nil {
+		}
+		walkedN := 0
+		if _, err := pgx.ForEachRow(rows, []any{&key}, func() error { walkedN++; take(key); return nil }); err != nil {
 			return err
+		}
+		if walkedN < cteWalkLimit || len(out) == len(want) {
+			return nil
+		}
+		g, err := loadGraph(ctx, tx, k)
+		if err != nil {
+			return err
+		}
+		visited := map[string]bool{}
+		stack = starts
+		for len(stack) > 0 && len(out) < len(want) {
+			c := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if visited[string(c)] {
+				continue
+			}
+			visited[string(c)] = true
+			take(c)
+			if halt[string(c)] {
+				continue
+			}
+			stack = append(stack, g[string(c)]...)
 		}
 		return nil
 	})
