@@ -3,6 +3,7 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -119,13 +120,24 @@ func (s *Store) DiscardWalk(k state.RepoKey, branch string) error {
 // AdvanceBranch records, in one transaction, that branch's walk is
 // complete: its pending commits and commits (together a history closed
 // under ancestry with the already indexed commits) become indexed, and st
-// is saved with the advanced cursor.
+// is saved with the advanced cursor. The statements go in one round trip
+// (a pipelined batch); a walk that had checkpointed commits takes one more
+// to index them.
 func (s *Store) AdvanceBranch(st state.RepoState, branch string, commits []state.Commit) error {
+	body, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("pgstore: advance cursor %s: %w", st.Key, err)
+	}
 	return s.tx("advance cursor "+st.Key.String(), func(ctx context.Context, tx pgx.Tx) error {
 		k := st.Key
-		rows, err := tx.Query(ctx, "DELETE FROM walk_commits WHERE provider = $1 AND repo_id = $2 AND branch = $3 RETURNING sha, parents",
-			k.Provider, k.ID, branch)
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM walk_commits WHERE provider = $1 AND repo_id = $2 AND branch = $3 RETURNING sha, parents", k.Provider, k.ID, branch)
+		inserts := queueInsertCommits(b, k, commits)
+		b.Queue(putRepoSQL, k.Provider, k.ID, body)
+		br := tx.SendBatch(ctx, b)
+		rows, err := br.Query()
 		if err != nil {
+			_ = br.Close()
 			return err
 		}
 		var pending []state.Commit
@@ -134,23 +146,37 @@ func (s *Store) AdvanceBranch(st state.RepoState, branch string, commits []state
 			pending = append(pending, state.CommitFromRecord(key, parents))
 			return nil
 		}); err != nil {
+			_ = br.Close()
 			return err
 		}
-		if err := insertCommits(ctx, tx, k, append(pending, commits...)); err != nil {
+		for range inserts + 1 {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		if err := br.Close(); err != nil {
 			return err
 		}
-		return putRepo(ctx, tx, st)
+		if len(pending) == 0 {
+			return nil
+		}
+		b = &pgx.Batch{}
+		queueInsertCommits(b, k, pending)
+		return tx.SendBatch(ctx, b).Close()
 	})
 }
 
-// insertCommits adds commits to the indexed set (those already there are
-// kept: a commit's parents never change), insertChunk per statement, in
-// key order: concurrent writers of overlapping commits (two branches of a
-// repo) then take the rows' locks in the same order and wait for each
-// other rather than deadlock.
-func insertCommits(ctx context.Context, tx pgx.Tx, k state.RepoKey, commits []state.Commit) error {
+// queueInsertCommits queues the statements adding commits to the indexed
+// set (those already there are kept: a commit's parents never change),
+// insertChunk per statement, in key order: concurrent writers of
+// overlapping commits (two branches of a repo) then take the rows' locks
+// in the same order and wait for each other rather than deadlock. It
+// returns how many statements it queued.
+func queueInsertCommits(b *pgx.Batch, k state.RepoKey, commits []state.Commit) int {
 	commits = slices.Clone(commits)
 	slices.SortFunc(commits, func(a, b state.Commit) int { return bytes.Compare(a.Key(), b.Key()) })
+	n := 0
 	for len(commits) > 0 {
 		chunk := commits[:min(insertChunk, len(commits))]
 		commits = commits[len(chunk):]
@@ -167,11 +193,10 @@ func insertCommits(ctx context.Context, tx pgx.Tx, k state.RepoKey, commits []st
 			args = append(args, c.Key(), parentKeys(nil, c.EncodedParents()))
 		}
 		q.WriteString(" ON CONFLICT DO NOTHING")
-		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
-			return err
-		}
+		b.Queue(q.String(), args...)
+		n++
 	}
-	return nil
+	return n
 }
 
 // parentKeys appends the binary keys (state.SHAKey) of the parents encoded

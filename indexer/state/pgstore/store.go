@@ -266,10 +266,13 @@ func putRepo(ctx context.Context, tx pgx.Tx, st state.RepoState) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO repos (provider, repo_id, body) VALUES ($1, $2, $3)
-		ON CONFLICT (provider, repo_id) DO UPDATE SET body = EXCLUDED.body`, st.Key.Provider, st.Key.ID, body)
+	_, err = tx.Exec(ctx, putRepoSQL, st.Key.Provider, st.Key.ID, body)
 	return err
 }
+
+// putRepoSQL stores a repo's state ($3, JSON).
+const putRepoSQL = `INSERT INTO repos (provider, repo_id, body) VALUES ($1, $2, $3)
+	ON CONFLICT (provider, repo_id) DO UPDATE SET body = EXCLUDED.body`
 
 // PutRepo stores a repo's state.
 func (s *Store) PutRepo(st state.RepoState) error {
