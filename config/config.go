@@ -32,9 +32,29 @@ type Config struct {
 	Providers []Provider // in file order: Providers[i] is providers[i]
 }
 
-// State configures jiralinkd's bbolt state file.
+// State backends, the values of State.Backend.
+const (
+	BackendBolt     = "bbolt"    // one embedded file: a single node
+	BackendPostgres = "postgres" // a shared PostgreSQL database: replicas
+)
+
+// State configures where jiralinkd keeps its state.
 type State struct {
-	Path string // path of the bbolt file, relative to the working directory
+	// Backend is BackendBolt (default) or BackendPostgres.
+	Backend string
+	// Path is the bbolt file, relative to the working directory; unused
+	// with BackendPostgres.
+	Path string
+	// Postgres is set with BackendPostgres.
+	Postgres StatePostgres
+}
+
+// StatePostgres configures the PostgreSQL backend.
+type StatePostgres struct {
+	// DSN is the connection string (a URL or key=value pairs) of a
+	// dedicated non-superuser role owning the jiralinkd database. It may
+	// hold a password: a Secret, never logged.
+	DSN Secret
 }
 
 // HTTP configures the HTTP server.

@@ -90,7 +90,7 @@ func TestParseDefaults(t *testing.T) {
 	cfg := mustParse(t, validJira+validProvider, testEnv, nil)
 	want := &Config{
 		Path:  "test.yaml",
-		State: State{Path: "./data/jiralinkd.db"},
+		State: State{Backend: BackendBolt, Path: "./data/jiralinkd.db"},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Log:   Log{Level: "info", Format: "text"},
 		Jira: Jira{

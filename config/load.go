@@ -155,8 +155,9 @@ func envOverrides() []envOverride {
 			continue
 		}
 		for _, f := range schemaFields(section.typ) {
-			if f.secret || f.typ.Kind() == reflect.Slice || f.typ.Kind() == reflect.Pointer && f.typ.Elem().Kind() == reflect.Struct {
-				continue // secrets, lists and subsections (jira.secret_scan) are not overridable
+			if f.secret || f.typ.Kind() == reflect.Slice || f.typ.Kind() == reflect.Struct && f.typ != durationType ||
+				f.typ.Kind() == reflect.Pointer && f.typ.Elem().Kind() == reflect.Struct {
+				continue // secrets, lists and subsections (jira.secret_scan, state.postgres) are not overridable
 			}
 			key := section.key + "." + f.key
 			out = append(out, envOverride{

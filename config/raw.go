@@ -22,7 +22,15 @@ type rawConfig struct {
 }
 
 type rawState struct {
-	Path string `mapstructure:"path"`
+	Backend  string     `mapstructure:"backend"`
+	Path     string     `mapstructure:"path"`
+	Postgres rawStatePG `mapstructure:"postgres"`
+}
+
+type rawStatePG struct {
+	DSNEnv  string `mapstructure:"dsn_env" secret:"true"`
+	DSNFile string `mapstructure:"dsn_file" secret:"true"`
+	DSN     string `mapstructure:"dsn" secret:"true"`
 }
 
 type rawHTTP struct {
@@ -126,6 +134,7 @@ type rawWebhook struct {
 // because viper defaults cannot address elements of a list.
 const (
 	DefaultStatePath                 = "./data/jiralinkd.db"
+	DefaultStateBackend              = BackendBolt
 	DefaultHTTPListen                = "127.0.0.1:8080"
 	DefaultLogLevel                  = "info"
 	DefaultLogFormat                 = "text"
@@ -142,6 +151,7 @@ const (
 
 // setDefaults installs the defaults of the non-list keys in v.
 func setDefaults(v *viper.Viper) {
+	v.SetDefault("state.backend", DefaultStateBackend)
 	v.SetDefault("state.path", DefaultStatePath)
 	v.SetDefault("http.listen", DefaultHTTPListen)
 	v.SetDefault("log.level", DefaultLogLevel)

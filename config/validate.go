@@ -22,16 +22,14 @@ import (
 func build(raw *rawConfig, path string, env func(string) string, readFile func(string) ([]byte, error), c *collector) *Config {
 	cfg := &Config{
 		Path:  path,
-		State: State{Path: raw.State.Path},
+		State: State{Backend: strings.ToLower(raw.State.Backend), Path: raw.State.Path},
 		HTTP:  HTTP{Listen: raw.HTTP.Listen},
 		Log: Log{
 			Level:  strings.ToLower(raw.Log.Level),
 			Format: strings.ToLower(raw.Log.Format),
 		},
 	}
-	if cfg.State.Path == "" {
-		c.check("state.path", "required")
-	}
+	buildState(&cfg.State, &raw.State, env, readFile, c)
 	checkListen("http.listen", cfg.HTTP.Listen, c)
 	adminKeys := secretKeys{"admin_token_env", "admin_token_file", "admin_token"}
 	cfg.HTTP.AdminToken, _ = resolveSecret("http", adminKeys,
@@ -45,6 +43,28 @@ func build(raw *rawConfig, path string, env func(string) string, readFile func(s
 	cfg.Jira = buildJira(&raw.Jira, env, readFile, c)
 	cfg.Providers = buildProviders(raw.Providers, env, readFile, c)
 	return cfg
+}
+
+// buildState validates the state section: the backend and what it needs.
+func buildState(st *State, raw *rawState, env func(string) string, readFile func(string) ([]byte, error), c *collector) {
+	checkOneOf("state.backend", st.Backend, []string{BackendBolt, BackendPostgres}, c)
+	dsnKeys := secretKeys{"dsn_env", "dsn_file", "dsn"}
+	dsn, set := resolveSecret("state.postgres", dsnKeys,
+		raw.Postgres.DSNEnv, raw.Postgres.DSNFile, raw.Postgres.DSN, env, readFile, c)
+	switch st.Backend {
+	case BackendBolt:
+		if st.Path == "" {
+			c.check("state.path", "required")
+		}
+		if set {
+			c.check("state.postgres", "set only with state.backend: postgres")
+		}
+	case BackendPostgres:
+		if !set {
+			c.check("state.postgres.dsn_env", "required with state.backend: postgres (or dsn_file, or dsn)")
+		}
+		st.Postgres.DSN = dsn
+	}
 }
 
 func checkListen(p, addr string, c *collector) {

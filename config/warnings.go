@@ -20,6 +20,7 @@ func Warnings(c *Config) []Problem {
 				"put it behind a TLS-terminating proxy or restrict access with a firewall", c.HTTP.Listen)})
 	}
 	ws = append(ws, plainHTTPWarning("jira.url", c.Jira.URL)...)
+	ws = append(ws, literalWarning("state.postgres.dsn", c.State.Postgres.DSN)...)
 	ws = append(ws, literalWarning("http.admin_token", c.HTTP.AdminToken)...)
 	ws = append(ws, literalWarning("jira.token", c.Jira.Token)...)
 	ws = append(ws, literalWarning("jira.password", c.Jira.Password)...)

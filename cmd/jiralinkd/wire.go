@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -224,9 +225,9 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 	return d, nil
 }
 
-// openStore opens the state file.
+// openStore opens the configured state backend (openState).
 func (d *deps) openStore() error {
-	st, err := boltstore.Open(d.cfg.State.Path, 2*time.Second)
+	st, err := openState(context.Background(), d.cfg.State)
 	if err != nil {
 		return err
 	}
@@ -237,7 +238,13 @@ func (d *deps) openStore() error {
 // openStoreReadOnly opens the state file for sync --dry-run without
 // writing to it. When there is no state file yet, the pass reads an empty
 // temporary one instead, removed by close, so that no file is left behind.
+//
+// A shared (PostgreSQL) state is opened as for a pass: a dry run writes
+// nothing to it.
 func (d *deps) openStoreReadOnly() error {
+	if shared(d.cfg.State) {
+		return d.openStore()
+	}
 	st, err := boltstore.OpenReadOnly(d.cfg.State.Path, 2*time.Second)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir, terr := os.MkdirTemp("", "jiralinkd-dry-run-")
