@@ -26,6 +26,16 @@ import (
 // file's lock).
 var ErrLocked = errors.New("state file is locked by another jiralinkd process")
 
+// ErrFenced is returned by a state-changing write of a replica that leads
+// no longer: the shared state's lease has a newer epoch (or another
+// holder, or expired). The write changed nothing; the replica must stop
+// acting as leader.
+var ErrFenced = errors.New("state write refused: this replica no longer holds the leader lease")
+
+// ErrRepoBusy is returned when a repo is being synced by another process
+// sharing the state (its lock in the database has not expired).
+var ErrRepoBusy = errors.New("repo is being synced by another jiralinkd replica")
+
 // RepoKey identifies a repository across renames: provider name + numeric id.
 type RepoKey struct {
 	Provider string

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,11 +67,12 @@ func (l *Ledger) Put(recs ...smartcommit.Record) error {
 		}
 		issues[i], states[i], bodies[i] = r.Issue, string(r.State), b
 	}
-	ctx, cancel := l.s.ctx()
-	defer cancel()
-	_, err := l.s.pool.Exec(ctx, `INSERT INTO ledger (id, issue, state, body)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
-		ON CONFLICT (id) DO UPDATE SET issue = EXCLUDED.issue, state = EXCLUDED.state, body = EXCLUDED.body`, ids, issues, states, bodies)
+	err := l.s.tx("ledger put", func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO ledger (id, issue, state, body)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+			ON CONFLICT (id) DO UPDATE SET issue = EXCLUDED.issue, state = EXCLUDED.state, body = EXCLUDED.body`, ids, issues, states, bodies)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("smartcommit: record %d command(s): %w", len(recs), err)
 	}

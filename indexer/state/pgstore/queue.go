@@ -99,7 +99,7 @@ func (s *Store) Ack(seqs ...uint64) error {
 	for i, n := range seqs {
 		ns[i] = int64(n)
 	}
-	return s.tx("ack deliveries", func(ctx context.Context, tx pgx.Tx) error {
+	return s.inboxTx("ack deliveries", func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "DELETE FROM inbox WHERE seq = ANY($1)", ns)
 		return err
 	})
@@ -110,7 +110,7 @@ func (s *Store) Ack(seqs ...uint64) error {
 // dropped.
 func (s *Store) ForgetDeliveries(now time.Time, retention time.Duration) (int, error) {
 	n := 0
-	err := s.tx("forget old deliveries", func(ctx context.Context, tx pgx.Tx) error {
+	err := s.inboxTx("forget old deliveries", func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM delivery_ids WHERE received_ns <= $1", now.UnixNano()-retention.Nanoseconds())
 		n = int(tag.RowsAffected())
 		return err

@@ -57,6 +57,9 @@ type Options struct {
 type Store struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	// fence, when set, guards every state-changing write (not the inbox):
+	// see WithFence.
+	fence *Fence
 }
 
 // Open connects to the database dsn names and creates or upgrades the
@@ -194,9 +197,25 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 // replicas): such a transaction changed nothing and is run again.
 const txAttempts = 3
 
-// tx runs fn in one transaction, wrapping its error with what. fn may run
-// again (see txAttempts): it must not have effects outside tx.
+// tx runs fn in one transaction, wrapping its error with what; with a
+// fence (WithFence), the transaction first checks it and fails with
+// state.ErrFenced, changing nothing, if this replica leads no longer. fn
+// may run again (see txAttempts): it must not have effects outside tx.
 func (s *Store) tx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if s.fence == nil {
+		return s.inboxTx(what, fn)
+	}
+	return s.inboxTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		if err := s.fence.check(ctx, tx); err != nil {
+			return err
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// inboxTx is tx without the fence: for the webhook inbox, which every
+// replica writes.
+func (s *Store) inboxTx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
