@@ -137,10 +137,10 @@ type Replica struct {
 // Heartbeat records that replica r is alive (by the database's clock),
 // with its view of the election.
 func (s *Store) Heartbeat(ctx context.Context, r Replica) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO replicas (id, host, version, heartbeat, leading, epoch)
+	_, err := s.pool.Exec(ctx, `INSERT INTO replicas (id, host, version, heartbeat, is_leader, epoch)
 		VALUES ($1, $2, $3, now(), $4, $5)
 		ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, version = EXCLUDED.version,
-			heartbeat = now(), leading = EXCLUDED.leading, epoch = EXCLUDED.epoch`,
+			heartbeat = now(), is_leader = EXCLUDED.is_leader, epoch = EXCLUDED.epoch`,
 		r.ID, r.Host, r.Version, r.Leading, r.Epoch)
 	if err != nil {
 		return fmt.Errorf("pgstore: heartbeat: %w", err)

@@ -17,7 +17,7 @@ CREATE TABLE replicas (
     version text NOT NULL,
     started_at timestamptz NOT NULL DEFAULT now(),
     heartbeat timestamptz NOT NULL,
-    leading boolean NOT NULL DEFAULT false,
+    is_leader boolean NOT NULL DEFAULT false,
     epoch bigint NOT NULL DEFAULT 0
 );
 
