@@ -128,6 +128,9 @@ type Options struct {
 	// Projects, when not empty, limits linking to these Jira project keys.
 	Projects []string
 	Logger   *slog.Logger
+	// RepoLocker, if set, locks each repo in the shared state as well as
+	// in this process while it is synced (see RepoLocker).
+	RepoLocker RepoLocker
 	// DryRun reads everything and writes nothing: no Jira writes and no
 	// state changes. The links that would be written go to DryRunOut.
 	DryRun    bool

@@ -40,9 +40,11 @@ var FullScope = Scope{Branches: true, Tags: true, Pulls: true, CI: true}
 func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, projects map[string]bool, scope Scope) RepoReport {
 	start := ix.opts.Now()
 	key := state.RepoKey{Provider: t.Name, ID: r.ID}
-	mu := ix.repoLock(key)
-	mu.Lock()
-	defer mu.Unlock()
+	ctx, unlock, err := ix.lockRepo(ctx, key)
+	if err != nil {
+		return RepoReport{Repo: r.FullName, Err: err}
+	}
+	defer unlock()
 	if ix.opts.OnRepoStart != nil {
 		ix.opts.OnRepoStart(key)
 	}

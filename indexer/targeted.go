@@ -48,9 +48,11 @@ func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope
 // links already deleted are gone from the state too.
 func (ix *Indexer) RemoveRepo(ctx context.Context, t Target, id int64) (deleted int, err error) {
 	key := state.RepoKey{Provider: t.Name, ID: id}
-	mu := ix.repoLock(key)
-	mu.Lock()
-	defer mu.Unlock()
+	ctx, unlock, err := ix.lockRepo(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	lk := ix.newLinker(nil)
 	prefix := repoGlobalIDPrefix(key)
 	ids, err := ix.opts.Store.GlobalIDsWithPrefix(prefix)
@@ -89,9 +91,11 @@ func (ix *Indexer) RelinkRepo(ctx context.Context, t Target, id int64, renamed p
 }
 
 func (ix *Indexer) relink(ctx context.Context, t Target, key state.RepoKey, renamed providers.Repo) (reread bool, err error) {
-	mu := ix.repoLock(key)
-	mu.Lock()
-	defer mu.Unlock()
+	ctx, unlock, err := ix.lockRepo(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	st, ok, err := ix.opts.Store.Repo(key)
 	if err != nil || !ok {
 		if err == nil {
@@ -183,8 +187,13 @@ func (ix *Indexer) Reconcile(ctx context.Context, t Target) Report {
 			if st.Key.Provider != t.Name {
 				continue
 			}
-			mu := ix.repoLock(st.Key)
-			mu.Lock()
+			_, unlock, err := ix.lockRepo(ctx, st.Key)
+			if errors.Is(err, state.ErrRepoBusy) {
+				continue // synced elsewhere now; reconciled next time
+			}
+			if err != nil {
+				return Report{Provider: t.Name, Err: err}
+			}
 			cur, ok, err := ix.opts.Store.Repo(st.Key)
 			if err == nil && ok {
 				cur.BranchList, cur.TagList, cur.PullList = providers.ListState{}, providers.ListState{}, providers.ListState{}
@@ -194,7 +203,7 @@ func (ix *Indexer) Reconcile(ctx context.Context, t Target) Report {
 				cur.PrunePending = t.PruneUnreachable
 				err = ix.opts.Store.PutRepo(cur)
 			}
-			mu.Unlock()
+			unlock()
 			if err != nil {
 				return Report{Provider: t.Name, Err: err}
 			}

@@ -315,3 +315,62 @@ func (s *Store) TakeResyncs(ctx context.Context) ([]ResyncRequest, error) {
 	}
 	return out, nil
 }
+
+// RepoLocks is the per-repo lock of one holder in the database, as the
+// indexer uses it (indexer.RepoLocker): a lock row with an expiry of TTL,
+// renewed every TTL/3 while held, so a dead or paused holder blocks the
+// repo for at most TTL.
+type RepoLocks struct {
+	s      *Store
+	holder string
+	ttl    time.Duration
+}
+
+// RepoLocks returns holder's repo locks (ttl default 1 minute).
+func (s *Store) RepoLocks(holder string, ttl time.Duration) *RepoLocks {
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	return &RepoLocks{s: s, holder: holder, ttl: ttl}
+}
+
+// LockRepo takes repo k's lock (state.ErrRepoBusy if another holder has
+// it) and keeps renewing it until release; lctx is cancelled if a renewal
+// fails or finds the lock taken over.
+func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context.Context, release func(), err error) {
+	if err := r.s.LockRepo(ctx, k, r.holder, r.ttl); err != nil {
+		return ctx, nil, err
+	}
+	lctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(r.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-lctx.Done():
+				return
+			case <-t.C:
+				rctx, rcancel := context.WithTimeout(lctx, r.ttl/3)
+				err := r.s.LockRepo(rctx, k, r.holder, r.ttl)
+				rcancel()
+				if err != nil {
+					cancel(fmt.Errorf("repo lock of %s lost: %w", k, err))
+					return
+				}
+			}
+		}
+	}()
+	return lctx, func() {
+		close(done)
+		<-stopped
+		cancel(nil)
+		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer ucancel()
+		_ = r.s.UnlockRepo(uctx, k, r.holder) // expires anyway
+	}, nil
+}

@@ -295,3 +295,27 @@ func TestResyncRequests(t *testing.T) {
 		t.Fatalf("taken twice: %v", rs)
 	}
 }
+
+// TestRepoLocksRenew: a held lock is renewed past its TTL, and released
+// at once by release.
+func TestRepoLocksRenew(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, pgtest.Start(t))
+	k := state.RepoKey{Provider: "gh", ID: 2}
+	locks := s.RepoLocks("leader", 300*time.Millisecond)
+	lctx, release, err := locks.LockRepo(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := s.LockRepo(ctx, k, "cli", time.Minute); !errors.Is(err, state.ErrRepoBusy) {
+		t.Fatalf("a held lock expired: %v", err)
+	}
+	if lctx.Err() != nil {
+		t.Fatalf("lock context cancelled while held: %v", context.Cause(lctx))
+	}
+	release()
+	if err := s.LockRepo(ctx, k, "cli", time.Minute); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+}
