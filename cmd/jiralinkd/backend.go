@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
@@ -22,6 +23,7 @@ type backend struct {
 	wg      *sync.WaitGroup    // waited for at shutdown
 	busy    sync.Map           // state.RepoKey → struct{} while a resync runs
 	ledger  smartcommit.Ledger // nil when smart commits are off
+	role    *role
 }
 
 func (b *backend) Snapshot() (status.Snapshot, error) { return b.tracker.Snapshot() }
@@ -40,6 +42,9 @@ func (b *backend) SmartCommits(issue string) ([]smartcommit.Record, error) {
 
 // Resync runs a pass over one indexed repo in the background. Only repos
 // already in the state can be resynced: the page lists exactly those.
+// With a shared state, a follower queues the request in the database and
+// the leader runs it (within resyncPollEvery); the leader runs it under
+// its leadership, cancelled if that ends.
 func (b *backend) Resync(provider, fullName string) error {
 	t, ok := b.targets[provider]
 	if !ok {
@@ -60,6 +65,16 @@ func (b *backend) Resync(provider, fullName string) error {
 	if !found {
 		return admin.ErrUnknownRepo
 	}
+	ctx := b.ctx
+	if b.role != nil && b.role.shared() {
+		lctx, leading := b.role.leading()
+		if !leading {
+			rctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+			defer cancel()
+			return b.role.pg.RequestResync(rctx, provider, fullName, b.role.holder)
+		}
+		ctx = lctx
+	}
 	if _, running := b.busy.LoadOrStore(key, struct{}{}); running {
 		return admin.ErrBusy
 	}
@@ -70,7 +85,7 @@ func (b *backend) Resync(provider, fullName string) error {
 		defer b.wg.Done()
 		defer b.busy.Delete(key)
 		defer b.tracker.RepoSyncing(key, false)
-		b.tracker.ResyncDone(key, resyncOutcome(b.ix.Sync(b.ctx, t, fullName)))
+		b.tracker.ResyncDone(key, resyncOutcome(b.ix.Sync(ctx, t, fullName)))
 	}()
 	return nil
 }

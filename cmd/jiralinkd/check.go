@@ -61,7 +61,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	for _, p := range config.Warnings(cfg) {
 		c.warn(p.Path, p.Message)
 	}
-	checkState(c, cfg.State.Path)
+	checkStateBackend(ctx, c, cfg.State)
 	checkJira(ctx, c, d)
 	for i, p := range cfg.Providers {
 		if checkProviderOrApp(ctx, c, d, i, p) {

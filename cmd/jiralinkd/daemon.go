@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,7 +51,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	syncCtx, cancelSyncs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSyncs()
 
-	dm := &daemon{log: log, stderr: stderr, env: env, cfgPath: d.cfgPath, store: d.store, tokens: d.tokens, cfg: d.cfg}
+	rl := newRole(d.store, d.holder(), log)
+	if !rl.shared() {
+		rl.set(syncCtx, 1) // leader.Solo: the one process holding the file leads
+	}
+	dm := &daemon{log: log, stderr: stderr, env: env, cfgPath: d.cfgPath, store: d.store, tokens: d.tokens, cfg: d.cfg, role: rl}
 	g, err := dm.build(syncCtx, d)
 	if err != nil {
 		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
@@ -70,6 +75,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	log.Info("jiralinkd serving", "version", version, "listen", ln.Addr().String(), "providers", len(d.targets))
 	dm.start(syncCtx, g, nil)
 	dm.ready.Store(true)
+	// With a shared state: the election (a new leader runs a pass at once)
+	// and the heartbeat of the status page. Stopped before the passes are
+	// waited for, so that the lease is released at once.
+	electCtx, stopElection := context.WithCancel(syncCtx)
+	defer stopElection()
+	var election sync.WaitGroup
+	if rl.shared() {
+		log.Info("replica of a shared state", "replica", rl.holder)
+		election.Go(func() { rl.run(electCtx, dm.takeover) })
+		election.Go(func() { rl.heartbeat(electCtx) })
+	}
 
 	refresh := time.NewTicker(expiryRefreshEvery)
 	defer refresh.Stop()
@@ -99,6 +115,8 @@ loop:
 	// up to the grace period, then cancel them. The webhook worker stops
 	// taking deliveries now; what it has not processed stays queued.
 	dm.stop()
+	stopElection() // steps down: passes of this replica are cancelled, a successor takes over
+	election.Wait()
 	all := make(chan struct{})
 	go func() {
 		dm.wg.Wait()
@@ -132,6 +150,7 @@ type daemon struct {
 	cfgPath string
 	store   stateStore
 	tokens  *tokenWatch
+	role    *role // leader or follower (ha.go)
 	ready   atomic.Bool
 	// wg counts every goroutine that may use the store: passes, resyncs,
 	// webhook workers and generation switches of every generation.
@@ -156,7 +175,8 @@ type generation struct {
 	workerDone chan struct{}
 	adminOn    bool
 	entries    map[string]cron.EntryID // sync pass entry by provider
-	scanJob    cron.Job                // the Jira secret scan's job; nil when off
+	be         *backend
+	scanJob    cron.Job // the Jira secret scan's job; nil when off
 	// passes counts this generation's first passes and resyncs (the
 	// scheduler waits for its own jobs).
 	passes sync.WaitGroup
@@ -176,7 +196,7 @@ func (dm *daemon) current() *generation { return dm.cur.Load() }
 // given the store) without starting anything. syncCtx is the context of
 // the passes it will run.
 func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
-	d.store, d.tokens = dm.store, dm.tokens
+	d.store, d.tokens, d.replica = dm.store, dm.tokens, dm.role.holder
 	log := d.log
 	g := &generation{d: d, sched: cron.New(), workerDone: make(chan struct{}), entries: map[string]cron.EntryID{}}
 	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
@@ -191,16 +211,34 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 		ledger = d.store.Ledger()
 	}
 	reg, m := newMetrics(d, tracker)
-	ix, err := d.newIndexerWith(indexer.Options{
+	registerRoleMetrics(reg, dm.role)
+	ixOpts := indexer.Options{
 		OnRedaction: m.Redaction,
 		OnRepoStart: func(k state.RepoKey) { tracker.RepoSyncing(k, true) },
 		OnRepoDone: func(k state.RepoKey, r indexer.RepoReport) {
 			tracker.RepoSyncing(k, false)
 			m.RepoDone(k.Provider, r)
 		},
-	})
+	}
+	// The leader's passes write through the fenced store; with a shared
+	// state, webhook syncs (on any replica) through the plain one, each
+	// repo under its lock in the database (distinct holders, so that the
+	// two indexers of one replica exclude each other too).
+	passOpts, hookOpts := ixOpts, ixOpts
+	passOpts.Store = dm.role.passStore(d.store)
+	if dm.role.shared() {
+		passOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/pass")
+		hookOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/hooks")
+	}
+	ix, err := d.newIndexerWith(passOpts)
 	if err != nil {
 		return nil, err
+	}
+	hookIx := ix
+	if dm.role.shared() {
+		if hookIx, err = d.newIndexerWith(hookOpts); err != nil {
+			return nil, err
+		}
 	}
 	g.ix = ix
 	g.srv = &server{log: log, tracker: tracker, metrics: m, ready: &dm.ready}
@@ -210,10 +248,11 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	notify := make(chan struct{}, 1)
 	hooks := webhook.NewHandler(d.store, d.receivers(), notify, log)
 	hooks.Observe = func(p string, r webhook.Result, dur time.Duration) { m.Webhook(p, string(r), dur) }
-	g.worker = webhook.NewWorker(d.store, ix, d.targets, notify, log)
+	g.worker = webhook.NewWorker(dm.role.queue(d.store), hookIx, d.targets, notify, log)
 
 	// Admin: status page, API and /metrics behind the admin token.
-	be := &backend{tracker: tracker, store: d.store, ix: ix, targets: map[string]indexer.Target{}, ctx: syncCtx, wg: &g.passes, ledger: ledger}
+	be := &backend{tracker: tracker, store: d.store, ix: ix, targets: map[string]indexer.Target{}, ctx: syncCtx, wg: &g.passes, ledger: ledger, role: dm.role}
+	g.be = be
 	for _, t := range d.targets {
 		be.targets[t.Name] = t
 	}
@@ -228,20 +267,20 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 
 	chain := jobChain(log)
 	for _, t := range d.targets {
-		job := chain.Then(cron.FuncJob(func() { g.pass(syncCtx, t) }))
+		job := chain.Then(dm.role.job(func(ctx context.Context) { g.pass(ctx, t) }))
 		id, err := g.sched.AddJob(scheduleOf(d.cfg, t.Name), job)
 		if err != nil { // validated by config; a failure here is a bug
 			return nil, fmt.Errorf("provider %s: bad schedule: %w", t.Name, err)
 		}
 		g.entries[t.Name] = id
 		if rs := reconcileOf(d.cfg, t.Name); rs != "off" {
-			rjob := chain.Then(cron.FuncJob(func() { g.reconcile(syncCtx, t) }))
+			rjob := chain.Then(dm.role.job(func(ctx context.Context) { g.reconcile(ctx, t) }))
 			if _, err := g.sched.AddJob(rs, rjob); err != nil {
 				return nil, fmt.Errorf("provider %s: bad reconcile schedule: %w", t.Name, err)
 			}
 		}
 	}
-	if g.scanJob, err = scheduleSecretScan(syncCtx, d, g.sched, chain, reg); err != nil { // secretscan.go
+	if g.scanJob, err = scheduleSecretScan(dm.role.job, d, g.sched, chain, reg); err != nil { // secretscan.go
 		return nil, err
 	}
 	return g, nil
@@ -392,5 +431,38 @@ func (dm *daemon) reload(syncCtx context.Context) {
 		}
 		dm.start(syncCtx, g, func(name string) bool { return !had[name] })
 		g.d.log.Info("configuration reloaded", "providers", len(g.d.targets))
+	})
+}
+
+// takeover runs when this replica becomes leader of a shared state: a
+// pass of every provider at once (resuming interrupted work without
+// waiting for the schedule) and the poll of resyncs asked of any replica,
+// all under the term's context ctx.
+func (dm *daemon) takeover(ctx context.Context) {
+	dm.mu.Lock()
+	defer dm.mu.Unlock()
+	if dm.stopping {
+		return
+	}
+	g := dm.current()
+	for _, t := range g.d.targets {
+		entry := g.sched.Entry(g.entries[t.Name])
+		if entry.Job == nil {
+			continue
+		}
+		g.passes.Add(1)
+		dm.wg.Go(func() {
+			defer g.passes.Done()
+			entry.Job.Run()
+		})
+	}
+	dm.wg.Go(func() {
+		dm.role.pollResyncs(ctx, func(provider, fullName string) error {
+			err := dm.current().be.Resync(provider, fullName)
+			if errors.Is(err, admin.ErrBusy) {
+				return nil
+			}
+			return err
+		})
 	})
 }

@@ -30,7 +30,10 @@ func findingsStore(st stateStore) (jirascan.Store, error) {
 // jira.secret_scan.enabled, under the chain of every job (no overlapping
 // passes, panics recovered), and its findings to reg. It returns the job,
 // which the caller also runs once at start-up, or nil when scanning is off.
-func scheduleSecretScan(ctx context.Context, d *deps, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer) (cron.Job, error) {
+//
+// job makes the scan a job that runs only while this replica leads, under
+// the leadership's context (role.job).
+func scheduleSecretScan(job func(func(context.Context)) cron.Job, d *deps, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer) (cron.Job, error) {
 	sc := d.cfg.Jira.SecretScan
 	if sc == nil {
 		return nil, nil
@@ -49,11 +52,11 @@ func scheduleSecretScan(ctx context.Context, d *deps, sched *cron.Cron, chain cr
 	if err := reg.Register(jirascan.NewCollector(store)); err != nil {
 		return nil, fmt.Errorf("secret scan metrics: %w", err)
 	}
-	job := chain.Then(cron.FuncJob(func() { secretScanPass(ctx, scanner, d.log) }))
-	if _, err := sched.AddJob(sc.Schedule, job); err != nil {
+	scan := chain.Then(job(func(ctx context.Context) { secretScanPass(ctx, scanner, d.log) }))
+	if _, err := sched.AddJob(sc.Schedule, scan); err != nil {
 		return nil, fmt.Errorf("secret scan schedule: %w", err)
 	}
-	return job, nil
+	return scan, nil
 }
 
 // secretScanPass runs one pass and logs its outcome (never a secret: the

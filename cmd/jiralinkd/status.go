@@ -119,6 +119,17 @@ func printJSON(stdout, stderr io.Writer, v any) int {
 // one does (the file is locked), it asks the daemon's admin API for
 // apiPath and decodes the answer into out. source says which it was.
 func (d *deps) queryState(ctx context.Context, apiPath string, out any, local func(stateStore) error) (source string, err error) {
+	if shared(d.cfg.State) { // every replica and the CLI read the database
+		st, err := openState(ctx, d.cfg.State)
+		if err != nil {
+			return "", err
+		}
+		defer st.Close()
+		if err := local(st); err != nil {
+			return "", fmt.Errorf("read the state: %w", err)
+		}
+		return "the postgres state", nil
+	}
 	path := d.cfg.State.Path
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		// Do not create it: status on a fresh machine must not leave a file.

@@ -56,6 +56,18 @@ type deps struct {
 	adminToken *config.SecretSource
 	// tokens tracks token expiries (expiry.go); shared across reloads.
 	tokens *tokenWatch
+	// replica is this process's id in a shared state (leases, locks,
+	// claims); set by holder on first use.
+	replica string
+}
+
+// holder is this process's id in a shared state: host, pid and a random
+// suffix (a restarted process is a new holder).
+func (d *deps) holder() string {
+	if d.replica == "" {
+		d.replica = newReplicaID()
+	}
+	return d.replica
 }
 
 // depsOption adjusts how buildDeps builds the clients.
@@ -272,7 +284,13 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira.key_pattern: %w", err)
 	}
-	opts.Store, opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.store, d.jira, m, d.cfg.Jira.Projects, d.log
+	if opts.Store == nil {
+		opts.Store = d.store
+	}
+	if opts.RepoLocker == nil && !opts.DryRun {
+		opts.RepoLocker = repoLockerOf(opts.Store, d.holder())
+	}
+	opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.jira, m, d.cfg.Jira.Projects, d.log
 	opts.Hint = d.hint
 	opts.StatusIconsURL = d.cfg.Jira.StatusIconsURL
 	rd, err := redact.New()
@@ -290,8 +308,8 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		}
 		return out, rules
 	}
-	if d.smartCommitsEnabled() && d.store != nil && !opts.DryRun { // a dry run executes no command and may hold a read-only store
-		ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: d.jira, Ledger: d.store.Ledger(), Keys: m, IssueExists: d.jira.ExistingIssues, Logger: d.log})
+	if led, ok := opts.Store.(interface{ Ledger() smartcommit.Ledger }); ok && d.smartCommitsEnabled() && !opts.DryRun { // a dry run executes no command and may hold a read-only store
+		ex, err := smartcommit.NewExecutor(smartcommit.Options{Jira: d.jira, Ledger: led.Ledger(), Keys: m, IssueExists: d.jira.ExistingIssues, Logger: d.log})
 		if err != nil {
 			return nil, fmt.Errorf("smart commits: %w", err)
 		}

@@ -422,3 +422,48 @@ func (s *Store) PutDiscovery(provider, key string, d state.Discovery) error {
 		return err
 	})
 }
+
+// Probe is what Check finds out about a database, without changing it.
+type Probe struct {
+	// Version is the database's schema version (0: no jiralinkd tables
+	// yet); Latest is this build's.
+	Version, Latest int
+	// CanCreate tells whether the role may create tables in its schema
+	// (needed to create or upgrade the schema).
+	CanCreate bool
+	// Superuser warns of a role with more rights than jiralinkd needs.
+	Superuser bool
+	// Database, Schema and Role name where the DSN leads.
+	Database, Schema, Role string
+}
+
+// Check connects to the database dsn names and reports its schema version
+// and the role's rights, changing nothing. Errors never include the DSN.
+func Check(ctx context.Context, dsn string) (Probe, error) {
+	p := Probe{Latest: SchemaVersion()}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return p, fmt.Errorf("pgstore: parse DSN: %w", errInvalidDSN)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return p, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SELECT current_database(), coalesce(current_schema(), ''), current_user,
+			coalesce(has_schema_privilege(current_schema(), 'CREATE'), false),
+			(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)`).
+		Scan(&p.Database, &p.Schema, &p.Role, &p.CanCreate, &p.Superuser); err != nil {
+		return p, fmt.Errorf("pgstore: read the role's rights: %w", err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return p, fmt.Errorf("pgstore: read the schema version: %w", err)
+	}
+	if exists {
+		if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&p.Version); err != nil {
+			return p, fmt.Errorf("pgstore: read the schema version: %w", err)
+		}
+	}
+	return p, nil
+}
