@@ -202,6 +202,9 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
 		return g.sched.Entry(g.entries[name]).Next
 	}))
+	if dm.role.shared() {
+		tracker.Replicas = dm.role.statusReplicas
+	}
 	if d.cfg.Jira.Username == "" {
 		tracker.JiraTokenExpiry = func() (time.Time, bool) { return d.tokens.get(indexer.JiraSystem) }
 		tracker.JiraTokenSetting = d.cfg.Jira.Token.Setting("jira.token")

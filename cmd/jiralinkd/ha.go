@@ -13,6 +13,7 @@ import (
 
 	"github.com/jiralinkd/jiralinkd/indexer/leader"
 	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore"
+	"github.com/jiralinkd/jiralinkd/indexer/status"
 	"github.com/jiralinkd/jiralinkd/indexer/webhook"
 )
 
@@ -168,12 +169,24 @@ func (r *role) heartbeat(ctx context.Context) {
 	}
 }
 
-// replicas lists the live replicas (nil with bbolt).
-func (r *role) replicas(ctx context.Context) ([]pgstore.Replica, error) {
+// statusReplicas lists the live replicas for the status page and API
+// (nil with bbolt).
+func (r *role) statusReplicas() ([]status.Replica, error) {
 	if r.pg == nil {
 		return nil, nil
 	}
-	return r.pg.Replicas(ctx, replicaMaxAge)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs, err := r.pg.Replicas(ctx, replicaMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]status.Replica, len(rs))
+	for i, x := range rs {
+		out[i] = status.Replica{ID: x.ID, Host: x.Host, Version: x.Version, Heartbeat: x.Heartbeat,
+			Leader: x.Leading, Epoch: x.Epoch, Self: x.ID == r.holder}
+	}
+	return out, nil
 }
 
 // pollResyncs runs the resyncs asked of any replica (queued in the

@@ -134,6 +134,13 @@ type statusView struct {
 	QueueDepth  int
 	SmartFailed int
 	Counts      map[string]int // by badge
+	Replicas    []replicaView
+}
+
+// replicaView is a replica of a shared state on the status page.
+type replicaView struct {
+	status.Replica
+	HeartbeatAt when
 }
 
 // notices are the fixed messages a resync form's redirect can ask for.
@@ -160,6 +167,9 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.QueueDepth = snap.QueueDepth
 	v.SmartFailed = snap.SmartCommitsFailed
+	for _, r := range snap.Replicas {
+		v.Replicas = append(v.Replicas, replicaView{Replica: r, HeartbeatAt: at(r.Heartbeat, now, "never")})
+	}
 	v.Health, v.Problems, v.Jira = snap.Health, snap.Problems, newSystemView(snap.Jira, now)
 	for _, p := range snap.Providers {
 		pv := providerView{Provider: p, Outcome: newSystemView(p.System, now), NextRunAt: at(p.NextRun, now, "—"),

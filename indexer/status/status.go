@@ -38,6 +38,23 @@ type Snapshot struct {
 	// SmartCommitsFailed counts smart-commit commands that failed for
 	// good (explain ISSUE tells which and why).
 	SmartCommitsFailed int `json:"smart_commits_failed"`
+	// Replicas are the replicas sharing the state (PostgreSQL), by id;
+	// empty with a single-node (bbolt) state.
+	Replicas []Replica `json:"replicas,omitempty"`
+}
+
+// Replica is one replica of a shared state as its heartbeat shows it.
+type Replica struct {
+	ID        string    `json:"id"` // host, pid and a random suffix
+	Host      string    `json:"host"`
+	Version   string    `json:"version"`
+	Heartbeat time.Time `json:"heartbeat"`
+	// Leader is true for the replica holding the live leader lease.
+	Leader bool `json:"leader"`
+	// Epoch is the lease epoch the replica last saw.
+	Epoch int64 `json:"epoch"`
+	// Self marks the replica that answered.
+	Self bool `json:"self,omitempty"`
 }
 
 // System is the outcome of the last pass that reached a system (Jira, or
@@ -201,6 +218,8 @@ type Tracker struct {
 	// false when unknown); JiraTokenSetting names its setting.
 	JiraTokenExpiry  func() (exp time.Time, ok bool)
 	JiraTokenSetting string
+	// Replicas, if set, lists the replicas sharing the state.
+	Replicas func() ([]Replica, error)
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -291,6 +310,11 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 	}
 	if t.SmartCommitFailures != nil {
 		if s.SmartCommitsFailed, err = t.SmartCommitFailures(); err != nil {
+			return s, err
+		}
+	}
+	if t.Replicas != nil {
+		if s.Replicas, err = t.Replicas(); err != nil {
 			return s, err
 		}
 	}
