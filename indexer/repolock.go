@@ -2,6 +2,8 @@ package indexer
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 )
@@ -20,16 +22,35 @@ type RepoLocker interface {
 	LockRepo(ctx context.Context, k state.RepoKey) (lctx context.Context, release func(), err error)
 }
 
+// repoLockWait bounds how long the indexer waits for a repo another
+// process syncs (a webhook sync on another replica, a CLI sync, or the
+// lock of a dead holder until it expires) before reporting
+// state.ErrRepoBusy.
+const repoLockWait = 45 * time.Second
+
 // lockRepo takes repo k's in-process lock and, with a RepoLocker, its lock
-// in the state. unlock releases both; ctx is cancelled if the state's lock
-// is lost.
+// in the state, waiting up to repoLockWait for another holder. unlock
+// releases both; ctx is cancelled if the state's lock is lost.
 func (ix *Indexer) lockRepo(ctx context.Context, k state.RepoKey) (lctx context.Context, unlock func(), err error) {
 	mu := ix.repoLock(k)
 	mu.Lock()
 	if ix.opts.RepoLocker == nil || ix.opts.DryRun {
 		return ctx, mu.Unlock, nil
 	}
-	lctx, release, err := ix.opts.RepoLocker.LockRepo(ctx, k)
+	var release func()
+	deadline := time.Now().Add(repoLockWait)
+	for {
+		lctx, release, err = ix.opts.RepoLocker.LockRepo(ctx, k)
+		if !errors.Is(err, state.ErrRepoBusy) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			mu.Unlock()
+			return ctx, nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 	if err != nil {
 		mu.Unlock()
 		return ctx, nil, err

@@ -218,6 +218,8 @@ type crashStack struct {
 	dir    string
 	state  string
 	config string
+	// ghURL and jiraURL reach the fakes through the tripwire.
+	ghURL, jiraURL string
 }
 
 func newCrashStack(t *testing.T, bin string, hist *corpus.History) *crashStack {
@@ -233,6 +235,7 @@ func newCrashStack(t *testing.T, bin string, hist *corpus.History) *crashStack {
 	t.Cleanup(ghSrv.Close)
 	t.Cleanup(jiraSrv.Close)
 	t.Cleanup(s.trip.disarm)
+	s.ghURL, s.jiraURL = ghSrv.URL+"/", jiraSrv.URL
 	s.state = filepath.Join(s.dir, "state.db")
 	s.config = writeSyncConfig(t, s.dir, "config.yaml", s.state, jiraSrv.URL, ghSrv.URL+"/")
 	return s

@@ -223,14 +223,15 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 			m.RepoDone(k.Provider, r)
 		},
 	}
-	// The leader's passes write through the fenced store; with a shared
+	// The leader's passes write through the fenced store and take over the
+	// repo locks of earlier leaders' passes (fenced, so harmless); with a shared
 	// state, webhook syncs (on any replica) through the plain one, each
 	// repo under its lock in the database (distinct holders, so that the
 	// two indexers of one replica exclude each other too).
 	passOpts, hookOpts := ixOpts, ixOpts
 	passOpts.Store = dm.role.passStore(d.store)
 	if dm.role.shared() {
-		passOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/pass")
+		passOpts.RepoLocker = dm.role.pg.RepoLocks(dm.role.holder+passLockSuffix, repoLockTTL).Preempting(passLockSuffix)
 		hookOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/hooks")
 	}
 	ix, err := d.newIndexerWith(passOpts)

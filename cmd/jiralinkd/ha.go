@@ -25,6 +25,8 @@ const (
 	replicaMaxAge   = 30 * time.Second // older heartbeats are dropped from the status
 	claimTTL        = 2 * time.Minute  // a claimed delivery waits that long for its worker
 	resyncPollEvery = 2 * time.Second
+	// passLockSuffix ends the repo-lock holder of a leader's passes.
+	passLockSuffix = "/pass"
 )
 
 // role is serve's part in the election. With a bbolt state it always

@@ -246,10 +246,17 @@ func sortDeliveries(ds []state.Delivery) {
 // state.ErrRepoBusy while another holder's lock has not expired: an
 // expired lock (a dead or paused holder) is taken over.
 func (s *Store) LockRepo(ctx context.Context, k state.RepoKey, holder string, ttl time.Duration) error {
+	return s.lockRepo(ctx, k, holder, ttl, "")
+}
+
+// lockRepo is LockRepo that also takes over live locks whose holder ends
+// with preempt (if not empty).
+func (s *Store) lockRepo(ctx context.Context, k state.RepoKey, holder string, ttl time.Duration, preempt string) error {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO repo_locks AS r (provider, repo_id, holder, expires_at)
 		VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
 		ON CONFLICT (provider, repo_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-		WHERE r.holder = EXCLUDED.holder OR r.expires_at <= now()`, k.Provider, k.ID, holder, ttl.Milliseconds())
+		WHERE r.holder = EXCLUDED.holder OR r.expires_at <= now()
+			OR $5 <> '' AND right(r.holder, length($5)) = $5`, k.Provider, k.ID, holder, ttl.Milliseconds(), preempt)
 	if err != nil {
 		return fmt.Errorf("pgstore: lock repo %s: %w", k, err)
 	}
@@ -321,9 +328,21 @@ func (s *Store) TakeResyncs(ctx context.Context) ([]ResyncRequest, error) {
 // renewed every TTL/3 while held, so a dead or paused holder blocks the
 // repo for at most TTL.
 type RepoLocks struct {
-	s      *Store
-	holder string
-	ttl    time.Duration
+	s       *Store
+	holder  string
+	ttl     time.Duration
+	preempt string
+}
+
+// Preempting makes these locks take over, at once, the live locks of
+// holders named with suffix: the leader's passes use it for the locks of
+// earlier leaders' passes (holders "…/pass"), whose writes the fence
+// refuses anyway, so that a new leader need not wait for a dead one's
+// locks to expire.
+func (r *RepoLocks) Preempting(suffix string) *RepoLocks {
+	c := *r
+	c.preempt = suffix
+	return &c
 }
 
 // RepoLocks returns holder's repo locks (ttl default 1 minute).
@@ -338,7 +357,7 @@ func (s *Store) RepoLocks(holder string, ttl time.Duration) *RepoLocks {
 // it) and keeps renewing it until release; lctx is cancelled if a renewal
 // fails or finds the lock taken over.
 func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context.Context, release func(), err error) {
-	if err := r.s.LockRepo(ctx, k, r.holder, r.ttl); err != nil {
+	if err := r.s.lockRepo(ctx, k, r.holder, r.ttl, r.preempt); err != nil {
 		return ctx, nil, err
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
@@ -356,7 +375,7 @@ func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context
 				return
 			case <-t.C:
 				rctx, rcancel := context.WithTimeout(lctx, r.ttl/3)
-				err := r.s.LockRepo(rctx, k, r.holder, r.ttl)
+				err := r.s.LockRepo(rctx, k, r.holder, r.ttl) // renewal: never preempts
 				rcancel()
 				if err != nil {
 					cancel(fmt.Errorf("repo lock of %s lost: %w", k, err))

@@ -319,3 +319,26 @@ func TestRepoLocksRenew(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 }
+
+// TestRepoLocksPreempt: a new leader's pass takes over the live pass
+// lock of the previous leader at once, never another kind of holder's.
+func TestRepoLocksPreempt(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, pgtest.Start(t))
+	k := state.RepoKey{Provider: "gh", ID: 3}
+	if err := s.LockRepo(ctx, k, "old/pass", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	next := s.RepoLocks("new/pass", time.Minute).Preempting("/pass")
+	_, release, err := next.LockRepo(ctx, k)
+	if err != nil {
+		t.Fatalf("new leader's pass: %v", err)
+	}
+	release()
+	if err := s.LockRepo(ctx, k, "follower/hooks", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := next.LockRepo(ctx, k); !errors.Is(err, state.ErrRepoBusy) {
+		t.Fatalf("a webhook sync's lock was preempted: %v", err)
+	}
+}
