@@ -22,8 +22,6 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
 const haAdminToken = "ha-admin-token-0123456789abcdef"
 
 // replica is one running `jiralinkd serve` of an HA test.
