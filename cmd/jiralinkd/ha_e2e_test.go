@@ -5,6 +5,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +25,53 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 )
 
-const haAdminToken = "ha-admin-token-0123456789abcdef"
+const (
+	haAdminToken = "ha-admin-token-0123456789abcdef"
+	haHookSecret = "ha-webhook-secret-0123456789abcdef"
+)
+
+// push posts a signed GitHub push delivery for the ZooKeeper repo to the
+// replica and returns the status code (0 if the request failed).
+func (r *replica) push(t *testing.T, delivery string, n int) int {
+	t.Helper()
+	body := []byte(fmt.Sprintf(`{"ref":"refs/heads/master","before":"0000000000000000000000000000000000000000",`+
+		`"after":"%040x","commits":[],`+
+		`"repository":{"id":1001,"name":"zookeeper","full_name":"apache/zookeeper","html_url":"https://github.com/apache/zookeeper","default_branch":"master","owner":{"login":"apache"}}}`, n))
+	mac := hmac.New(sha256.New, []byte(haHookSecret))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// sumMetric adds up the series of a metric whose labels contain all of
+// labels, over the replicas.
+func sumMetric(rs []*replica, name string, labels ...string) float64 {
+	n := 0.0
+	for _, r := range rs {
+	series:
+		for k, v := range r.metrics() {
+			if !strings.HasPrefix(k, name) {
+				continue
+			}
+			for _, l := range labels {
+				if !strings.Contains(k, l) {
+					continue series
+				}
+			}
+			n += v
+		}
+	}
+	return n
+}
 
 // replica is one running `jiralinkd serve` of an HA test.
 type replica struct {
@@ -80,6 +129,8 @@ providers:
     url: %s
     token_env: GH_TOKEN
     repos: [apache/zookeeper]
+    webhook:
+      secret_env: HOOK_SECRET
 `, addr, jiraURL, ghURL)
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -96,7 +147,7 @@ func startReplica(t *testing.T, bin, name, config, addr, dsn string) *replica {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "GH_TOKEN="+ghToken, "JIRA_TOKEN="+jiraToken, "PG_DSN="+dsn, "ADMIN_TOKEN="+haAdminToken)
+	cmd.Env = append(env, "GH_TOKEN="+ghToken, "JIRA_TOKEN="+jiraToken, "PG_DSN="+dsn, "ADMIN_TOKEN="+haAdminToken, "HOOK_SECRET="+haHookSecret)
 	r := &replica{name: name, addr: addr, cmd: cmd, out: &syncBuffer{mu: make(chanMutex, 1)}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
@@ -232,6 +283,25 @@ func TestHAReplicas(t *testing.T) {
 	killed := time.Now()
 	s.trip.disarm()
 
+	// During the failover: deliveries to the survivors, each redelivered
+	// to the other one.
+	var live []*replica
+	for _, r := range rs {
+		if r != old {
+			live = append(live, r)
+		}
+	}
+	const deliveries = 20
+	for i := range deliveries {
+		id := fmt.Sprintf("ha-delivery-%d", i)
+		first, second := live[i%2], live[(i+1)%2]
+		for _, r := range []*replica{first, second} {
+			if code := r.push(t, id, i+1); code/100 != 2 {
+				t.Errorf("delivery %s to %s: status %d", id, r.name, code)
+			}
+		}
+	}
+
 	var successor *replica
 	for successor == nil {
 		if time.Since(killed) > 25*time.Second {
@@ -274,4 +344,64 @@ func TestHAReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("%d links, %d Jira writes in all", len(want), s.trip.count(kindJiraWrite))
+
+	// Every delivery queued once (its redelivery to the other replica a
+	// duplicate), and the shared inbox drained by the workers.
+	if q, d := sumMetric(live, "jiralinkd_webhook_deliveries_total", `result="queued"`),
+		sumMetric(live, "jiralinkd_webhook_deliveries_total", `result="duplicate"`); q != deliveries || d != deliveries {
+		t.Errorf("deliveries: %v queued and %v duplicates over the replicas, want %d and %d", q, d, deliveries, deliveries)
+	}
+	deadline = time.Now().Add(90 * time.Second)
+	for sumMetric(live, "jiralinkd_webhook_queue_depth") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook inbox not drained: depth %v", sumMetric(live, "jiralinkd_webhook_queue_depth"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// SIGSTOP the leader past its lease: the last replica takes over; on
+	// SIGCONT the old one finds itself fenced, steps down and keeps
+	// serving as a follower.
+	var third *replica
+	for _, r := range live {
+		if r != successor {
+			third = r
+		}
+	}
+	if err := successor.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	for {
+		if time.Since(stopped) > 25*time.Second {
+			t.Fatalf("%s did not take over from the stopped leader", third.name)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if m := third.metrics(); m["jiralinkd_leader"] == 1 && m["jiralinkd_lease_epoch"] > epoch {
+			epoch = m["jiralinkd_lease_epoch"]
+			break
+		}
+	}
+	t.Logf("%s leads (epoch %v) %s after %s was stopped", third.name, epoch, time.Since(stopped).Round(100*time.Millisecond), successor.name)
+	if err := successor.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed := time.Now()
+	for {
+		m := successor.metrics()
+		if m != nil && m["jiralinkd_leader"] == 0 && m["jiralinkd_lease_epoch"] == epoch {
+			break
+		}
+		if time.Since(resumed) > 10*time.Second {
+			t.Fatalf("%s still claims to lead (or does not answer) after SIGCONT\n%s", successor.name, successor.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(successor.out.String(), "leadership lost") {
+		t.Errorf("%s did not log that it lost the leadership\n%s", successor.name, successor.out)
+	}
+	if ls, _ := leaders(live); len(ls) != 1 || ls[0] != third {
+		t.Errorf("after SIGCONT %d leaders, want only %s", len(ls), third.name)
+	}
+	diffSets(t, "Jira links after the pause", want, linkSet(t, s.jira))
 }
