@@ -191,11 +191,15 @@ func (s *Store) ClaimQueue(holder string, ttl time.Duration) *ClaimQueue {
 	return &ClaimQueue{s: s, holder: holder, ttl: ttl}
 }
 
-// Pending claims up to limit (at most 100 when limit <= 0) unclaimed or
+// maxClaim bounds one claim: a worker should finish what it claimed well
+// within the claim's TTL, or another replica's worker takes it over.
+const maxClaim = 100
+
+// Pending claims up to limit (at most maxClaim) unclaimed or
 // stale-claimed deliveries, oldest first.
 func (q *ClaimQueue) Pending(limit int) ([]state.Delivery, error) {
-	if limit <= 0 {
-		limit = 100
+	if limit <= 0 || limit > maxClaim {
+		limit = maxClaim
 	}
 	var out []state.Delivery
 	err := q.s.inboxTx("claim deliveries", func(ctx context.Context, tx pgx.Tx) error {
