@@ -1,7 +1,6 @@
-package boltstore
+package statetest
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,35 +10,11 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
-// ciBackend is what the builds-and-deployments step needs of a backend
-// (indexer.CIStore) plus the commit graph the ranges are computed from.
-// The tests below take it, so that they can move into the shared
-// conformance suite and run against every backend.
-type ciBackend interface {
-	CIState(k state.RepoKey) (state.CIState, bool, error)
-	CIEntries(k state.RepoKey, ids []state.CIEntryID) (map[state.CIEntryID]state.CIEntry, error)
-	PutCI(st state.CIState, entries []state.CIEntry) error
-	ForgetCI(k state.RepoKey) error
-	CommitRange(k state.RepoKey, head string, stop []string, limit int) ([]string, bool, error)
-	AdvanceBranch(st state.RepoState, branch string, commits []state.Commit) error
-}
+// The builds-and-deployments state (indexer.CIStore) and the commit
+// ranges computed from the stored graph.
 
-func openCI(t *testing.T) ciBackend {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func TestCIStateRoundTrip(t *testing.T)    { testCIStateRoundTrip(t, openCI(t)) }
-func TestCIEntries(t *testing.T)           { testCIEntries(t, openCI(t)) }
-func TestCICommitRange(t *testing.T)       { testCICommitRange(t, openCI(t)) }
-func TestCIForgetKeepsOthers(t *testing.T) { testCIForgetKeepsOthers(t, openCI(t)) }
-
-func testCIStateRoundTrip(t *testing.T, s ciBackend) {
+func testCIStateRoundTrip(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	if _, ok, err := s.CIState(k); ok || err != nil {
 		t.Fatalf("unknown repo: ok %v err %v", ok, err)
@@ -64,7 +39,8 @@ func testCIStateRoundTrip(t *testing.T, s ciBackend) {
 	}
 }
 
-func testCIEntries(t *testing.T, s ciBackend) {
+func testCIEntries(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	b1 := state.CIEntryID{Kind: state.CIBuild, Name: "77", Issue: "ABC-1"}
@@ -98,10 +74,11 @@ func testCIEntries(t *testing.T, s ciBackend) {
 	}
 }
 
-// sha makes a 40-hex commit id from a short label.
+// ciSHA makes a 40-hex commit id from a short label.
 func ciSHA(label string) string { return strings.Repeat(label, 40/len(label)) }
 
-func testCICommitRange(t *testing.T, s ciBackend) {
+func testCICommitRange(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	// a ← b ← c ← m (merge of c and x), x ← a (side line); y not indexed.
 	a, b, c, x, m := ciSHA("a"), ciSHA("b"), ciSHA("c"), ciSHA("e"), ciSHA("f")
@@ -144,7 +121,8 @@ func testCICommitRange(t *testing.T, s ciBackend) {
 	}
 }
 
-func testCIForgetKeepsOthers(t *testing.T, s ciBackend) {
+func testCIForgetKeepsOthers(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k1, k2 := state.RepoKey{Provider: "gh", ID: 1}, state.RepoKey{Provider: "gh", ID: 10}
 	id := state.CIEntryID{Kind: state.CIBuild, Name: "w", Issue: "ABC-1"}
 	for _, k := range []state.RepoKey{k1, k2} {
@@ -166,5 +144,37 @@ func testCIForgetKeepsOthers(t *testing.T, s ciBackend) {
 	}
 	if _, ok, _ := s.CIState(k2); !ok {
 		t.Error("repo 10 lost its state")
+	}
+}
+
+// testForgetRepoDropsCI: forgetting a repo (taken out of the
+// configuration) drops its CI cursors and entries with its commits, and
+// only its own.
+func testForgetRepoDropsCI(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
+	k1, k2 := state.RepoKey{Provider: "gh", ID: 1}, state.RepoKey{Provider: "gh", ID: 10}
+	id := state.CIEntryID{Kind: state.CIDeployment, Name: "production", Issue: "ABC-1"}
+	for _, k := range []state.RepoKey{k1, k2} {
+		if err := s.PutRepo(state.RepoState{Key: k, Repo: providers.Repo{ID: k.ID, FullName: "acme/r"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutCI(state.CIState{Key: k, RunWatermark: time.Unix(100, 0).UTC()}, []state.CIEntry{{ID: id, SourceID: k.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ForgetRepo(k1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.CIState(k1); ok {
+		t.Error("ForgetRepo kept the repo's CI state")
+	}
+	if got, _ := s.CIEntries(k1, []state.CIEntryID{id}); len(got) != 0 {
+		t.Errorf("ForgetRepo kept the repo's CI entries: %+v", got)
+	}
+	if _, ok, _ := s.CIState(k2); !ok {
+		t.Error("ForgetRepo of repo 1 dropped repo 10's CI state")
+	}
+	if got, _ := s.CIEntries(k2, []state.CIEntryID{id}); got[id].SourceID != 10 {
+		t.Errorf("ForgetRepo of repo 1 dropped repo 10's entries: %+v", got)
 	}
 }
