@@ -53,3 +53,11 @@ CREATE TABLE route_drops (
     body bytea NOT NULL, -- JSON state.RouteDrop
     PRIMARY KEY (issue, global_id)
 );
+
+-- Imports of another backend's state (jiralinkd state migrate): the
+-- webhook deliveries without an id are copied by the first import only.
+CREATE TABLE state_imports (
+    source text NOT NULL PRIMARY KEY,
+    first_at timestamptz NOT NULL DEFAULT now(),
+    last_at timestamptz NOT NULL DEFAULT now()
+);
