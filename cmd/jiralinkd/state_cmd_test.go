@@ -510,6 +510,7 @@ func TestStateMigrateLarge(t *testing.T) {
 		t.Skip("a 200,000-commit state")
 	}
 	dsn := pgtest.Start(t)
+	setup := time.Now()
 	path := filepath.Join(t.TempDir(), "state.db")
 	bolt, err := boltstore.Open(path, time.Second)
 	if err != nil {
@@ -518,7 +519,10 @@ func TestStateMigrateLarge(t *testing.T) {
 	const n = 200_000
 	k := state.RepoKey{Provider: "github", ID: 1}
 	commits := make([]state.Commit, 0, n)
-	links := make(map[state.Link]state.LinkRecord, n)
+	// Links in batches of ascending keys: one bbolt transaction of 200,000
+	// random inserts takes minutes.
+	var batches []map[state.Link]state.LinkRecord
+	nLinks := 0
 	sha := func(i int) string { return fmt.Sprintf("%040x", i+1) }
 	for i := range n {
 		var parents []string
@@ -530,17 +534,24 @@ func TestStateMigrateLarge(t *testing.T) {
 			parents = []string{sha(i - 1)}
 		}
 		commits = append(commits, state.NewCommit(sha(i), parents))
-		links[state.Link{GlobalID: "github-commit-1-" + sha(i), Issue: fmt.Sprintf("BIG-%d", i%5000+1)}] = state.LinkRecord{Hash: uint64(i) * 7919,
+		if i%2000 == 0 {
+			batches = append(batches, map[state.Link]state.LinkRecord{})
+		}
+		nLinks++
+		batches[len(batches)-1][state.Link{GlobalID: "github-commit-1-" + sha(i), Issue: fmt.Sprintf("BIG-%d", i%5000+1)}] = state.LinkRecord{Hash: uint64(i) * 7919,
 			Info: state.LinkInfo{Kind: "commit", Repo: "acme/big", Title: "BIG-1 commit " + sha(i)[:7]}}
 	}
 	st := state.RepoState{Key: k, Repo: providers.Repo{ID: 1, FullName: "acme/big"}, Branches: map[string]string{"main": sha(n - 1)}, Status: state.RepoOK}
 	if err := bolt.AdvanceBranch(st, "main", commits); err != nil {
 		t.Fatal(err)
 	}
-	if err := bolt.PutLinks(links); err != nil {
-		t.Fatal(err)
+	for _, b := range batches {
+		if err := bolt.PutLinks(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bolt.Close()
+	t.Logf("built the bbolt state in %s", time.Since(setup).Round(time.Millisecond))
 	env := func(k string) string {
 		if k == "TARGET_DSN" {
 			return dsn
@@ -554,7 +565,7 @@ func TestStateMigrateLarge(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("%s migrate: exit %d\n%s%s", run, code, out.String(), errOut.String())
 		}
-		t.Logf("%s run: %d commits and %d links in %s\n%s", run, n, len(links), time.Since(start).Round(time.Millisecond), out.String())
+		t.Logf("%s run: %d commits and %d links in %s\n%s", run, n, nLinks, time.Since(start).Round(time.Millisecond), out.String())
 		if run == "second" && !strings.Contains(out.String(), "already up to date") {
 			t.Errorf("second run copied something:\n%s", out.String())
 		}
