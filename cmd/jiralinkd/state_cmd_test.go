@@ -582,3 +582,44 @@ func TestStateMigrateLarge(t *testing.T) {
 		t.Errorf("root not an ancestor of the head after the migration: %v %v", ok, err)
 	}
 }
+
+// TestStateMigrateUsage: the target, the DSN variable and the state file
+// are checked before anything is opened; the DSN is never printed.
+func TestStateMigrateUsage(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	existing := filepath.Join(dir, "state.db")
+	b, err := boltstore.Open(existing, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	env := func(k string) string {
+		if k == "DSN" {
+			return "postgres://u:secret-pw@127.0.0.1:1/db"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"state", "migrate", "--help"}, exitOK, "Copy the bbolt state file"},
+		{[]string{"state"}, exitConfig, "want a subcommand: migrate"},
+		{[]string{"state", "migrate", "--to", "mysql", "--dsn-env", "DSN"}, exitConfig, "only postgres"},
+		{[]string{"state", "migrate", "--to", "postgres"}, exitConfig, "--dsn-env is required"},
+		{[]string{"state", "migrate", "--to", "postgres", "--dsn-env", "UNSET"}, exitConfig, "UNSET is empty or unset"},
+		{[]string{"state", "migrate", "--to", "postgres", "--dsn-env", "DSN", "--from", missing}, exitFailed, "missing.db"},
+		{[]string{"state", "migrate", "--to", "postgres", "--dsn-env", "DSN", "--from", existing}, exitFailed, "pgstore: connect"},
+	} {
+		var out, errOut bytes.Buffer
+		code := cli(context.Background(), tc.args, &out, &errOut, env)
+		if code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.want) {
+			t.Errorf("%q: exit %d, want %d with %q\n%s%s", tc.args, code, tc.code, tc.want, out.String(), errOut.String())
+		}
+		if strings.Contains(out.String()+errOut.String(), "secret-pw") {
+			t.Errorf("%q printed the DSN", tc.args)
+		}
+	}
+}
