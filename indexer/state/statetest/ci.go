@@ -1,6 +1,7 @@
 package statetest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,61 @@ func testCICommitRange(t *testing.T, open func(*testing.T) Backend) {
 			continue
 		}
 		if trunc || !slices.Equal(sorted(got), sorted(tc.want)) {
+			t.Errorf("%s: got %v (truncated %v), want %v", tc.name, got, trunc, tc.want)
+		}
+	}
+}
+
+// testCICommitRangeLine: ranges along a first-parent line, at and around
+// the limit, and past the line's root.
+func testCICommitRangeLine(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
+	k := state.RepoKey{Provider: "gh", ID: 8}
+	// 1 ← 2 ← 3 ← 4 ← 5; 6 (a root of its own) is a stop off the line.
+	var commits []state.Commit
+	for i := 1; i <= 5; i++ {
+		var parents []string
+		if i > 1 {
+			parents = []string{ciSHA(fmt.Sprint(i - 1))}
+		}
+		commits = append(commits, state.NewCommit(ciSHA(fmt.Sprint(i)), parents))
+	}
+	commits = append(commits, state.NewCommit(ciSHA("6"), nil))
+	if err := s.AdvanceBranch(state.RepoState{Key: k, Branches: map[string]string{"main": ciSHA("5")}}, "main", commits); err != nil {
+		t.Fatal(err)
+	}
+	c := func(is ...int) []string {
+		var out []string
+		for _, i := range is {
+			out = append(out, ciSHA(fmt.Sprint(i)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		head  string
+		stop  []string
+		limit int
+		want  []string
+		trunc bool
+	}{
+		{"exactly the limit", ciSHA("5"), c(1), 4, c(5, 4, 3, 2), false},
+		{"one over the limit", ciSHA("5"), c(1), 3, nil, true},
+		{"head is a stop", ciSHA("5"), c(5), 10, nil, false},
+		{"stop off the line", ciSHA("5"), c(6), 10, c(5, 4, 3, 2, 1), false},
+		{"two stops", ciSHA("5"), c(6, 3), 10, c(5, 4), false},
+	} {
+		got, trunc, err := s.CommitRange(k, tc.head, tc.stop, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.trunc {
+			if !trunc || len(got) != tc.limit {
+				t.Errorf("%s: %d commits, truncated %v; want %d, truncated", tc.name, len(got), trunc, tc.limit)
+			}
+			continue
+		}
+		if trunc || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %v (truncated %v), want %v", tc.name, got, trunc, tc.want)
 		}
 	}

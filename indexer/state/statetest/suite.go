@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"CIStateRoundTrip", testCIStateRoundTrip},
 		{"CIEntries", testCIEntries},
 		{"CICommitRange", testCICommitRange},
+		{"CICommitRangeLine", testCICommitRangeLine},
 		{"CIForgetKeepsOthers", testCIForgetKeepsOthers},
 		{"ForgetRepoDropsCI", testForgetRepoDropsCI},
 		{"FindingStore", testFindingStore},
