@@ -91,6 +91,13 @@ func cmdStateMigrate(ctx context.Context, args []string, stdout, stderr io.Write
 	defer dst.Close()
 	start := time.Now()
 	rep, err := dst.Import(ctx, path, src)
+	if errors.Is(err, pgstore.ErrDiverged) {
+		printImport(stdout, rep, "WOULD COPY")
+		fmt.Fprintf(stderr, "jiralinkd state migrate: nothing copied: PostgreSQL holds %d items that differ from %s: "+
+			"its state moved on since the earlier migration (a daemon ran on it), and the file's older state must not come back. "+
+			"Keep running on PostgreSQL, or migrate into a new, empty database.\n", rep.Kept(), path)
+		return exitFailed
+	}
 	if err != nil {
 		if code, ok := interruptedExit(ctx); ok {
 			fmt.Fprintln(stderr, "jiralinkd state migrate: interrupted; nothing was copied (run it again)")
@@ -99,26 +106,24 @@ func cmdStateMigrate(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "jiralinkd state migrate: %v\n", err)
 		return exitFailed
 	}
-	printImport(stdout, path, rep, time.Since(start))
+	printImport(stdout, rep, "COPIED")
+	took := time.Since(start).Round(time.Millisecond)
+	if n := rep.Added(); n == 0 {
+		fmt.Fprintf(stdout, "PostgreSQL is already up to date with %s: nothing copied (%s).\n", path, took)
+	} else {
+		fmt.Fprintf(stdout, "Copied %d items from %s in %s. The file is unchanged.\n", n, path, took)
+	}
 	return exitOK
 }
 
-// printImport prints what an import did, one line per kind of item.
-func printImport(w io.Writer, path string, rep pgstore.ImportReport, took time.Duration) {
+// printImport prints, per kind of item, how many the file holds, how many
+// were copied (the column is named copied), how many were already in
+// PostgreSQL and how many differ there.
+func printImport(w io.Writer, rep pgstore.ImportReport, copied string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ITEMS\tIN BBOLT\tCOPIED\tALREADY THERE\tKEPT (DIFFERENT)")
-	kept := 0
+	fmt.Fprintln(tw, "ITEMS\tIN BBOLT\t"+copied+"\tALREADY THERE\tDIFFERENT IN POSTGRESQL")
 	for _, c := range rep {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", c.Kind, c.Source, c.Added, c.Same, c.Kept)
-		kept += c.Kept
 	}
 	tw.Flush()
-	if n := rep.Added(); n == 0 {
-		fmt.Fprintf(w, "PostgreSQL is already up to date with %s: nothing copied (%s).\n", path, took.Round(time.Millisecond))
-	} else {
-		fmt.Fprintf(w, "Copied %d items from %s in %s. The file is unchanged.\n", n, path, took.Round(time.Millisecond))
-	}
-	if kept > 0 {
-		fmt.Fprintf(w, "%d items differ in PostgreSQL (its state moved on since an earlier migration) and were kept as they are.\n", kept)
-	}
 }

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,9 +43,9 @@ type ImportCount struct {
 	Kind string `json:"kind"`
 	// Source is how many items the source holds.
 	Source int `json:"source"`
-	// Added were copied; Same were already in the database as in the
-	// source; Kept were in the database with other content, which was
-	// kept (the database's state moved on since an earlier import).
+	// Added were copied (or would have been, with ErrDiverged); Same were
+	// already in the database as in the source; Kept are in the database
+	// with other content (its state moved on since an earlier import).
 	Added int `json:"added"`
 	Same  int `json:"same"`
 	Kept  int `json:"kept"`
@@ -63,6 +64,15 @@ func (r ImportReport) Added() int {
 	return n
 }
 
+// Kept is the number of items the database holds with other content.
+func (r ImportReport) Kept() int {
+	n := 0
+	for _, c := range r {
+		n += c.Kept
+	}
+	return n
+}
+
 // importTable is one kind of item to import: rows for a temporary copy of
 // some columns of table, merged by key.
 type importTable struct {
@@ -72,18 +82,28 @@ type importTable struct {
 	vals  []string // the other columns copied, compared with the database's
 	rows  [][]any  // keys then vals, in insertion order
 	// insert, when set, replaces the plain insert-if-absent of the rows
-	// (staged in import_<table> with an ord column): it returns how many
-	// rows it added. Such kinds count Same as Source - Added.
-	insert string
+	// (staged in import_<table> with an ord column) for the ordered
+	// queues, which are copied as a whole or not at all; such kinds count
+	// every row not added as Same. With byFirstImport, $1 is whether
+	// the source was imported before.
+	insert        string
+	byFirstImport bool
 }
+
+// ErrDiverged is returned by Import when the database holds some of the
+// source's items with other content: its state moved on since an earlier
+// import (a daemon ran on it), so the source is older and nothing of it
+// may be brought back.
+var ErrDiverged = errors.New("the database's state moved on since the source was imported (a daemon ran on it); nothing was copied")
 
 // Import copies src into the database in one transaction (all or
 // nothing), so that an installation moves to PostgreSQL without a new
 // backfill. Items are added where the database lacks them and never
 // overwritten: a second import of the same source adds nothing and
-// reports every item as Same; an item the database holds with other
-// content (its state moved on after an earlier import) is kept and
-// counted as Kept. The ordered queues are copied whole or not at all: an
+// reports every item as Same. If the database holds any item with other
+// content (counted as Kept), it rolls back and returns the report with
+// ErrDiverged: an older source must not bring back what the database's
+// state has since dropped or changed. The ordered queues are copied whole or not at all: an
 // unfinished walk's pending commits only when the database has none for
 // that walk and the repo's state is the source's; a webhook delivery only
 // if its id was never seen by the database (deliveries without an id: by
@@ -107,10 +127,16 @@ func (s *Store) Import(ctx context.Context, name string, src Source) (ImportRepo
 			}
 			rep = append(rep, c)
 		}
+		if rep.Kept() > 0 {
+			return ErrDiverged
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO state_imports (source) VALUES ($1)
 			ON CONFLICT (source) DO UPDATE SET last_at = now()`, name)
 		return err
 	})
+	if errors.Is(err, ErrDiverged) {
+		return rep, fmt.Errorf("pgstore: import: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: import: %w", err)
 	}
@@ -137,7 +163,11 @@ func importOne(ctx context.Context, tx pgx.Tx, t importTable, imported bool) (Im
 		return c, err
 	}
 	if t.insert != "" {
-		tag, err := tx.Exec(ctx, t.insert, imported)
+		var args []any
+		if t.byFirstImport {
+			args = append(args, imported)
+		}
+		tag, err := tx.Exec(ctx, t.insert, args...)
 		if err != nil {
 			return c, err
 		}
@@ -179,7 +209,6 @@ const walkInsertSQL = `INSERT INTO walk_commits (provider, repo_id, branch, sha,
 	WHERE NOT EXISTS (SELECT 1 FROM walk_commits w WHERE w.provider = s.provider AND w.repo_id = s.repo_id AND w.branch = s.branch)
 	  AND EXISTS (SELECT 1 FROM repos r JOIN import_repos ir USING (provider, repo_id)
 		WHERE r.provider = s.provider AND r.repo_id = s.repo_id AND r.body = ir.body)
-	  AND $1::boolean IS NOT NULL
 	ORDER BY s.ord`
 
 // inboxInsertSQL adds the queued deliveries whose id the database never
@@ -279,7 +308,7 @@ func importTables(src Source) ([]importTable, error) {
 	add(health)
 
 	inbox := importTable{kind: "webhook queue", table: "inbox", keys: []string{"provider", "delivery_id"},
-		vals: []string{"body", "received_at"}, insert: inboxInsertSQL}
+		vals: []string{"body", "received_at"}, insert: inboxInsertSQL, byFirstImport: true}
 	ds, err := src.Pending(0)
 	if err != nil {
 		return nil, err
