@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore/pgtest"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // pgPassword is put in the test DSNs (the test cluster trusts local
 // connections and ignores it): it must never show in any output.

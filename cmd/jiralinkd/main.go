@@ -110,6 +110,8 @@ Usage:
                                                (without --yes: only print what would go)
   jiralinkd findings [--config FILE] [--json] [--project KEY] [--issue KEY] [--state open|resolved|all]
                                                secrets found in Jira issues (masked)
+  jiralinkd state migrate --to postgres --dsn-env NAME [--config FILE] [--from FILE]
+                                               copy the bbolt state into PostgreSQL (daemon stopped)
   jiralinkd version
 
 --config defaults to $JIRALINKD_CONFIG, else ./config.yaml.
@@ -147,6 +149,11 @@ var commands = map[string]commandSpec{
 	"findings": {synopsis: "jiralinkd findings [--config FILE] [--json] [--project KEY] [--issue KEY] [--state open|resolved|all]",
 		about: "Print the secrets Jira secret scanning found (jira.secret_scan): per-project scan progress, then\n" +
 			"each finding's issue, field or comment, rule, masked preview and state. Never prints a secret."},
+	"state migrate": {synopsis: "jiralinkd state migrate --to postgres --dsn-env NAME [--config FILE] [--from FILE]",
+		about: "Copy the bbolt state file (state.path, or --from) into PostgreSQL: cursors, commit index, links,\n" +
+			"caches, webhook queue, ledgers, CI and secret-scanning state, so the install moves without a new\n" +
+			"backfill. Stop the daemon first (the file must not be in use); the file is only read. Running it\n" +
+			"again copies nothing that is already there. The DSN is read from the environment variable NAME."},
 	"purge": {synopsis: "jiralinkd purge [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--yes]",
 		about: "Delete the remote links jiralinkd wrote (from its own index, never anything else) and the state\n" +
 			"behind them. Without --yes it only prints what it would delete. Safe to interrupt and run again."},
@@ -192,6 +199,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cmdPurge(ctx, args[1:], stdout, stderr, env)
 	case "findings":
 		return cmdFindings(ctx, args[1:], stdout, stderr, env)
+	case "state":
+		return cmdState(ctx, args[1:], stdout, stderr, env)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "jiralinkd %s\n", version)
 		return exitOK

@@ -1,9 +1,7 @@
 package smartcommit_test
 
 import (
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 )
@@ -23,25 +21,5 @@ func TestHasCommands(t *testing.T) {
 		if got := smartcommit.HasCommands(msg, m); got != want {
 			t.Errorf("HasCommands(%q) = %v, want %v", msg, got, want)
 		}
-	}
-}
-
-func TestCountFailed(t *testing.T) {
-	l := openStore(t, filepath.Join(t.TempDir(), "state.db")).Ledger()
-	if n, err := l.CountFailed(); n != 0 || err != nil {
-		t.Fatalf("empty ledger: %d, %v", n, err)
-	}
-	now := time.Now()
-	var recs []smartcommit.Record
-	for i, st := range []smartcommit.State{smartcommit.StateFailed, smartcommit.StateDone, smartcommit.StatePending, smartcommit.StateFailed} {
-		recs = append(recs, smartcommit.Record{ID: smartcommit.CommandID("github", sha1, i), Index: i, Issue: "ABC-1", Kind: smartcommit.KindComment,
-			State: st, Created: now, Updated: now, Commit: smartcommit.CommitInfo{Provider: "github", SHA: sha1}})
-	}
-	recs[2].Error = "503 from Jira; will retry" // pending: not failed for good
-	if err := l.Put(recs...); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := l.CountFailed(); n != 2 || err != nil {
-		t.Errorf("CountFailed = %d, %v; want 2", n, err)
 	}
 }

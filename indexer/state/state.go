@@ -13,6 +13,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -206,4 +207,22 @@ func SHAKey(sha string) []byte {
 		return b
 	}
 	return []byte(sha)
+}
+
+// AppendParentKeys appends the stored keys (SHAKey) of the parents encoded
+// in v (EncodeParents) to keys, without decoding them to text.
+func AppendParentKeys(keys [][]byte, v []byte) [][]byte {
+	if len(v) == 0 {
+		return keys
+	}
+	if v[0] == 0 && len(v)%20 != 0 {
+		for _, p := range bytes.Split(v[1:], []byte{0}) {
+			keys = append(keys, SHAKey(string(p)))
+		}
+		return keys
+	}
+	for i := 0; i+20 <= len(v); i += 20 {
+		keys = append(keys, v[i:i+20:i+20])
+	}
+	return keys
 }

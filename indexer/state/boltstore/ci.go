@@ -90,23 +90,32 @@ func (s *Store) PutCI(st state.CIState, entries []state.CIEntry) error {
 
 // ForgetCI drops a repo's CI state and entries.
 func (s *Store) ForgetCI(k state.RepoKey) error {
-	return s.update("forget CI state "+k.String(), func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketCIState).Delete(repoKeyBytes(k)); err != nil {
+	return s.update("forget CI state "+k.String(), func(tx *bolt.Tx) error { return forgetCI(tx, k) })
+}
+
+// forgetCI drops a repo's CI state and entries within tx.
+func forgetCI(tx *bolt.Tx, k state.RepoKey) error {
+	if b := tx.Bucket(bucketCIState); b != nil {
+		if err := b.Delete(repoKeyBytes(k)); err != nil {
 			return err
 		}
-		prefix := append(repoKeyBytes(k), 0)
-		c := tx.Bucket(bucketCIEntries).Cursor()
-		var del [][]byte
-		for key, _ := c.Seek(prefix); key != nil && hasPrefix(key, prefix); key, _ = c.Next() {
-			del = append(del, append([]byte(nil), key...))
-		}
-		for _, key := range del {
-			if err := tx.Bucket(bucketCIEntries).Delete(key); err != nil {
-				return err
-			}
-		}
+	}
+	entries := tx.Bucket(bucketCIEntries)
+	if entries == nil {
 		return nil
-	})
+	}
+	prefix := append(repoKeyBytes(k), 0)
+	c := entries.Cursor()
+	var del [][]byte
+	for key, _ := c.Seek(prefix); key != nil && hasPrefix(key, prefix); key, _ = c.Next() {
+		del = append(del, append([]byte(nil), key...))
+	}
+	for _, key := range del {
+		if err := entries.Delete(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hasPrefix(b, prefix []byte) bool {

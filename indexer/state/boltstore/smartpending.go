@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -123,7 +122,7 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 			if !ok && commits != nil {
 				v = commits.Get(c)
 			}
-			stack = appendParentKeys(stack, v)
+			stack = state.AppendParentKeys(stack, v)
 		}
 		return nil
 	})
@@ -197,22 +196,4 @@ func sortSmartPending(ps []state.SmartPending) {
 		}
 		return int(a.Seq) - int(b.Seq)
 	})
-}
-
-// appendParentKeys appends the binary keys of the parents encoded in v
-// (see encodeParents) to keys.
-func appendParentKeys(keys [][]byte, v []byte) [][]byte {
-	if len(v) == 0 {
-		return keys
-	}
-	if v[0] == 0 && len(v)%20 != 0 {
-		for _, p := range bytes.Split(v[1:], []byte{0}) {
-			keys = append(keys, state.SHAKey(string(p)))
-		}
-		return keys
-	}
-	for i := 0; i+20 <= len(v); i += 20 {
-		keys = append(keys, v[i:i+20:i+20])
-	}
-	return keys
 }

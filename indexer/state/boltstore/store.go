@@ -462,13 +462,18 @@ func u64(b []byte) uint64 {
 }
 
 // ForgetRepo deletes a repo's state, its indexed commits, the pending
-// commits of its unfinished walks and its pending smart commits.
+// commits of its unfinished walks, its pending smart commits and its
+// builds-and-deployments state (cursors and entries); its link records
+// stay.
 func (s *Store) ForgetRepo(k state.RepoKey) error {
 	return s.update("forget repo "+k.String(), func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRepos).Delete(repoKeyBytes(k)); err != nil {
 			return err
 		}
 		if err := forgetSmartPending(tx, k); err != nil {
+			return err
+		}
+		if err := forgetCI(tx, k); err != nil {
 			return err
 		}
 		return dropHistory(tx, k)

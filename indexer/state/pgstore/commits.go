@@ -199,25 +199,13 @@ func queueInsertCommits(b *pgx.Batch, k state.RepoKey, commits []state.Commit) i
 	return n
 }
 
-// parentKeys appends the binary keys (state.SHAKey) of the parents encoded
-// in v (state.EncodeParents) to keys.
+// parentKeys is state.AppendParentKeys, never nil (an empty array, not
+// NULL, in a query).
 func parentKeys(keys [][]byte, v []byte) [][]byte {
 	if keys == nil {
-		keys = [][]byte{} // an empty array, not NULL
+		keys = [][]byte{}
 	}
-	if len(v) == 0 {
-		return keys
-	}
-	if v[0] == 0 && len(v)%20 != 0 {
-		for _, p := range bytes.Split(v[1:], []byte{0}) {
-			keys = append(keys, state.SHAKey(string(p)))
-		}
-		return keys
-	}
-	for i := 0; i+20 <= len(v); i += 20 {
-		keys = append(keys, v[i:i+20:i+20])
-	}
-	return keys
+	return state.AppendParentKeys(keys, v)
 }
 
 // IsAncestor reports whether ancestor is reachable from any of from,

@@ -57,4 +57,21 @@ func BenchmarkGraphStrategies(b *testing.B) {
 			}
 		})
 	}
+	// CommitRange: the usual run or deployment 20 commits after the
+	// previous one (the first-parent query), and a range that needs the
+	// general walk (a stop commit off the line: the graph is loaded).
+	b.Run("CommitRange-linear-20", func(b *testing.B) {
+		for b.Loop() {
+			if shas, trunc, err := s.CommitRange(k, head, []string{statetest.BenchSHA(n - 21)}, 10000); err != nil || trunc || len(shas) != 20 {
+				b.Fatal(len(shas), trunc, err)
+			}
+		}
+	})
+	b.Run("CommitRange-general", func(b *testing.B) {
+		for b.Loop() {
+			if shas, _, err := s.CommitRange(k, head, []string{far}, 10000); err != nil || len(shas) == 0 {
+				b.Fatal(len(shas), err)
+			}
+		}
+	})
 }

@@ -352,8 +352,9 @@ func (s *Store) RecordRepoFailure(k state.RepoKey, r providers.Repo, f state.Fai
 }
 
 // ForgetRepo deletes a repo's state, its indexed commits, the pending
-// commits of its unfinished walks and its pending smart commits; its link
-// records stay.
+// commits of its unfinished walks, its pending smart commits and its
+// builds-and-deployments state (cursors and entries); its link records
+// stay.
 func (s *Store) ForgetRepo(k state.RepoKey) error {
 	return s.tx("forget repo "+k.String(), func(ctx context.Context, tx pgx.Tx) error {
 		for _, q := range []string{
@@ -363,6 +364,9 @@ func (s *Store) ForgetRepo(k state.RepoKey) error {
 			if _, err := tx.Exec(ctx, q, k.Provider, k.ID); err != nil {
 				return err
 			}
+		}
+		if err := forgetCI(ctx, tx, k); err != nil {
+			return err
 		}
 		return dropHistory(ctx, tx, k)
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/jirascan"
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
@@ -21,9 +22,15 @@ import (
 // Backend is everything the product uses of a state backend: what the
 // indexer, the webhook inbox and worker and the status views declare they
 // need, the reads of explain and purge, the smart-commit ledger, and the
-// counts the end-to-end tests check.
+// counts the end-to-end tests check; the builds-and-deployments state,
+// Jira secret scanning's state and the keys routes dropped.
 type Backend interface {
 	indexer.Store
+	indexer.CIStore
+	indexer.RouteDropRecorder
+	jirascan.Store
+	// RouteDrops is what routes dropped for an issue (explain).
+	RouteDrops(issue string) ([]state.RouteDrop, error)
 	webhook.Inbox
 	webhook.Queue
 	status.Reader

@@ -41,6 +41,15 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Ledger", testLedger},
 		{"LedgerCountFailed", testLedgerCountFailed},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"CIStateRoundTrip", testCIStateRoundTrip},
+		{"CIEntries", testCIEntries},
+		{"CICommitRange", testCICommitRange},
+		{"CICommitRangeLine", testCICommitRangeLine},
+		{"CIForgetKeepsOthers", testCIForgetKeepsOthers},
+		{"ForgetRepoDropsCI", testForgetRepoDropsCI},
+		{"FindingStore", testFindingStore},
+		{"FindingsSurviveReopen", testFindingsSurviveReopen},
+		{"RouteDropStore", testRouteDropStore},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -1,4 +1,4 @@
-package boltstore
+package statetest
 
 import (
 	"bytes"
@@ -8,31 +8,13 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 )
 
-// findingStore is what secret scanning needs of a backend. The tests
-// below take it, not *Store, so that they can move into the shared
-// conformance suite and run against every backend.
-type findingStore interface {
-	FindingSalt() ([]byte, error)
-	ScanCursor(project string) (state.ScanCursor, bool, error)
-	ScanCursors() ([]state.ScanCursor, error)
-	PutScanCursor(c state.ScanCursor) error
-	PutIssueFindings(issue string, found []state.Finding, complete bool, now time.Time) ([]state.Finding, error)
-	Findings(q state.FindingFilter) ([]state.Finding, error)
-	FindingAction(id string) (state.FindingAction, bool, error)
-	PutFindingActions(as ...state.FindingAction) error
-	FindingActions(st state.ActionState) ([]state.FindingAction, error)
-}
+// Jira secret scanning's state (jirascan.Store) and the keys routes
+// dropped (indexer.RouteDropRecorder, admin.RouteDropSource).
 
-var _ findingStore = (*Store)(nil)
-
-func TestFindingStore(t *testing.T) {
-	testFindingStore(t, func(t *testing.T) findingStore { s, _ := open(t); return s })
-}
-
-// TestFindingsSurviveReopen checks that findings, cursors, the salt and
+// testFindingsSurviveReopen checks that findings, cursors, the salt and
 // the action ledger are durable.
-func TestFindingsSurviveReopen(t *testing.T) {
-	s, path := open(t)
+func testFindingsSurviveReopen(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	salt, err := s.FindingSalt()
 	if err != nil || len(salt) != 32 {
 		t.Fatalf("salt %x, %v", salt, err)
@@ -44,12 +26,10 @@ func TestFindingsSurviveReopen(t *testing.T) {
 	if err := s.PutScanCursor(state.ScanCursor{Project: "ABC", LastIssueNum: 42}); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s2, err := Open(path, time.Second)
-	if err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	s2 := open(t)
 	salt2, _ := s2.FindingSalt()
 	if !bytes.Equal(salt, salt2) {
 		t.Error("the salt changed on reopen: fingerprints would no longer match")
@@ -69,13 +49,13 @@ func finding(issue, field, comment, fp string) state.Finding {
 	return f
 }
 
-// testFindingStore is the backend-neutral behaviour of the findings store.
-func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
+// testFindingStore is the behaviour of the findings store (jirascan.Store).
+func testFindingStore(t *testing.T, open func(*testing.T) Backend) {
 	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t2, t3 := t1.Add(time.Hour), t1.Add(2*time.Hour)
 
 	t.Run("salt is stable", func(t *testing.T) {
-		s := newStore(t)
+		s := open(t)
 		a, err := s.FindingSalt()
 		if err != nil || len(a) < 16 {
 			t.Fatalf("salt %d bytes, %v", len(a), err)
@@ -87,7 +67,7 @@ func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
 	})
 
 	t.Run("findings lifecycle", func(t *testing.T) {
-		s := newStore(t)
+		s := open(t)
 		d := finding("ABC-1", "description", "", "fp1")
 		c := finding("ABC-1", "comment", "10001", "fp2")
 		other := finding("ABC-10", "summary", "", "fp3")
@@ -148,7 +128,7 @@ func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
 	})
 
 	t.Run("cursors", func(t *testing.T) {
-		s := newStore(t)
+		s := open(t)
 		if _, ok, err := s.ScanCursor("ABC"); ok || err != nil {
 			t.Fatalf("unknown project: %v %v", ok, err)
 		}
@@ -167,7 +147,7 @@ func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
 	})
 
 	t.Run("action ledger", func(t *testing.T) {
-		s := newStore(t)
+		s := open(t)
 		id := state.FindingActionID("ABC-1\x00description\x00fp", "comment")
 		if _, ok, err := s.FindingAction(id); ok || err != nil {
 			t.Fatalf("unknown action: %v %v", ok, err)
@@ -190,4 +170,31 @@ func testFindingStore(t *testing.T, newStore func(*testing.T) findingStore) {
 			t.Fatalf("pending after done: %+v", p)
 		}
 	})
+}
+
+// testRouteDropStore: the keys routes dropped, per issue (case does not
+// matter), one record per issue and entity.
+func testRouteDropStore(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := func(issue, gid, reason string) state.RouteDrop {
+		return state.RouteDrop{Issue: issue, GlobalID: gid, Kind: "commit", Repo: "github/acme/api", Reason: reason, At: at}
+	}
+	if ds, err := s.RouteDrops("OPS-1"); err != nil || len(ds) != 0 {
+		t.Fatalf("empty: %v %v", ds, err)
+	}
+	if err := s.PutRouteDrops([]state.RouteDrop{d("OPS-1", "g1", "r1"), d("OPS-1", "g2", "r1"), d("OPS-10", "g1", "r1")}); err != nil {
+		t.Fatal(err)
+	}
+	// The same issue and entity again replaces the record.
+	if err := s.PutRouteDrops([]state.RouteDrop{d("OPS-1", "g1", "r2")}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.RouteDrops("ops-1")
+	if err != nil || len(ds) != 2 || ds[0].GlobalID != "g1" || ds[0].Reason != "r2" || !ds[0].At.Equal(at) {
+		t.Fatalf("OPS-1 drops: %+v %v", ds, err)
+	}
+	if ds, _ := s.RouteDrops("OPS-10"); len(ds) != 1 {
+		t.Errorf("OPS-10 drops: %+v", ds)
+	}
 }

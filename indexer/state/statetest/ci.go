@@ -1,7 +1,7 @@
-package boltstore
+package statetest
 
 import (
-	"path/filepath"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,35 +11,11 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
-// ciBackend is what the builds-and-deployments step needs of a backend
-// (indexer.CIStore) plus the commit graph the ranges are computed from.
-// The tests below take it, so that they can move into the shared
-// conformance suite and run against every backend.
-type ciBackend interface {
-	CIState(k state.RepoKey) (state.CIState, bool, error)
-	CIEntries(k state.RepoKey, ids []state.CIEntryID) (map[state.CIEntryID]state.CIEntry, error)
-	PutCI(st state.CIState, entries []state.CIEntry) error
-	ForgetCI(k state.RepoKey) error
-	CommitRange(k state.RepoKey, head string, stop []string, limit int) ([]string, bool, error)
-	AdvanceBranch(st state.RepoState, branch string, commits []state.Commit) error
-}
+// The builds-and-deployments state (indexer.CIStore) and the commit
+// ranges computed from the stored graph.
 
-func openCI(t *testing.T) ciBackend {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func TestCIStateRoundTrip(t *testing.T)    { testCIStateRoundTrip(t, openCI(t)) }
-func TestCIEntries(t *testing.T)           { testCIEntries(t, openCI(t)) }
-func TestCICommitRange(t *testing.T)       { testCICommitRange(t, openCI(t)) }
-func TestCIForgetKeepsOthers(t *testing.T) { testCIForgetKeepsOthers(t, openCI(t)) }
-
-func testCIStateRoundTrip(t *testing.T, s ciBackend) {
+func testCIStateRoundTrip(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	if _, ok, err := s.CIState(k); ok || err != nil {
 		t.Fatalf("unknown repo: ok %v err %v", ok, err)
@@ -64,7 +40,8 @@ func testCIStateRoundTrip(t *testing.T, s ciBackend) {
 	}
 }
 
-func testCIEntries(t *testing.T, s ciBackend) {
+func testCIEntries(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	b1 := state.CIEntryID{Kind: state.CIBuild, Name: "77", Issue: "ABC-1"}
@@ -98,10 +75,11 @@ func testCIEntries(t *testing.T, s ciBackend) {
 	}
 }
 
-// sha makes a 40-hex commit id from a short label.
+// ciSHA makes a 40-hex commit id from a short label.
 func ciSHA(label string) string { return strings.Repeat(label, 40/len(label)) }
 
-func testCICommitRange(t *testing.T, s ciBackend) {
+func testCICommitRange(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k := state.RepoKey{Provider: "gh", ID: 7}
 	// a ← b ← c ← m (merge of c and x), x ← a (side line); y not indexed.
 	a, b, c, x, m := ciSHA("a"), ciSHA("b"), ciSHA("c"), ciSHA("e"), ciSHA("f")
@@ -144,7 +122,63 @@ func testCICommitRange(t *testing.T, s ciBackend) {
 	}
 }
 
-func testCIForgetKeepsOthers(t *testing.T, s ciBackend) {
+// testCICommitRangeLine: ranges along a first-parent line, at and around
+// the limit, and past the line's root.
+func testCICommitRangeLine(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
+	k := state.RepoKey{Provider: "gh", ID: 8}
+	// 1 ← 2 ← 3 ← 4 ← 5; 6 (a root of its own) is a stop off the line.
+	var commits []state.Commit
+	for i := 1; i <= 5; i++ {
+		var parents []string
+		if i > 1 {
+			parents = []string{ciSHA(fmt.Sprint(i - 1))}
+		}
+		commits = append(commits, state.NewCommit(ciSHA(fmt.Sprint(i)), parents))
+	}
+	commits = append(commits, state.NewCommit(ciSHA("6"), nil))
+	if err := s.AdvanceBranch(state.RepoState{Key: k, Branches: map[string]string{"main": ciSHA("5")}}, "main", commits); err != nil {
+		t.Fatal(err)
+	}
+	c := func(is ...int) []string {
+		var out []string
+		for _, i := range is {
+			out = append(out, ciSHA(fmt.Sprint(i)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		head  string
+		stop  []string
+		limit int
+		want  []string
+		trunc bool
+	}{
+		{"exactly the limit", ciSHA("5"), c(1), 4, c(5, 4, 3, 2), false},
+		{"one over the limit", ciSHA("5"), c(1), 3, nil, true},
+		{"head is a stop", ciSHA("5"), c(5), 10, nil, false},
+		{"stop off the line", ciSHA("5"), c(6), 10, c(5, 4, 3, 2, 1), false},
+		{"two stops", ciSHA("5"), c(6, 3), 10, c(5, 4), false},
+	} {
+		got, trunc, err := s.CommitRange(k, tc.head, tc.stop, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.trunc {
+			if !trunc || len(got) != tc.limit {
+				t.Errorf("%s: %d commits, truncated %v; want %d, truncated", tc.name, len(got), trunc, tc.limit)
+			}
+			continue
+		}
+		if trunc || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v (truncated %v), want %v", tc.name, got, trunc, tc.want)
+		}
+	}
+}
+
+func testCIForgetKeepsOthers(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
 	k1, k2 := state.RepoKey{Provider: "gh", ID: 1}, state.RepoKey{Provider: "gh", ID: 10}
 	id := state.CIEntryID{Kind: state.CIBuild, Name: "w", Issue: "ABC-1"}
 	for _, k := range []state.RepoKey{k1, k2} {
@@ -166,5 +200,37 @@ func testCIForgetKeepsOthers(t *testing.T, s ciBackend) {
 	}
 	if _, ok, _ := s.CIState(k2); !ok {
 		t.Error("repo 10 lost its state")
+	}
+}
+
+// testForgetRepoDropsCI: forgetting a repo (taken out of the
+// configuration) drops its CI cursors and entries with its commits, and
+// only its own.
+func testForgetRepoDropsCI(t *testing.T, open func(*testing.T) Backend) {
+	s := open(t)
+	k1, k2 := state.RepoKey{Provider: "gh", ID: 1}, state.RepoKey{Provider: "gh", ID: 10}
+	id := state.CIEntryID{Kind: state.CIDeployment, Name: "production", Issue: "ABC-1"}
+	for _, k := range []state.RepoKey{k1, k2} {
+		if err := s.PutRepo(state.RepoState{Key: k, Repo: providers.Repo{ID: k.ID, FullName: "acme/r"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutCI(state.CIState{Key: k, RunWatermark: time.Unix(100, 0).UTC()}, []state.CIEntry{{ID: id, SourceID: k.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ForgetRepo(k1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.CIState(k1); ok {
+		t.Error("ForgetRepo kept the repo's CI state")
+	}
+	if got, _ := s.CIEntries(k1, []state.CIEntryID{id}); len(got) != 0 {
+		t.Errorf("ForgetRepo kept the repo's CI entries: %+v", got)
+	}
+	if _, ok, _ := s.CIState(k2); !ok {
+		t.Error("ForgetRepo of repo 1 dropped repo 10's CI state")
+	}
+	if got, _ := s.CIEntries(k2, []state.CIEntryID{id}); got[id].SourceID != 10 {
+		t.Errorf("ForgetRepo of repo 1 dropped repo 10's entries: %+v", got)
 	}
 }
