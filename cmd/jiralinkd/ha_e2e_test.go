@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -397,6 +398,11 @@ func TestHAReplicas(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Whether the resumed replica had a write in flight (refused by the
+	// fence) or its elector noticed first (its passes cancelled) is a race;
+	// the fence itself is proven by pgstore's TestFencing.
+	t.Logf("%s after SIGCONT: %d state writes refused by the fence", successor.name,
+		strings.Count(successor.out.String(), "no longer holds the leader lease"))
 	if !strings.Contains(successor.out.String(), "leadership lost") {
 		t.Errorf("%s did not log that it lost the leadership\n%s", successor.name, successor.out)
 	}
@@ -404,4 +410,24 @@ func TestHAReplicas(t *testing.T) {
 		t.Errorf("after SIGCONT %d leaders, want only %s", len(ls), third.name)
 	}
 	diffSets(t, "Jira links after the pause", want, linkSet(t, s.jira))
+
+	// Acknowledgement latency on PostgreSQL: 1,000 deliveries at 200/s
+	// spread over the replicas, p99 under 50 ms.
+	var lat []time.Duration
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for i := range 1000 {
+		<-tick.C
+		start := time.Now()
+		if code := live[i%2].push(t, fmt.Sprintf("ack-%d", i), 100+i); code != http.StatusAccepted {
+			t.Fatalf("delivery %d: status %d", i, code)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	t.Logf("webhook ack latency at 200 deliveries/s on PostgreSQL: p50 %s, p99 %s", p50, p99)
+	if p99 > 50*time.Millisecond {
+		t.Errorf("ack p99 %s, want under 50 ms", p99)
+	}
 }
