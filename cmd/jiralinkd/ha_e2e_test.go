@@ -76,11 +76,12 @@ func sumMetric(rs []*replica, name string, labels ...string) float64 {
 
 // replica is one running `jiralinkd serve` of an HA test.
 type replica struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
+	name   string
+	addr   string
+	config string
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	done   chan struct{}
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and the
@@ -149,7 +150,7 @@ func startReplica(t *testing.T, bin, name, config, addr, dsn string) *replica {
 		}
 	}
 	cmd.Env = append(env, "GH_TOKEN="+ghToken, "JIRA_TOKEN="+jiraToken, "PG_DSN="+dsn, "ADMIN_TOKEN="+haAdminToken, "HOOK_SECRET="+haHookSecret)
-	r := &replica{name: name, addr: addr, cmd: cmd, out: &syncBuffer{mu: make(chanMutex, 1)}, done: make(chan struct{})}
+	r := &replica{name: name, addr: addr, config: config, cmd: cmd, out: &syncBuffer{mu: make(chanMutex, 1)}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -410,6 +411,17 @@ func TestHAReplicas(t *testing.T) {
 		t.Errorf("after SIGCONT %d leaders, want only %s", len(ls), third.name)
 	}
 	diffSets(t, "Jira links after the pause", want, linkSet(t, s.jira))
+
+	// status from any host reads the database: every replica, one leader.
+	st := exec.Command(bin, "status", "--config", third.config)
+	st.Env = append(os.Environ(), "GH_TOKEN="+ghToken, "JIRA_TOKEN="+jiraToken, "PG_DSN="+dsn, "ADMIN_TOKEN="+haAdminToken, "HOOK_SECRET="+haHookSecret)
+	out, err := st.CombinedOutput()
+	// (The SIGKILLed replica stays listed, its heartbeat ageing, until
+	// replicaMaxAge.)
+	if err != nil || !strings.Contains(string(out), "REPLICA") || strings.Count(string(out), " leader ") != 1 ||
+		strings.Count(string(out), " follower ") < 1 {
+		t.Errorf("status: %v, want the replicas, one leader\n%s", err, out)
+	}
 
 	// Acknowledgement latency on PostgreSQL: 1,000 deliveries at 200/s
 	// spread over the replicas, p99 under 50 ms.

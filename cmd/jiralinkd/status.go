@@ -19,6 +19,7 @@ import (
 	"github.com/jiralinkd/jiralinkd/indexer/admin"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
+	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore"
 	"github.com/jiralinkd/jiralinkd/indexer/status"
 )
 
@@ -45,7 +46,11 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	var snap status.Snapshot
 	src, err := d.queryState(ctx, "/api/v1/status", &snap, func(st stateStore) error {
 		var err error
-		snap, err = newTracker(st, d.providerInfos(nil)).Snapshot()
+		tr := newTracker(st, d.providerInfos(nil))
+		if pg, ok := st.(*pgstore.Store); ok { // a shared state: its replicas too
+			tr.Replicas = (&role{holder: "", pg: pg}).statusReplicas
+		}
+		snap, err = tr.Snapshot()
 		return err
 	})
 	if err != nil {
@@ -259,6 +264,18 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 		case p.Token != nil:
 			fmt.Fprintf(w, "%s: %s\n", oneLine(p.Name), tokenNote(p.Token, now))
 		}
+	}
+	if len(s.Replicas) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "REPLICA	ROLE	EPOCH	VERSION	HEARTBEAT")
+		for _, r := range s.Replicas {
+			role := "follower"
+			if r.Leader {
+				role = "leader"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", oneLine(r.ID), role, r.Epoch, oneLine(r.Version), relTime(r.Heartbeat, now, "-"))
+		}
+		_ = tw.Flush()
 	}
 	fmt.Fprintf(w, "\nWebhook queue: %d\n", s.QueueDepth)
 	if s.SmartCommitsFailed > 0 {
