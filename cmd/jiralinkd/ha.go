@@ -47,11 +47,12 @@ type role struct {
 	mu    sync.Mutex
 	lead  context.Context // non-nil while leading; cancelled when it stops
 	epoch int64
+	beat  chan struct{} // asks the heartbeat for a beat now (role changed)
 }
 
 // newRole makes the role of a process whose store is st.
 func newRole(st stateStore, holder string, log *slog.Logger) *role {
-	r := &role{holder: holder, log: log}
+	r := &role{holder: holder, log: log, beat: make(chan struct{}, 1)}
 	if pg, ok := st.(*pgstore.Store); ok {
 		r.pg = pg
 		r.fence = pgstore.NewFence(holder)
@@ -107,6 +108,10 @@ func (r *role) set(ctx context.Context, epoch int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lead, r.epoch = ctx, epoch
+	select {
+	case r.beat <- struct{}{}:
+	default:
+	}
 	if r.fence != nil {
 		if ctx == nil {
 			r.fence.Set(0)
@@ -167,6 +172,7 @@ func (r *role) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.beat:
 		}
 	}
 }
@@ -213,6 +219,7 @@ func (r *role) pollResyncs(ctx context.Context, resync func(provider, fullName s
 			continue
 		}
 		for _, q := range reqs {
+			r.log.Info("resync asked of another replica", "provider", q.Provider, "repo", q.FullName)
 			if err := resync(q.Provider, q.FullName); err != nil && !errors.Is(err, context.Canceled) {
 				r.log.Warn("queued resync", "provider", q.Provider, "repo", q.FullName, "err", err)
 			}

@@ -412,10 +412,29 @@ func TestHAReplicas(t *testing.T) {
 	}
 	diffSets(t, "Jira links after the pause", want, linkSet(t, s.jira))
 
+	// A resync asked of a follower is run by the leader.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+successor.addr+"/api/v1/repos/github/apache/zookeeper/resync", nil)
+	req.Header.Set("Authorization", "Bearer "+haAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("resync asked of the follower: status %d, want 202", resp.StatusCode)
+	}
+	for !strings.Contains(third.out.String(), "resync asked of another replica") {
+		if time.Since(resumed) > 30*time.Second {
+			t.Fatalf("the leader %s never ran the resync asked of %s", third.name, successor.name)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// status from any host reads the database: every replica, one leader.
+	var out []byte
 	st := exec.Command(bin, "status", "--config", third.config)
 	st.Env = append(os.Environ(), "GH_TOKEN="+ghToken, "JIRA_TOKEN="+jiraToken, "PG_DSN="+dsn, "ADMIN_TOKEN="+haAdminToken, "HOOK_SECRET="+haHookSecret)
-	out, err := st.CombinedOutput()
+	out, err = st.CombinedOutput()
 	// (The SIGKILLed replica stays listed, its heartbeat ageing, until
 	// replicaMaxAge.)
 	if err != nil || !strings.Contains(string(out), "REPLICA") || strings.Count(string(out), " leader ") != 1 ||

@@ -48,7 +48,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		var err error
 		tr := newTracker(st, d.providerInfos(nil))
 		if pg, ok := st.(*pgstore.Store); ok { // a shared state: its replicas too
-			tr.Replicas = (&role{holder: "", pg: pg}).statusReplicas
+			tr.Replicas = newRole(pg, "", nil).statusReplicas
 		}
 		snap, err = tr.Snapshot()
 		return err
