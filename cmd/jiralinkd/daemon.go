@@ -440,7 +440,8 @@ func (dm *daemon) reload(syncCtx context.Context) {
 
 // takeover runs when this replica becomes leader of a shared state: a
 // pass of every provider at once (resuming interrupted work without
-// waiting for the schedule) and the poll of resyncs asked of any replica,
+// waiting for the schedule), a secret scan if it is on, and the poll of
+// resyncs asked of any replica,
 // all under the term's context ctx.
 func (dm *daemon) takeover(ctx context.Context) {
 	dm.mu.Lock()
@@ -458,6 +459,13 @@ func (dm *daemon) takeover(ctx context.Context) {
 		dm.wg.Go(func() {
 			defer g.passes.Done()
 			entry.Job.Run()
+		})
+	}
+	if g.scanJob != nil { // as a single node does at start
+		g.passes.Add(1)
+		dm.wg.Go(func() {
+			defer g.passes.Done()
+			g.scanJob.Run()
 		})
 	}
 	dm.wg.Go(func() {
