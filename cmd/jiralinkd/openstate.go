@@ -17,11 +17,17 @@ import (
 
 // openState opens the configured state backend: the one place that knows
 // the backends. Adding a backend is one case here (and one in check).
-// Errors never include the PostgreSQL DSN.
-func openState(ctx context.Context, cfg config.State) (stateStore, error) {
+// dsn, if not nil, is the PostgreSQL DSN's live source (a dsn_file
+// re-read when it changes: new connections use the new value). Errors
+// never include the DSN.
+func openState(ctx context.Context, cfg config.State, dsn *config.SecretSource) (stateStore, error) {
 	switch cfg.Backend {
 	case config.BackendPostgres:
-		st, err := pgstore.Open(ctx, cfg.Postgres.DSN.Reveal(), pgstore.Options{})
+		opts := pgstore.Options{}
+		if dsn != nil {
+			opts.DSN = dsn.Value
+		}
+		st, err := pgstore.Open(ctx, cfg.Postgres.DSN.Reveal(), opts)
 		if err != nil {
 			return nil, fmt.Errorf("state (postgres, %s): %w", cfg.Postgres.DSN.Setting("state.postgres.dsn"), err)
 		}

@@ -125,7 +125,7 @@ func printJSON(stdout, stderr io.Writer, v any) int {
 // apiPath and decodes the answer into out. source says which it was.
 func (d *deps) queryState(ctx context.Context, apiPath string, out any, local func(stateStore) error) (source string, err error) {
 	if shared(d.cfg.State) { // every replica and the CLI read the database
-		st, err := openState(ctx, d.cfg.State)
+		st, err := openState(ctx, d.cfg.State, nil)
 		if err != nil {
 			return "", err
 		}

@@ -239,7 +239,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 
 // openStore opens the configured state backend (openState).
 func (d *deps) openStore() error {
-	st, err := openState(context.Background(), d.cfg.State)
+	st, err := openState(context.Background(), d.cfg.State, d.secret(d.cfg.State.Postgres.DSN, "state.postgres.dsn"))
 	if err != nil {
 		return err
 	}

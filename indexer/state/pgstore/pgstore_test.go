@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,5 +155,32 @@ func TestReplicasShareTheInbox(t *testing.T) {
 		if d, err := r.QueueDepth(); d != 20 || err != nil {
 			t.Errorf("replica %d sees depth %d (%v), want 20", i, d, err)
 		}
+	}
+}
+
+// A rotated DSN (a Secret file rewritten) takes effect for every new
+// connection without reopening the store.
+func TestDSNRotationReachesNewConnections(t *testing.T) {
+	first, second := pgtest.Start(t), pgtest.Start(t)
+	var cur atomic.Value
+	cur.Store(first)
+	ctx := context.Background()
+	st, err := Open(ctx, first, Options{DSN: func() string { return cur.Load().(string) }, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := func() string {
+		var name string
+		if err := st.pool.QueryRow(ctx, "SELECT current_database()").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	before := db()
+	cur.Store(second)
+	st.pool.Reset() // as after the server closed the old connections
+	if after := db(); after == before {
+		t.Errorf("a new connection still went to %s after the DSN changed", after)
 	}
 }

@@ -50,6 +50,11 @@ type Options struct {
 	// MaxConns is the pool's size (default: pgxpool's, 4 or the number of
 	// CPUs).
 	MaxConns int32
+	// DSN, if set, is the live connection string (a DSN file re-read when
+	// it changes): every new connection uses its current value, so a
+	// rotated password or a moved server takes effect without a restart.
+	// Open's dsn is the first value.
+	DSN func() string
 }
 
 // Store is the state in a PostgreSQL database. It is safe for concurrent
@@ -75,6 +80,18 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.DSN != nil {
+		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+			fresh, err := pgx.ParseConfig(opts.DSN())
+			if err != nil {
+				// Keep connecting with the last good value; the parse
+				// error quotes the connection string: not repeated.
+				return nil
+			}
+			cc.Config = fresh.Config
+			return nil
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
