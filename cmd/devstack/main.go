@@ -7,6 +7,7 @@
 //	devstack bench --jiralinkd bin/jiralinkd   print calls, links, wall time, peak memory
 //	devstack scale --jiralinkd bin/jiralinkd   1,000 repos, a 200,000-commit repo, 50 ms latency
 //	devstack serve                             keep the fakes up for `jiralinkd serve`
+//	devstack ha    --jiralinkd bin/jiralinkd   three serve replicas on a local PostgreSQL, kill the leader
 //
 // --github-app makes the GitHub provider a GitHub App (a generated key, the
 // App and one installation registered with the fake GitHub).
@@ -43,10 +44,13 @@ Usage:
   devstack scale [--jiralinkd PATH] [--dir DIR] [NAME…]  1,000 repos, a 200,000-commit repo, 50 ms latency
                                                          (NAME: idle-org, long-history, latency; default all)
   devstack serve [--jiralinkd PATH] [--dir DIR]          keep the fakes up for jiralinkd serve
+  devstack ha    [--jiralinkd PATH] [--dir DIR]          high availability: three jiralinkd serve replicas on a
+                                                         throwaway local PostgreSQL; SIGKILL the leader, show
+                                                         the takeover, keep running until Ctrl-C
 `
 
 // commandTakesNames lists the commands that take positional arguments.
-var commandTakesNames = map[string]bool{"demo": false, "bench": false, "scale": true, "serve": false}
+var commandTakesNames = map[string]bool{"demo": false, "bench": false, "scale": true, "serve": false, "ha": false}
 
 // cli runs a devstack command line: 0 on success, 1 on failure, 2 for a
 // usage error. --help (anywhere) prints the usage and is a success.
@@ -81,23 +85,33 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devstack %s: unexpected argument %q\n", args[0], fs.Arg(0))
 		return 2
 	}
-	st, err := startStack(*dir)
+	newStack := func(dir, dsn string) (*stack, error) {
+		st, err := startStack(dir, dsn)
+		if err != nil {
+			return nil, err
+		}
+		if *githubApp {
+			if err := st.useGitHubApp(); err != nil {
+				st.close()
+				return nil, err
+			}
+		}
+		return st, nil
+	}
+	if args[0] == "ha" {
+		return ha(ctx, newStack, *dir, *bin, stdout, stderr)
+	}
+	st, err := newStack(*dir, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "devstack: %v\n", err)
 		return 1
 	}
 	defer st.close()
-	if *githubApp {
-		if err := st.useGitHubApp(); err != nil {
-			fmt.Fprintf(stderr, "devstack: %v\n", err)
-			return 1
-		}
-	}
 	switch args[0] {
 	case "demo":
 		return demo(ctx, st, *bin, stdout, stderr)
 	case "bench":
-		return bench(ctx, st, *bin, stdout, stderr)
+		return bench(ctx, st, newStack, *bin, stdout, stderr)
 	case "scale":
 		return scale(ctx, st, *bin, fs.Args(), stdout, stderr)
 	case "serve":

@@ -26,7 +26,12 @@ const (
 	demoGitLabToken = "glpat-demo000000000000"
 	demoJiraToken   = "demo-jira-personal-access-token"
 	demoHookSecret  = "demo-webhook-secret"
+	demoAdminToken  = "demo-admin-token-0123456789abcdef"
 )
+
+// stateDSNEnv is the environment variable that hands the PostgreSQL DSN
+// to jiralinkd (state.postgres.dsn_env); devstack never prints the DSN.
+const stateDSNEnv = "DEMO_STATE_DSN"
 
 type stack struct {
 	hist       *corpus.History
@@ -40,6 +45,7 @@ type stack struct {
 	dir        string
 	configPath string
 	listen     string // jiralinkd serve's address
+	dsn        string // PostgreSQL state; "" for the bbolt file
 	servers    []*http.Server
 }
 
@@ -53,12 +59,15 @@ func serve(h http.Handler) (*http.Server, string, error) {
 	return srv, "http://" + ln.Addr().String(), nil
 }
 
-func startStack(dir string) (*stack, error) {
+// startStack starts the fakes and writes a config in dir (wiped first).
+// The state is a bbolt file in dir when dsn is "", else the PostgreSQL
+// database dsn, passed to jiralinkd in the environment (stateDSNEnv).
+func startStack(dir, dsn string) (*stack, error) {
 	hist, err := corpus.ZooKeeper()
 	if err != nil {
 		return nil, err
 	}
-	st := &stack{hist: hist, dir: dir}
+	st := &stack{hist: hist, dir: dir, dsn: dsn}
 	st.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken})
 	st.ghRepo = st.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
 	st.gl = gitlabtest.NewServer(gitlabtest.Options{Token: demoGitLabToken, RateLimit: 100_000})
@@ -100,8 +109,7 @@ func startStack(dir string) (*stack, error) {
 		return nil, err
 	}
 	cfg := fmt.Sprintf(`# Written by devstack: jiralinkd against the local fake GitHub and Jira.
-state:
-  path: %s
+%s
 http:
   listen: %s
 log:
@@ -124,12 +132,28 @@ providers:
     token_env: DEMO_GITLAB_TOKEN
     schedule: "@every 1m"
     groups: [apache]
-`, filepath.Join(dir, "jiralinkd.db"), st.listen, st.jiraURL, st.ghURL, st.glURL)
+`, st.stateYAML(), st.listen, st.jiraURL, st.ghURL, st.glURL)
 	if err := os.WriteFile(st.configPath, []byte(cfg), 0o600); err != nil {
 		st.close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// stateYAML is the config's state section for the stack's backend.
+func (st *stack) stateYAML() string {
+	if st.dsn == "" {
+		return "state:\n  path: " + filepath.Join(st.dir, "jiralinkd.db")
+	}
+	return "state:\n  backend: postgres\n  postgres:\n    dsn_env: " + stateDSNEnv
+}
+
+// backendName names the stack's state backend.
+func (st *stack) backendName() string {
+	if st.dsn == "" {
+		return "bbolt"
+	}
+	return "PostgreSQL"
 }
 
 // freeAddr picks a free loopback port for jiralinkd serve.
@@ -149,7 +173,12 @@ func (st *stack) close() {
 }
 
 func (st *stack) env() []string {
-	return append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_GITLAB_TOKEN="+demoGitLabToken, "DEMO_JIRA_TOKEN="+demoJiraToken, "DEMO_WEBHOOK_SECRET="+demoHookSecret)
+	env := append(os.Environ(), "DEMO_GITHUB_TOKEN="+demoGitHubToken, "DEMO_GITLAB_TOKEN="+demoGitLabToken, "DEMO_JIRA_TOKEN="+demoJiraToken,
+		"DEMO_WEBHOOK_SECRET="+demoHookSecret, "DEMO_ADMIN_TOKEN="+demoAdminToken)
+	if st.dsn != "" {
+		env = append(env, stateDSNEnv+"="+st.dsn)
+	}
+	return env
 }
 
 func (st *stack) envLine(bin, cmd string) string {

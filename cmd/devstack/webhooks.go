@@ -18,16 +18,22 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 )
 
+// hookStats are the webhook figures of one jiralinkd serve.
+type hookStats struct {
+	latencies, acks []time.Duration
+	codes           map[int]int
+}
+
 // webhookBench measures, against a real `jiralinkd serve`: the time from a
 // push delivery to the link being in Jira (p50/p99), and the
 // acknowledgement latency of a burst of 200 deliveries at 200/s.
-func webhookBench(ctx context.Context, st *stack, bin string, out io.Writer) error {
+func webhookBench(ctx context.Context, st *stack, bin string) (hookStats, error) {
 	cmd := exec.CommandContext(ctx, bin, "serve", "--config", st.configPath)
 	cmd.Env = st.env()
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		return err
+		return hookStats{}, err
 	}
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -35,7 +41,7 @@ func webhookBench(ctx context.Context, st *stack, bin string, out io.Writer) err
 	}()
 	base := "http://" + st.listen
 	if err := waitReady(ctx, base, &logs); err != nil {
-		return err
+		return hookStats{}, err
 	}
 	// Let the start-up pass finish (its calls stop).
 	for last := -1; ; {
@@ -61,11 +67,11 @@ func webhookBench(ctx context.Context, st *stack, bin string, out io.Writer) err
 		head = c.SHA
 		start := time.Now()
 		if code, err := deliver(base, fmt.Sprintf("lat-%d", i), body); err != nil || code != http.StatusAccepted {
-			return fmt.Errorf("delivery %d: status %d, %v", i, code, err)
+			return hookStats{}, fmt.Errorf("delivery %d: status %d, %v", i, code, err)
 		}
 		for len(st.jira.Links(key)) == 0 {
 			if time.Since(start) > 15*time.Second {
-				return fmt.Errorf("link on %s never appeared\n%s", key, logs.String())
+				return hookStats{}, fmt.Errorf("link on %s never appeared\n%s", key, logs.String())
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -83,20 +89,24 @@ func webhookBench(ctx context.Context, st *stack, bin string, out io.Writer) err
 		start := time.Now()
 		code, err := deliver(base, fmt.Sprintf("burst-%d", i), body)
 		if err != nil {
-			return err
+			return hookStats{}, err
 		}
 		acks = append(acks, time.Since(start))
 		codes[code]++
 	}
-	fmt.Fprintf(out, "\nwebhooks against jiralinkd serve (push → targeted sync → link in Jira):\n")
-	fmt.Fprintf(out, "  push delivery → link in Jira, 40 pushes one by one: p50 %s, p99 %s, max %s\n",
-		pct(latencies, 50), pct(latencies, 99), slices.Max(latencies).Round(time.Microsecond))
-	fmt.Fprintf(out, "  acknowledgement, burst of 200 deliveries at 200/s: p50 %s, p99 %s, max %s (statuses %v; target p99 < 50ms)\n",
-		pct(acks, 50), pct(acks, 99), slices.Max(acks).Round(time.Microsecond), codes)
-	return nil
+	return hookStats{latencies: latencies, acks: acks, codes: codes}, nil
 }
 
-func waitReady(ctx context.Context, base string, logs *bytes.Buffer) error {
+// print writes the webhook figures of a state backend.
+func (h hookStats) print(out io.Writer, backend string) {
+	fmt.Fprintf(out, "\nwebhooks against jiralinkd serve, %s state (push → targeted sync → link in Jira):\n", backend)
+	fmt.Fprintf(out, "  push delivery → link in Jira, 40 pushes one by one: p50 %s, p99 %s, max %s\n",
+		pct(h.latencies, 50), pct(h.latencies, 99), slices.Max(h.latencies).Round(time.Microsecond))
+	fmt.Fprintf(out, "  acknowledgement, burst of 200 deliveries at 200/s: p50 %s, p99 %s, max %s (statuses %v; target p99 < 50ms)\n",
+		pct(h.acks, 50), pct(h.acks, 99), slices.Max(h.acks).Round(time.Microsecond), h.codes)
+}
+
+func waitReady(ctx context.Context, base string, logs fmt.Stringer) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(base + "/readyz")

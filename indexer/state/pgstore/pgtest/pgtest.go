@@ -17,6 +17,10 @@
 // the cluster runs as the "postgres" OS user. Without PostgreSQL binaries
 // (searched in PATH and /usr/lib/postgresql/*/bin, newest first) Start
 // skips the test, unless CI=true, where it fails it.
+//
+// Outside tests (devstack's benchmark and HA demo), StartCluster starts a
+// cluster of one's own: NewDatabase creates its databases, Stop shuts it
+// down and removes its directory.
 package pgtest
 
 import (
@@ -45,18 +49,27 @@ import (
 // takes about a second); Main stops it.
 var cluster struct {
 	once sync.Once
-	srv  *Server
+	srv  *Cluster
 	err  error
 	skip bool // no binaries: skip rather than fail
+	dbs  atomic.Int64
 }
 
-// Server is a running throwaway PostgreSQL cluster.
-type Server struct {
+// Cluster is a running throwaway PostgreSQL cluster.
+type Cluster struct {
 	dir  string // owns everything; removed by Stop
 	port int
 	cmd  *exec.Cmd
 	done chan error
-	dbs  atomic.Int64
+}
+
+// Options are the settings of StartCluster.
+type Options struct {
+	// Durable keeps fsync, synchronous_commit and full_page_writes on
+	// (PostgreSQL's defaults), for figures comparable with a durable
+	// bbolt file; otherwise they are off, which is faster and enough
+	// for tests.
+	Durable bool
 }
 
 // Start returns the DSN of a new, empty database of the test binary's
@@ -64,8 +77,8 @@ type Server struct {
 func Start(t testing.TB) string {
 	t.Helper()
 	cluster.once.Do(func() {
-		cluster.srv, cluster.err = startServer()
-		if errors.Is(cluster.err, errNoBinaries) && os.Getenv("CI") != "true" {
+		cluster.srv, cluster.err = StartCluster("", Options{Durable: os.Getenv("PGTEST_FSYNC") == "on"})
+		if errors.Is(cluster.err, ErrNoBinaries) && os.Getenv("CI") != "true" {
 			cluster.skip = true
 		}
 	})
@@ -75,7 +88,7 @@ func Start(t testing.TB) string {
 		}
 		t.Fatalf("pgtest: %v", cluster.err)
 	}
-	dsn, err := cluster.srv.CreateDatabase()
+	dsn, err := cluster.srv.NewDatabase("t_" + strconv.FormatInt(cluster.dbs.Add(1), 10))
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -94,7 +107,9 @@ func Main(m *testing.M) int {
 	return code
 }
 
-var errNoBinaries = errors.New("no PostgreSQL binaries (initdb, postgres) found in PATH or /usr/lib/postgresql/*/bin")
+// ErrNoBinaries is StartCluster's error when the machine has no PostgreSQL
+// server binaries.
+var ErrNoBinaries = errors.New("no PostgreSQL binaries (initdb, postgres) found in PATH or /usr/lib/postgresql/*/bin")
 
 // binDir finds a directory holding both initdb and postgres.
 func binDir() (string, error) {
@@ -110,7 +125,7 @@ func binDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", errNoBinaries
+	return "", ErrNoBinaries
 }
 
 func version(binDir string) int {
@@ -144,7 +159,13 @@ func runAs() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
 }
 
-func startServer() (srv *Server, err error) {
+// StartCluster creates a cluster in a new directory under dir (the system's
+// temporary directory if dir is "") with initdb and starts postgres on a
+// free port of 127.0.0.1, its socket in that directory. The server is
+// started with a parent-death signal: it dies with the calling process even
+// if Stop is not called (but then its directory stays behind). The error
+// wraps ErrNoBinaries when no PostgreSQL binaries are found.
+func StartCluster(dir string, opt Options) (srv *Cluster, err error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -153,7 +174,7 @@ func startServer() (srv *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
+	dir, err = os.MkdirTemp(dir, "pgtest-")
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +206,7 @@ func startServer() (srv *Server, err error) {
 	defer logFile.Close()
 	args := []string{"-D", data, "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=128MB"}
-	if os.Getenv("PGTEST_FSYNC") != "on" {
+	if !opt.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
@@ -196,7 +217,7 @@ func startServer() (srv *Server, err error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	srv = &Server{dir: dir, port: port, cmd: cmd, done: make(chan error, 1)}
+	srv = &Cluster{dir: dir, port: port, cmd: cmd, done: make(chan error, 1)}
 	go func() { srv.done <- cmd.Wait() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -228,13 +249,12 @@ func freePort() (int, error) {
 }
 
 // DSN is the URL of a database of the cluster, as its superuser.
-func (s *Server) DSN(db string) string {
+func (s *Cluster) DSN(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
 }
 
-// CreateDatabase creates a new empty database (t_1, t_2, ...) and returns
-// its DSN.
-func (s *Server) CreateDatabase() (string, error) {
+// NewDatabase creates a new empty database called name and returns its DSN.
+func (s *Cluster) NewDatabase(name string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
@@ -242,15 +262,14 @@ func (s *Server) CreateDatabase() (string, error) {
 		return "", fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
-	name := "t_" + strconv.FormatInt(s.dbs.Add(1), 10)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	return s.DSN(name), nil
 }
 
 // Stop shuts the server down (fast shutdown) and removes its directory.
-func (s *Server) Stop() error {
+func (s *Cluster) Stop() error {
 	var err error
 	if s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGINT)
@@ -269,7 +288,7 @@ func (s *Server) Stop() error {
 }
 
 // Logs is the server's log so far, for a failing test's report.
-func (s *Server) Logs() string {
+func (s *Cluster) Logs() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
 	return strings.TrimSpace(string(b))
 }
