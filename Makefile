@@ -24,7 +24,8 @@ test:
 demo: build
 	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd $(DEMO_FLAGS)
 
-## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory), Jira secret
+## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory; bbolt and
+##        PostgreSQL state side by side), Jira secret
 ##        scanning precision (recall on planted secrets, false positives on real corpora) and Go benchmarks
 bench: build
 	@$(GO) test -count=1 -run '^TestSecretScanPrecision$$' -v ./indexer/jirascan | sed -n 's/^ *precision: /secret scan: /p'

@@ -69,7 +69,7 @@ func ha(ctx context.Context, newStack func(dir, dsn string) (*stack, error), dir
 		return 1
 	}
 	defer st.close()
-	if err := runHA(ctx, st, bin, out); err != nil {
+	if err := runHA(ctx, st, bin, out); err != nil && ctx.Err() == nil {
 		fmt.Fprintf(errw, "devstack ha: %v\n", err)
 		return 1
 	}
@@ -125,7 +125,7 @@ func runHA(ctx context.Context, st *stack, bin string, out io.Writer) error {
 		return err
 	}
 	final := st.linkCount()
-	fmt.Fprintf(out, "its takeover pass is done: %d links in Jira (%d before the SIGKILL; links are upserts by globalId, so none is duplicated)\n\n", final, links)
+	fmt.Fprintf(out, "its takeover pass is done: %d links in Jira, %d before the SIGKILL (remote links are upserts by globalId: an overlap never duplicates one)\n\n", final, links)
 
 	fmt.Fprintf(out, "fake GitHub: %s\nfake GitLab: %s\nfake Jira:   %s\nadmin token: %s (status page sign-in, admin API, /metrics)\n\n", st.ghURL, st.glURL, st.jiraURL, demoAdminToken)
 	for _, r := range rs {
