@@ -24,6 +24,8 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"nope"}, 2, `unknown command "nope"`},
 		{[]string{"demo", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"bench", "--bogus"}, 2, "bogus"},
+		{[]string{"help"}, 0, "devstack ha"},
+		{[]string{"ha", "extra"}, 2, `unexpected argument "extra"`},
 	} {
 		var out, errOut bytes.Buffer
 		code := cli(context.Background(), tc.args, &out, &errOut)
