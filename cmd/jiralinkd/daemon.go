@@ -316,31 +316,34 @@ func (dm *daemon) start(syncCtx context.Context, g *generation, isNew func(strin
 		defer close(g.workerDone)
 		g.worker.Run(workerCtx)
 	})
+	dm.runNow(g, isNew)
+	g.sched.Start()
+	dm.wg.Go(func() { g.d.refreshTokens(syncCtx) })
+}
+
+// runNow starts, without waiting for the schedule, a pass of every provider
+// of g (of those isNew accepts, when it is not nil) and, when isNew is nil,
+// the secret scan: through the same wrapped jobs as the scheduled ticks,
+// so their overlap guard and panic recovery apply.
+func (dm *daemon) runNow(g *generation, isNew func(string) bool) {
+	run := func(job cron.Job) {
+		g.passes.Add(1)
+		dm.wg.Go(func() {
+			defer g.passes.Done()
+			job.Run()
+		})
+	}
 	for _, t := range g.d.targets {
 		if isNew != nil && !isNew(t.Name) {
 			continue
 		}
-		// The first pass starts now, not at the first tick, through the
-		// same chain as the scheduled ones (its overlap guard included).
-		entry := g.sched.Entry(g.entries[t.Name])
-		if entry.Job == nil {
-			continue
+		if entry := g.sched.Entry(g.entries[t.Name]); entry.Job != nil {
+			run(entry.Job)
 		}
-		g.passes.Add(1)
-		dm.wg.Go(func() {
-			defer g.passes.Done()
-			entry.Job.Run()
-		})
 	}
-	if g.scanJob != nil && isNew == nil { // the first secret scan starts now too
-		g.passes.Add(1)
-		dm.wg.Go(func() {
-			defer g.passes.Done()
-			g.scanJob.Run()
-		})
+	if g.scanJob != nil && isNew == nil {
+		run(g.scanJob)
 	}
-	g.sched.Start()
-	dm.wg.Go(func() { g.d.refreshTokens(syncCtx) })
 }
 
 // halt stops g taking new work: no new passes, no more webhook
@@ -450,24 +453,7 @@ func (dm *daemon) takeover(ctx context.Context) {
 		return
 	}
 	g := dm.current()
-	for _, t := range g.d.targets {
-		entry := g.sched.Entry(g.entries[t.Name])
-		if entry.Job == nil {
-			continue
-		}
-		g.passes.Add(1)
-		dm.wg.Go(func() {
-			defer g.passes.Done()
-			entry.Job.Run()
-		})
-	}
-	if g.scanJob != nil { // as a single node does at start
-		g.passes.Add(1)
-		dm.wg.Go(func() {
-			defer g.passes.Done()
-			g.scanJob.Run()
-		})
-	}
+	dm.runNow(g, nil) // as a single node does at start
 	dm.wg.Go(func() {
 		dm.role.pollResyncs(ctx, func(provider, fullName string) error {
 			err := dm.current().be.Resync(provider, fullName)
