@@ -342,3 +342,51 @@ func TestRepoLocksPreempt(t *testing.T) {
 		t.Fatalf("a webhook sync's lock was preempted: %v", err)
 	}
 }
+
+// A leader frozen in the middle of a fenced write (SIGSTOP, a paused VM)
+// holds the lease row FOR SHARE in an open transaction. The server ends
+// that session after IdleInTransactionTimeout, so the successor's
+// takeover waits at most that long instead of forever, and the frozen
+// write can no longer commit.
+func TestFrozenWriterDoesNotBlockTakeover(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	old, err := Open(ctx, dsn, Options{IdleInTransactionTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	successor := openDSN(t, dsn)
+	const ttl = 300 * time.Millisecond
+	if _, lead, err := old.Lease(LeaderLease).Acquire(ctx, "old", ttl); err != nil || !lead {
+		t.Fatalf("old leader: %v %v", lead, err)
+	}
+	tx, err := old.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { // so that the pool can close, whatever happened
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
+	var holder string
+	if err := tx.QueryRow(ctx, "SELECT holder FROM lease WHERE name = $1 FOR SHARE", LeaderLease).Scan(&holder); err != nil {
+		t.Fatal(err)
+	}
+	// Frozen here: no commit, no rollback.
+	time.Sleep(ttl)
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	ep, lead, err := successor.Lease(LeaderLease).Acquire(actx, "new", ttl)
+	if err != nil || !lead || ep != 2 {
+		t.Fatalf("takeover behind a frozen writer: epoch %d leading %v err %v after %s", ep, lead, err, time.Since(start))
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Errorf("takeover waited %s for the frozen writer", waited)
+	}
+	if err := tx.Commit(ctx); err == nil {
+		t.Error("the frozen write committed after its session should have ended")
+	}
+}

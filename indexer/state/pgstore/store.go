@@ -55,6 +55,20 @@ type Options struct {
 	// rotated password or a moved server takes effect without a restart.
 	// Open's dsn is the first value.
 	DSN func() string
+	// IdleInTransactionTimeout makes the server end a session that sits
+	// in an open transaction this long (default 10s; the DSN's own
+	// idle_in_transaction_session_timeout wins). A replica frozen in the
+	// middle of a fenced write (SIGSTOP, a VM pause) holds the lease row
+	// FOR SHARE: without this bound its successor could never take over.
+	IdleInTransactionTimeout time.Duration
+}
+
+// sessionParams sets the session settings jiralinkd relies on, unless the
+// DSN sets them.
+func sessionParams(params map[string]string, opts Options) {
+	if _, ok := params["idle_in_transaction_session_timeout"]; !ok {
+		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(opts.IdleInTransactionTimeout.Milliseconds(), 10)
+	}
 }
 
 // Store is the state in a PostgreSQL database. It is safe for concurrent
@@ -81,6 +95,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	if opts.IdleInTransactionTimeout <= 0 {
+		opts.IdleInTransactionTimeout = 10 * time.Second
+	}
+	sessionParams(cfg.ConnConfig.RuntimeParams, opts)
 	if opts.DSN != nil {
 		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
 			fresh, err := pgx.ParseConfig(opts.DSN())
@@ -90,6 +108,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 				return nil
 			}
 			cc.Config = fresh.Config
+			sessionParams(cc.RuntimeParams, opts)
 			return nil
 		}
 	}
