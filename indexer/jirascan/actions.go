@@ -156,12 +156,22 @@ func (s *Scanner) finding(a *state.FindingAction) (state.Finding, error) {
 	return state.Finding{}, errFindingGone
 }
 
+// markerPrefix starts the marker of every comment jiralinkd writes about
+// a finding.
+const markerPrefix = "(jiralinkd-secret:"
+
 // marker identifies the comment of an action (a hash of its id, which
 // holds the fingerprint: the marker must not let anyone test guesses).
 func marker(actionID string) string {
 	h := sha256.Sum256([]byte(actionID))
-	return "(jiralinkd-secret:" + hex.EncodeToString(h[:8]) + ")"
+	return markerPrefix + hex.EncodeToString(h[:8]) + ")"
 }
+
+// ownComment reports whether a comment is one jiralinkd wrote about a
+// finding. Those are not scanned: they quote no secret by construction,
+// and their random-looking marker could otherwise pass for a credential
+// assignment ("secret:<hex>") and start a loop of comments.
+func ownComment(body string) bool { return strings.Contains(body, markerPrefix) }
 
 // commentBody tells the reporter to rotate the credential. It names the
 // kind of secret and where it is, never the secret or its preview.

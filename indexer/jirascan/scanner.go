@@ -425,7 +425,9 @@ func (s *Scanner) scanIssue(ctx context.Context, is jiraclient.SearchIssue, pr *
 				return err
 			}
 			for _, c := range page.Comments {
-				add(FieldComment, c.ID, c.Body)
+				if !ownComment(c.Body) {
+					add(FieldComment, c.ID, c.Body)
+				}
 			}
 			start = page.StartAt + len(page.Comments)
 			if len(page.Comments) == 0 || start >= page.Total {

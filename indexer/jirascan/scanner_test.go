@@ -426,3 +426,16 @@ func TestThousandsOfCommentsArePaged(t *testing.T) {
 		t.Errorf("%d comment pages, want 60", pages)
 	}
 }
+
+// jiralinkd's own comments about findings are never scanned: their
+// random-looking marker ("secret:<hex>") could pass for a credential and
+// start a loop of comments about comments.
+func TestOwnCommentsAreNotScanned(t *testing.T) {
+	e := newEnv(t)
+	e.jira.PutIssue(jiratest.Issue{Key: "ABC-1", Summary: "s", Description: "nothing here"})
+	e.jira.PostComment("ABC-1", "jiralinkd found what looks like a credential. "+markerPrefix+"0f501752d013a2e4) token: "+ghToken(3))
+	rep := run(t, e.scanner(t, nil))
+	if rep.Projects[0].New != 0 {
+		t.Errorf("a jiralinkd comment produced findings: %+v", rep.Projects[0])
+	}
+}
