@@ -64,16 +64,7 @@ func (s *Store) EachDiscovery(fn func(provider, key string, d state.Discovery) e
 // parents), in key order.
 func (s *Store) EachCommits(fn func(k state.RepoKey, commits []state.Commit) error) error {
 	return s.view("export commits", func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketCommits)
-		if root == nil {
-			return nil
-		}
-		return root.ForEachBucket(func(name []byte) error {
-			k, _, err := parseRepoKey(name)
-			if err != nil {
-				return err
-			}
-			b := root.Bucket(name)
+		return eachRepoBucket(tx, bucketCommits, func(k state.RepoKey, _ string, b *bolt.Bucket) error {
 			commits := make([]state.Commit, 0, b.Stats().KeyN)
 			if err := b.ForEach(func(key, v []byte) error {
 				commits = append(commits, state.CommitFromRecord(bytes.Clone(key), bytes.Clone(v)))
@@ -90,17 +81,9 @@ func (s *Store) EachCommits(fn func(k state.RepoKey, commits []state.Commit) err
 // and checkpointed commits in the order they were checkpointed.
 func (s *Store) EachPendingWalk(fn func(k state.RepoKey, branch string, commits []state.Commit) error) error {
 	return s.view("export unfinished walks", func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketPending)
-		if root == nil {
-			return nil
-		}
-		return root.ForEachBucket(func(name []byte) error {
-			k, branch, err := parseRepoKey(name)
-			if err != nil {
-				return err
-			}
+		return eachRepoBucket(tx, bucketPending, func(k state.RepoKey, branch string, b *bolt.Bucket) error {
 			var commits []state.Commit
-			if err := root.Bucket(name).ForEach(func(_, v []byte) error {
+			if err := b.ForEach(func(_, v []byte) error {
 				commits = append(commits, pendingCommit(bytes.Clone(v)))
 				return nil
 			}); err != nil {
@@ -147,15 +130,7 @@ func (s *Store) EachDelivery(fn func(provider, id string, received time.Time) er
 // oldest first.
 func (s *Store) EachSmartPending(fn func(k state.RepoKey, ps []state.SmartPending) error) error {
 	return s.view("export pending smart commits", func(tx *bolt.Tx) error {
-		root := tx.Bucket(bucketSmartPending)
-		if root == nil {
-			return nil
-		}
-		return root.ForEachBucket(func(name []byte) error {
-			k, _, err := parseRepoKey(name)
-			if err != nil {
-				return err
-			}
+		return eachRepoBucket(tx, bucketSmartPending, func(k state.RepoKey, _ string, _ *bolt.Bucket) error {
 			all, err := readSmartPending(tx, k)
 			if err != nil {
 				return err
@@ -259,5 +234,23 @@ func (s *Store) EachRouteDrop(fn func(d state.RouteDrop) error) error {
 			}
 			return fn(d)
 		})
+	})
+}
+
+// eachRepoBucket calls fn with every nested bucket of the top-level bucket
+// name, keyed by repo (and, for walks, a branch after the repo key): the
+// repo, the rest of the name and the bucket. A missing top-level bucket
+// (an older read-only file) has none.
+func eachRepoBucket(tx *bolt.Tx, name []byte, fn func(k state.RepoKey, rest string, b *bolt.Bucket) error) error {
+	root := tx.Bucket(name)
+	if root == nil {
+		return nil
+	}
+	return root.ForEachBucket(func(child []byte) error {
+		k, rest, err := parseRepoKey(child)
+		if err != nil {
+			return err
+		}
+		return fn(k, rest, root.Bucket(child))
 	})
 }
