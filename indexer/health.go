@@ -109,14 +109,6 @@ func (ix *Indexer) failure(err error, provider string) state.Failure {
 	return f
 }
 
-// hintFor is the setting to fix for err ("" for none or no error).
-func (ix *Indexer) hintFor(err error, provider string) string {
-	if err == nil {
-		return ""
-	}
-	return ix.failure(err, provider).Hint
-}
-
 // recordPass stores the outcome of a pass of t in the state, for every view:
 // the provider's health, Jira's (when this pass reached or blamed Jira), and
 // a failed entry for each repo the pass meant to sync but could not reach.
@@ -125,17 +117,16 @@ func (ix *Indexer) hintFor(err error, provider string) string {
 // A pass over one repo (onlyRepo: a resync, sync --repo) says nothing about
 // the provider's other repos: it records a provider-level failure, never a
 // provider-level success.
-func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, jiraReached, onlyRepo bool) {
-	if ix.opts.DryRun {
-		return
-	}
-	if rep.interrupted() {
-		return // stopped, not failed: the last outcome stands
-	}
+//
+// It returns the setting to fix for the pass's own error (Report.Hint).
+func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, jiraReached, onlyRepo bool) (hint string) {
 	var passFail *state.Failure
 	if rep.Err != nil {
 		f := ix.failure(rep.Err, t.Name)
-		passFail = &f
+		passFail, hint = &f, f.Hint
+	}
+	if ix.opts.DryRun || rep.interrupted() {
+		return hint // nothing stored; an interrupted pass leaves the last outcome standing
 	}
 	failed, jiraFail := 0, (*state.Failure)(nil)
 	for _, rr := range rep.Repos {
@@ -173,6 +164,7 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 			ix.log.Error("record repository failure", "provider", t.Name, "repo", r.FullName, "err", err)
 		}
 	}
+	return hint
 }
 
 func (ix *Indexer) updateProviderHealth(t Target, rep Report, passFail *state.Failure, unreached, failed int) error {
@@ -248,14 +240,20 @@ func (ix *Indexer) recordJira(f *state.Failure) {
 
 // interrupted reports whether the pass was cut short by cancellation
 // (shutdown, Ctrl-C) rather than completed or failed.
-func (r Report) interrupted() bool {
+func (r Report) interrupted() bool { return r.Stopped() > 0 }
+
+// Stopped counts what cancellation (shutdown, Ctrl-C) cut short: the pass
+// itself, and each repo sync. Those are not failures; the next pass
+// resumes them.
+func (r Report) Stopped() int {
+	n := 0
 	if Classify(r.Err) == FailureInterrupted {
-		return true
+		n++
 	}
 	for _, rr := range r.Repos {
 		if Classify(rr.Err) == FailureInterrupted {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }

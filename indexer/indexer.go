@@ -271,8 +271,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		if onlyRepo != "" {
 			covered = filterRepo(covered, onlyRepo)
 		}
-		ix.recordPass(t, rep, covered, false, onlyRepo != "")
-		rep.Hint = ix.hintFor(rep.Err, t.Name)
+		rep.Hint = ix.recordPass(t, rep, covered, false, onlyRepo != "")
 		return rep
 	}
 	repos, unreached, missing, derr := ix.discover(ctx, t)
@@ -295,8 +294,7 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		rep.Removed = removed
 		rep.Err = errors.Join(rep.Err, perr)
 	}
-	ix.recordPass(t, rep, unreached, true, onlyRepo != "")
-	rep.Hint = ix.hintFor(rep.Err, t.Name)
+	rep.Hint = ix.recordPass(t, rep, unreached, true, onlyRepo != "")
 	return rep
 }
 

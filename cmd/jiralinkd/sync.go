@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -142,23 +141,9 @@ func recordCancelled(r slog.Record) bool {
 	return found
 }
 
-// stoppedIn counts the failures of r that a cancelled context caused.
-func stoppedIn(r indexer.Report) int {
-	n := 0
-	if cancelled(r.Err) {
-		n++
-	}
-	for _, rr := range r.Repos {
-		if cancelled(rr.Err) {
-			n++
-		}
-	}
-	return n
-}
-
 // cancelled reports whether err stems from a cancelled context (an
 // interruption; a timeout is a failure).
-func cancelled(err error) bool { return errors.Is(err, context.Canceled) }
+func cancelled(err error) bool { return indexer.Classify(err) == indexer.FailureInterrupted }
 
 // runPass syncs every target concurrently (each provider has its own rate
 // limit), repos of one provider one after another.
@@ -215,7 +200,7 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)
 		}
 		failed += r.Failed()
-		stopped += stoppedIn(r)
+		stopped += r.Stopped()
 	}
 	failed -= stopped
 	fmt.Fprintf(w, "total: %d new commits, links %s %d, deleted %d, %d failed", commits, verb, links, deleted, failed)
