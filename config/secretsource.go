@@ -93,10 +93,6 @@ func NewSecretSource(s Secret, key string, opts SecretOptions) *SecretSource {
 	return src
 }
 
-// StaticSecret returns a source that always returns value (tests, and
-// secrets that cannot change).
-func StaticSecret(value string) *SecretSource { return &SecretSource{value: value} }
-
 // Value returns the current secret, re-reading the file first when it has
 // changed since it was last read (checked at most once per CheckEvery).
 // It is nil-safe: a nil source has the empty value.

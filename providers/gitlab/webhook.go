@@ -18,11 +18,6 @@ type Webhook struct {
 	now     func() time.Time
 }
 
-// NewWebhook creates a receiver; either secret may be empty, not both.
-func NewWebhook(token, signingToken string) *Webhook {
-	return NewWebhookSource(func() string { return token }, func() string { return signingToken })
-}
-
 // NewWebhookSource creates a receiver that verifies each delivery with the
 // secrets current at that moment (rotated secret files); either function
 // may return "", not both.

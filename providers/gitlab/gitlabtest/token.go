@@ -34,23 +34,6 @@ func (s *Server) currentToken() (string, bool) {
 	return s.tok.value, s.tok.value != ""
 }
 
-// SetToken replaces the accepted token (the former one gets 401 from now
-// on, as after an administrator revoked it) and its expiry; a zero expires
-// keeps the current one. Tests use it to rotate a token behind the
-// client's back.
-func (s *Server) SetToken(token string, expires time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tok.value != "" {
-		s.tok.revoked = append(s.tok.revoked, s.tok.value)
-	}
-	s.tok.value = token
-	s.tok.id++
-	if !expires.IsZero() {
-		s.tok.expires = expires
-	}
-}
-
 // Token is the currently accepted token and its expiry (after a rotation
 // through the API: the new token).
 func (s *Server) Token() (string, time.Time) {

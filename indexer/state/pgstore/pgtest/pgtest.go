@@ -34,7 +34,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -285,10 +284,4 @@ func (s *Cluster) Stop() error {
 		err = rerr
 	}
 	return err
-}
-
-// Logs is the server's log so far, for a failing test's report.
-func (s *Cluster) Logs() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
-	return strings.TrimSpace(string(b))
 }
