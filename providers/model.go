@@ -34,6 +34,11 @@ type Repo struct {
 	HTMLURL       string // web URL of the repo, no trailing slash
 	DefaultBranch string
 	Archived      bool
+	// PushedAt is when the repository last received a push, as the
+	// provider reports it (GitHub pushed_at; GitLab last_activity_at,
+	// which GitLab updates at most once an hour). It orders backfills
+	// (most recently pushed first); zero when unknown.
+	PushedAt time.Time `json:",omitzero"`
 }
 
 // Commit is the metadata of one commit. No file names, contents or diffs.

@@ -21,6 +21,7 @@ func convertRepo(r *gh.Repository) providers.Repo {
 		HTMLURL:       strings.TrimSuffix(r.GetHTMLURL(), "/"),
 		DefaultBranch: r.GetDefaultBranch(),
 		Archived:      r.GetArchived(),
+		PushedAt:      r.GetPushedAt().Time,
 	}
 }
 

@@ -15,13 +15,17 @@ import (
 func pid(r providers.Repo) string { return strconv.FormatInt(r.ID, 10) }
 
 func convertProject(p *gl.Project) providers.Repo {
-	return providers.Repo{
+	r := providers.Repo{
 		ID:            p.ID,
 		FullName:      p.PathWithNamespace,
 		HTMLURL:       strings.TrimSuffix(p.WebURL, "/"),
 		DefaultBranch: p.DefaultBranch,
 		Archived:      p.Archived,
 	}
+	if p.LastActivityAt != nil {
+		r.PushedAt = *p.LastActivityAt
+	}
+	return r
 }
 
 func convertBranch(b *gl.Branch) providers.Branch {
