@@ -169,6 +169,15 @@ type Provider struct {
 	// BuildsSince bounds how far back runs and deployments are read
 	// (default 90 days).
 	BuildsSince time.Duration
+	// BackfillBudgetShare is the share of the provider's rate budget that
+	// backfills of newly added repositories may spend (0 < share <= 1,
+	// default 0.7); the rest stays for scheduled passes and webhooks of
+	// indexed repositories, so fresh work is never starved.
+	BackfillBudgetShare float64
+	// FullSweepInterval is how often a pass reads every repository's
+	// lists (conditionally) instead of only those the provider reports
+	// as changed (default 1h; 0: every pass is a full sweep).
+	FullSweepInterval time.Duration
 }
 
 // Deployments configures deployment links for one provider.

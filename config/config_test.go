@@ -102,18 +102,20 @@ func TestParseDefaults(t *testing.T) {
 			Deployment:                "auto",
 		},
 		Providers: []Provider{{
-			Name:              "gh",
-			Type:              providers.TypeGitHub,
-			URL:               "https://api.github.com/",
-			Token:             Secret{Env: "GH_TOKEN", Source: SourceEnv, value: "gh-secret-token"},
-			Schedule:          "*/5 * * * *",
-			Orgs:              []string{"acme"},
-			IncludeSubgroups:  true,
-			Timeout:           30 * time.Second,
-			MaxConcurrency:    4,
-			PruneUnreachable:  true,
-			ReconcileSchedule: "@weekly",
-			BuildsSince:       90 * 24 * time.Hour,
+			Name:                "gh",
+			Type:                providers.TypeGitHub,
+			URL:                 "https://api.github.com/",
+			Token:               Secret{Env: "GH_TOKEN", Source: SourceEnv, value: "gh-secret-token"},
+			Schedule:            "*/5 * * * *",
+			Orgs:                []string{"acme"},
+			IncludeSubgroups:    true,
+			Timeout:             30 * time.Second,
+			MaxConcurrency:      4,
+			PruneUnreachable:    true,
+			ReconcileSchedule:   "@weekly",
+			BuildsSince:         90 * 24 * time.Hour,
+			BackfillBudgetShare: 0.7,
+			FullSweepInterval:   time.Hour,
 		}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -164,6 +166,8 @@ providers:
     include_archived: true
     timeout: 5s
     max_concurrency: 64
+    backfill_budget_share: 0.5
+    full_sweep_interval: 0s
 `, map[string]string{"JIRA_PASSWORD": "pw"}, nil)
 
 	if cfg.State.Path != "/var/lib/jiralinkd/state.db" || cfg.HTTP.Listen != ":9090" {
@@ -184,22 +188,23 @@ providers:
 		t.Errorf("jira = %+v", j)
 	}
 	want := Provider{
-		Name:              "gl",
-		Type:              providers.TypeGitLab,
-		URL:               "https://gitlab.example.com/sub/",
-		Token:             Secret{Value: "literal-token", Source: SourceLiteral, value: "literal-token"},
-		Schedule:          "@every 2m",
-		Groups:            []string{"platform", "platform/backend"},
-		Projects:          []string{"tools/deploy/cli"},
-		IncludeSubgroups:  false,
-		Include:           []string{"platform/*"},
-		Exclude:           []string{"platform/sandbox"},
-		IncludeArchived:   true,
-		Timeout:           5 * time.Second,
-		MaxConcurrency:    64,
-		PruneUnreachable:  true,
-		ReconcileSchedule: "@weekly",
-		BuildsSince:       90 * 24 * time.Hour,
+		Name:                "gl",
+		Type:                providers.TypeGitLab,
+		URL:                 "https://gitlab.example.com/sub/",
+		Token:               Secret{Value: "literal-token", Source: SourceLiteral, value: "literal-token"},
+		Schedule:            "@every 2m",
+		Groups:              []string{"platform", "platform/backend"},
+		Projects:            []string{"tools/deploy/cli"},
+		IncludeSubgroups:    false,
+		Include:             []string{"platform/*"},
+		Exclude:             []string{"platform/sandbox"},
+		IncludeArchived:     true,
+		Timeout:             5 * time.Second,
+		MaxConcurrency:      64,
+		PruneUnreachable:    true,
+		ReconcileSchedule:   "@weekly",
+		BuildsSince:         90 * 24 * time.Hour,
+		BackfillBudgetShare: 0.5,
 	}
 	if !reflect.DeepEqual(cfg.Providers[0], want) {
 		t.Errorf("provider =\n%#v\nwant\n%#v", cfg.Providers[0], want)

@@ -220,6 +220,14 @@ func TestProblems(t *testing.T) {
 		{"globs", validJira + gh(`include: ["acme/[", "acme/*"]`, `exclude: [""]`), []string{
 			`providers[0].include[0]: invalid glob pattern "acme/[": syntax error in pattern`,
 			`providers[0].exclude[0]: must not be empty`}},
+		{"backfill share not a number", validJira + gh("backfill_budget_share: most"), []string{
+			`providers[0].backfill_budget_share: expected a number, got "most"`}},
+		{"backfill share zero", validJira + gh("backfill_budget_share: 0"), []string{
+			"providers[0].backfill_budget_share: must be greater than 0 and at most 1, got 0"}},
+		{"backfill share above one", validJira + gh("backfill_budget_share: 1.5"), []string{
+			"providers[0].backfill_budget_share: must be greater than 0 and at most 1, got 1.5"}},
+		{"negative sweep interval", validJira + gh("full_sweep_interval: -1m"), []string{
+			"providers[0].full_sweep_interval: must not be negative, got -1m0s"}},
 		{"max_concurrency low", validJira + gh("max_concurrency: 0"), []string{
 			"providers[0].max_concurrency: must be between 1 and 64, got 0"}},
 		{"max_concurrency high", validJira + gh("max_concurrency: 65"), []string{

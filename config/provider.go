@@ -17,6 +17,12 @@ import (
 // state keys, metric labels and log lines.
 var providerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// Defaults of a large installation's pass planning (see Provider).
+const (
+	DefaultBackfillBudgetShare = 0.7
+	DefaultFullSweepInterval   = time.Hour
+)
+
 // MaxConcurrencyLimit is the largest accepted providers[].max_concurrency.
 const MaxConcurrencyLimit = 64
 
@@ -68,6 +74,14 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	}
 	if raw.MaxConcurrency != nil {
 		p.MaxConcurrency = *raw.MaxConcurrency
+	}
+	p.BackfillBudgetShare = DefaultBackfillBudgetShare
+	if raw.BackfillShare != nil {
+		p.BackfillBudgetShare = *raw.BackfillShare
+	}
+	p.FullSweepInterval = DefaultFullSweepInterval
+	if raw.FullSweep != nil {
+		p.FullSweepInterval = *raw.FullSweep
 	}
 	if p.Schedule == "" {
 		p.Schedule = DefaultSchedule
@@ -161,6 +175,12 @@ func buildProvider(pp string, raw *rawProvider, env func(string) string, readFil
 	checkTimeout(pp+".timeout", p.Timeout, c)
 	if p.MaxConcurrency < 1 || p.MaxConcurrency > MaxConcurrencyLimit {
 		c.check(pp+".max_concurrency", fmt.Sprintf("must be between 1 and %d, got %d", MaxConcurrencyLimit, p.MaxConcurrency))
+	}
+	if s := p.BackfillBudgetShare; !(s > 0 && s <= 1) {
+		c.check(pp+".backfill_budget_share", fmt.Sprintf("must be greater than 0 and at most 1, got %g", s))
+	}
+	if p.FullSweepInterval < 0 {
+		c.check(pp+".full_sweep_interval", fmt.Sprintf("must not be negative, got %s", p.FullSweepInterval))
 	}
 	buildRouting(pp, raw, &p, c) // routes.go
 	return p

@@ -96,6 +96,8 @@ type rawProvider struct {
 	Builds           bool           `mapstructure:"builds"`
 	Deployments      *rawDeploy     `mapstructure:"deployments"`
 	BuildsSince      *time.Duration `mapstructure:"builds_since"`
+	BackfillShare    *float64       `mapstructure:"backfill_budget_share"`
+	FullSweep        *time.Duration `mapstructure:"full_sweep_interval"`
 }
 
 // rawDeploy configures deployment links for a provider.

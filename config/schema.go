@@ -99,6 +99,10 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, c *collector) {
 		} else if _, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, strconv.IntSize); err != nil {
 			c.addBad(path, fmt.Sprintf("integer %s is out of range", n.Value))
 		}
+	case t.Kind() == reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!float" && n.Tag != "!!int") {
+			c.addBad(path, "expected a number, got "+describe(n))
+		}
 	default:
 		panic(fmt.Sprintf("config: schema type %v has no checker", t)) // a programming error in raw.go
 	}

@@ -3,8 +3,10 @@ package indexer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
@@ -170,7 +172,8 @@ func (ix *Indexer) recordPass(t Target, rep Report, unreached []providers.Repo, 
 func (ix *Indexer) updateProviderHealth(t Target, rep Report, passFail *state.Failure, unreached, failed int) error {
 	now := ix.opts.Now()
 	return ix.opts.Store.UpdateHealth(t.Name, func(h *state.Health) {
-		h.LastPass, h.Repos, h.ReposFailed = now, len(rep.Repos)+unreached, failed+unreached
+		failed += rep.backfillFailed
+		h.LastPass, h.Repos, h.ReposFailed = now, len(rep.Repos)+rep.Unchanged+len(rep.Backfilling)+unreached, failed+unreached
 		switch {
 		case passFail != nil && len(rep.Repos) == 0:
 			h.State = state.HealthFailed
@@ -186,8 +189,23 @@ func (ix *Indexer) updateProviderHealth(t Target, rep Report, passFail *state.Fa
 			if f == nil {
 				f = firstRepoFailure(ix, t.Name, rep)
 			}
+			if f.Err == "" && rep.backfillFailed > 0 {
+				f = &state.Failure{Err: fmt.Sprintf("%d repositories failed their backfill (their status says why); the backfill tries them again", rep.backfillFailed)}
+			}
 			h.LastError, h.FailureKind, h.Hint, h.Blame = f.Err, f.Kind, f.Hint, f.System
 			h.Failures++
+		}
+		if rep.checked {
+			h.LastChecked = now
+			if h.Feeds == nil {
+				h.Feeds = map[string]time.Time{}
+			}
+			for k, v := range rep.marks {
+				h.Feeds[k] = v
+			}
+		}
+		if !rep.sweptAt.IsZero() {
+			h.LastSweep = rep.sweptAt
 		}
 		if t.RateLimit != nil {
 			if rl := t.RateLimit(); rl.Known {

@@ -110,6 +110,10 @@ type Target struct {
 	// BuildsSince bounds how far back runs and deployments are read
 	// (default DefaultBuildsSince).
 	BuildsSince time.Duration
+	// FullSweepInterval is how often a pass reads every repository's
+	// lists; passes in between read only what the Source's change feeds
+	// (PushFeed, PullFeed) report. Zero: every pass is a full sweep.
+	FullSweepInterval time.Duration
 }
 
 // SmartCommitRunner carries out smart-commit commands exactly once.
@@ -158,6 +162,11 @@ type Options struct {
 	OnRepoDone  func(state.RepoKey, RepoReport)
 	// Hint names the setting to fix for a failure; stored with it.
 	Hint Hinter
+	// BackfillLane makes passes leave repositories never synced completely
+	// to Backfill (a daemon runs it beside the passes), so that a backfill
+	// of hours cannot hold up the passes of indexed repositories. Without
+	// it a pass syncs them itself, after the others (a CLI sync).
+	BackfillLane bool
 	// StatusIconsURL, if set, is the base URL of the status icons of
 	// build and deployment links (ci-success.png, ci-failure.png,
 	// ci-running.png, ci-pending.png, ci-cancelled.png); without it the
@@ -178,6 +187,9 @@ type Indexer struct {
 	opts  Options
 	log   *slog.Logger
 	locks sync.Map // state.RepoKey → *sync.Mutex
+	// backfilling holds the repos of backfills under way (state.RepoKey →
+	// true): queued or syncing (see Backfilling).
+	backfilling sync.Map
 
 	projMu    sync.Mutex
 	projCache map[string]bool
@@ -224,6 +236,23 @@ type Report struct {
 	// Removed lists repos whose links were removed in this pass (deleted
 	// on the provider, or no longer configured with prune_removed_repos).
 	Removed []string
+	// Sweep tells that the pass read every repository's lists; Unchanged
+	// counts the indexed repositories a pass between sweeps found
+	// unchanged (not synced).
+	Sweep     bool
+	Unchanged int
+	// Backfilling lists the repositories never synced completely that the
+	// pass left to the backfill lane (Options.BackfillLane).
+	Backfilling []providers.Repo
+
+	// What the pass records with its outcome (see updateProviderHealth):
+	// checked: every repository was checked; marks: the change feeds'
+	// new marks; sweptAt: the start of a full sweep.
+	checked bool
+	marks   map[string]time.Time
+	sweptAt time.Time
+	// backfillFailed counts the Backfilling repos whose last try failed.
+	backfillFailed int
 }
 
 // Failed counts the repos that failed, plus one if the pass itself failed.
@@ -254,9 +283,18 @@ type RepoReport struct {
 
 // Sync runs one pass over a provider: every configured repo, or only the one
 // named by onlyRepo (owner/name) when it is not empty. A failing repo does
-// not stop the others.
+// not stop the others. See Pass.
 func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
+	return ix.Pass(ctx, t, PassOptions{OnlyRepo: onlyRepo})
+}
+
+// Pass runs one pass over a provider as planned by plan.go: a full sweep
+// when one is due (or asked for), else only what changed; indexed repos
+// first, then backfills most recently pushed first (or, with
+// Options.BackfillLane, left to Backfill).
+func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	rep := Report{Provider: t.Name}
+	start := ix.opts.Now()
 	if ix.opts.SmartCommits != nil && t.SmartCommits != nil && !ix.opts.DryRun {
 		if _, err := ix.opts.SmartCommits.Retry(ctx); err != nil {
 			ix.log.Warn("smart commit retries", "err", err)
@@ -268,33 +306,44 @@ func (ix *Indexer) Sync(ctx context.Context, t Target, onlyRepo string) Report {
 		// failed, as far as the last discovery knows them.
 		rep.Err = fmt.Errorf("read Jira projects: %w", err)
 		covered := ix.coveredRepos(t)
-		if onlyRepo != "" {
-			covered = filterRepo(covered, onlyRepo)
+		if o.OnlyRepo != "" {
+			covered = filterRepo(covered, o.OnlyRepo)
 		}
-		rep.Hint = ix.recordPass(t, rep, covered, false, onlyRepo != "")
+		rep.Hint = ix.recordPass(t, rep, covered, false, o.OnlyRepo != "")
 		return rep
 	}
-	repos, unreached, missing, derr := ix.discover(ctx, t)
-	if derr != nil {
-		rep.Err = derr
-		ix.log.Error("repository discovery incomplete", "provider", t.Name, "err", derr)
-	} else if len(missing) > 0 {
-		rep.Err = fmt.Errorf("configured repositories not found (deleted, renamed beyond redirect, or not visible to the token): %s", strings.Join(missing, ", "))
+	p := ix.plan(ctx, t, o, start)
+	if p.derr != nil {
+		rep.Err = p.derr
+		ix.log.Error("repository discovery incomplete", "provider", t.Name, "err", p.derr)
+	} else if len(p.missing) > 0 {
+		rep.Err = fmt.Errorf("configured repositories not found (deleted, renamed beyond redirect, or not visible to the token): %s", strings.Join(p.missing, ", "))
 	}
-	if onlyRepo != "" {
-		repos = filterRepo(repos, onlyRepo)
-		unreached = filterRepo(unreached, onlyRepo)
-		if len(repos) == 0 && len(unreached) == 0 && derr == nil {
-			rep.Err = fmt.Errorf("repository %s not found: %s's discovery did not find it (deleted, renamed, archived, or not visible to the token)", onlyRepo, t.Name)
-		}
+	if o.OnlyRepo != "" && len(p.repos) == 0 && len(p.unreached) == 0 && p.derr == nil {
+		rep.Err = fmt.Errorf("repository %s not found: %s's discovery did not find it (deleted, renamed, archived, or not visible to the token)", o.OnlyRepo, t.Name)
 	}
-	rep.Repos = ix.syncRepos(ctx, t, repos, projects)
-	if onlyRepo == "" && derr == nil && ctx.Err() == nil {
-		removed, perr := ix.pruneVanished(ctx, t, repos)
+	rep.Sweep, rep.Unchanged = p.sweep, p.unchanged
+	ix.log.Info("pass planned", "provider", t.Name, "sweep", p.sweep, "repos", len(p.repos), "to_sync", len(p.fresh),
+		"unchanged", p.unchanged, "backfills", len(p.backfill))
+	rep.Repos = ix.syncPlanned(ctx, t, p.fresh, projects)
+	if ix.opts.BackfillLane && o.OnlyRepo == "" {
+		rep.Backfilling, rep.backfillFailed = p.backfill, p.backfillFailed
+	} else if ctx.Err() == nil {
+		rep.Repos = append(rep.Repos, ix.syncBackfills(ctx, t, p.backfill, projects)...)
+	}
+	if p.sweep && p.derr == nil && ctx.Err() == nil {
+		removed, perr := ix.pruneVanished(ctx, t, p.repos)
 		rep.Removed = removed
 		rep.Err = errors.Join(rep.Err, perr)
 	}
-	rep.Hint = ix.recordPass(t, rep, unreached, true, onlyRepo != "")
+	if o.OnlyRepo == "" && p.derr == nil {
+		rep.checked = true
+		rep.marks = p.marks
+		if p.sweep {
+			rep.sweptAt = start
+		}
+	}
+	rep.Hint = ix.recordPass(t, rep, p.unreached, true, o.OnlyRepo != "")
 	return rep
 }
 
@@ -340,14 +389,14 @@ func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// syncRepos syncs repos with up to t.MaxConcurrency at once; reports keep
-// the repos' order.
-func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Repo, projects map[string]bool) []RepoReport {
+// syncPlanned syncs the planned repos with up to t.MaxConcurrency at once;
+// reports keep the repos' order.
+func (ix *Indexer) syncPlanned(ctx context.Context, t Target, planned []plannedRepo, projects map[string]bool) []RepoReport {
 	n := max(t.MaxConcurrency, 1)
-	out := make([]RepoReport, len(repos))
+	out := make([]RepoReport, len(planned))
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	for i, r := range repos {
+	for i, pr := range planned {
 		if ctx.Err() != nil {
 			out = out[:i]
 			break
@@ -356,7 +405,7 @@ func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Re
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = ix.syncRepoCurrent(ctx, t, r, projects, FullScope)
+			out[i] = ix.syncRepoCurrent(ctx, t, pr.repo, projects, pr.scope)
 		}()
 	}
 	wg.Wait()

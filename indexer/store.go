@@ -74,6 +74,9 @@ type IssueCache interface {
 // HealthRecorder keeps the outcome of each system's last pass.
 type HealthRecorder interface {
 	UpdateHealth(system string, fn func(*state.Health)) error
+	// Health is every system's recorded health (the pass planner reads
+	// its sweep time and feed marks there).
+	Health() ([]state.Health, error)
 }
 
 // SmartPendingStore remembers commits whose smart-commit commands wait for

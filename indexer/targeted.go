@@ -27,6 +27,12 @@ func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope
 	if !ok {
 		return RepoReport{}, fmt.Errorf("%s repo id %d: %w", t.Name, id, ErrUnknownRepo)
 	}
+	if ix.Backfilling(t.Name, id) {
+		// Its backfill reads the branches as they are when it gets there;
+		// waiting for its lock would hold a webhook worker for hours.
+		ix.log.Info("webhook sync skipped: the repository is being backfilled, which covers the change", "provider", t.Name, "repo", st.Repo.FullName)
+		return RepoReport{Repo: st.Repo.FullName}, nil
+	}
 	projects, err := ix.cachedProjects(ctx)
 	if err != nil {
 		err = fmt.Errorf("read Jira projects: %w", err)

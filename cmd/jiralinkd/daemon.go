@@ -183,6 +183,15 @@ type generation struct {
 	// prevDone is closed once the generation this one replaced has
 	// stopped; nil for the first.
 	prevDone <-chan struct{}
+	// The backfill lanes (one job per provider, see indexer.Backfill):
+	// started after a pass that left backfills, stopped by halt before it
+	// waits for them (a backfill of hours resumes from its checkpoints).
+	lanes     map[string]cron.Job
+	laneCtx   context.Context
+	stopLanes context.CancelFunc
+	laneMu    sync.Mutex // guards laneWG.Add against halt's Wait
+	laneWG    sync.WaitGroup
+	spawn     func(func()) // runs a goroutine the daemon waits for
 }
 
 // ServeHTTP serves a request with the current generation's routes.
@@ -198,7 +207,9 @@ func (dm *daemon) current() *generation { return dm.cur.Load() }
 func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	d.store, d.tokens, d.replica = dm.store, dm.tokens, dm.role.holder
 	log := d.log
-	g := &generation{d: d, sched: cron.New(), workerDone: make(chan struct{}), entries: map[string]cron.EntryID{}}
+	g := &generation{d: d, sched: cron.New(), workerDone: make(chan struct{}), entries: map[string]cron.EntryID{},
+		lanes: map[string]cron.Job{}, spawn: dm.wg.Go}
+	g.laneCtx, g.stopLanes = context.WithCancel(context.Background())
 	tracker := newTracker(d.store, d.providerInfos(func(name string) time.Time {
 		return g.sched.Entry(g.entries[name]).Next
 	}))
@@ -230,6 +241,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	// two indexers of one replica exclude each other too).
 	passOpts, hookOpts := ixOpts, ixOpts
 	passOpts.Store = dm.role.passStore(d.store)
+	passOpts.BackfillLane = true
 	if dm.role.shared() {
 		passOpts.RepoLocker = dm.role.pg.RepoLocks(dm.role.holder+passLockSuffix, repoLockTTL).Preempting(passLockSuffix)
 		hookOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/hooks")
@@ -271,6 +283,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 
 	chain := jobChain(log)
 	for _, t := range d.targets {
+		g.lanes[t.Name] = chain.Then(dm.role.job(func(ctx context.Context) { g.backfill(ctx, t) }))
 		job := chain.Then(dm.role.job(func(ctx context.Context) { g.pass(ctx, t) }))
 		id, err := g.sched.AddJob(scheduleOf(d.cfg, t.Name), job)
 		if err != nil { // validated by config; a failure here is a bug
@@ -293,9 +306,37 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 // pass runs a sync pass of t, then rotates t's token if it is due
 // (rotate_before) and refreshes the token expiries.
 func (g *generation) pass(ctx context.Context, t indexer.Target) {
-	g.srv.pass(ctx, g.ix, t)
+	rep := g.srv.pass(ctx, g.ix, t)
+	if len(rep.Backfilling) > 0 {
+		g.startLane(t.Name)
+	}
 	g.d.rotateDue(ctx, t.Name)
 	g.d.refreshTokens(ctx)
+}
+
+// startLane starts provider name's backfill lane unless it is running
+// (the job chain makes a second start a no-op) or g is halting.
+func (g *generation) startLane(name string) {
+	g.laneMu.Lock()
+	defer g.laneMu.Unlock()
+	if g.laneCtx.Err() != nil {
+		return
+	}
+	job := g.lanes[name]
+	g.laneWG.Add(1)
+	g.spawn(func() {
+		defer g.laneWG.Done()
+		job.Run()
+	})
+}
+
+// backfill runs t's backfills under ctx (the term's), until they are done
+// or g halts.
+func (g *generation) backfill(ctx context.Context, t indexer.Target) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(g.laneCtx, cancel)()
+	g.ix.Backfill(ctx, t)
 }
 
 // reconcile runs a reconciliation pass of t.
@@ -353,10 +394,14 @@ func (g *generation) halt() <-chan struct{} {
 	if g.stopWorker != nil {
 		g.stopWorker()
 	}
+	g.laneMu.Lock()
+	g.stopLanes()
+	g.laneMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		<-stopped.Done()
 		g.passes.Wait()
+		g.laneWG.Wait()
 		if g.stopWorker != nil {
 			<-g.workerDone
 		}

@@ -99,7 +99,7 @@ const usage = `jiralinkd links Git commits, branches and pull requests to Jira i
 
 Usage:
   jiralinkd serve   [--config FILE]            run the daemon (scheduler + HTTP)
-  jiralinkd sync    [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--dry-run]
+  jiralinkd sync    [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--full] [--dry-run]
                                                one sync pass, then exit
   jiralinkd check   [--config FILE]            test every connection and permission
   jiralinkd status  [--config FILE] [--json]   providers and repos: sync state, errors
@@ -132,10 +132,12 @@ var commands = map[string]commandSpec{
 		about: "Run the daemon: one cron schedule per provider (a pass also starts at launch) and the HTTP server\n" +
 			"(/healthz, /readyz, webhooks, status page and admin API). SIGHUP re-reads the secret files and the\n" +
 			"configuration (an invalid one is refused and the running one stays). SIGINT/SIGTERM stop it in order."},
-	"sync": {synopsis: "jiralinkd sync [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--dry-run]",
+	"sync": {synopsis: "jiralinkd sync [--config FILE] [--provider NAME] [--repo OWNER/NAME] [--full] [--dry-run]",
 		about: "Run one sync pass over everything configured (or one provider or repository), then exit:\n" +
 			"0 when every repository synced, 1 when any failed, 2 for a usage or configuration error,\n" +
-			"130/143 when interrupted (rerun to resume). --dry-run writes nothing, neither to Jira nor to the state file."},
+			"130/143 when interrupted (rerun to resume). A pass is an ordinary one: a full sweep of every repository's lists\n" +
+			"only when providers[].full_sweep_interval has passed, or with --full. --dry-run writes nothing, neither to Jira\n" +
+			"nor to the state file."},
 	"check": {synopsis: "jiralinkd check [--config FILE]",
 		about: "Test every connection and permission (state file, Jira, each provider, webhooks, admin token),\n" +
 			"one line per check with OK, FAIL or WARN and how to fix a failure. Exit 0 only if all pass."},

@@ -108,7 +108,7 @@ func (s *server) routes(hooks *webhook.Handler, adm *admin.Server) http.Handler 
 }
 
 // pass runs one sync pass of a target and logs its outcome.
-func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target) {
+func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target) indexer.Report {
 	start := time.Now()
 	s.tracker.PassStarted(t.Name)
 	rep := ix.Sync(ctx, t, "")
@@ -117,7 +117,9 @@ func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target
 	if rep.Err != nil && !errors.Is(rep.Err, context.Canceled) {
 		s.log.Error("sync pass incomplete", "provider", t.Name, "err", rep.Err)
 	}
-	s.log.Info("sync pass done", "provider", t.Name, "repos", len(rep.Repos), "failed", rep.Failed(), "duration", time.Since(start).Round(time.Millisecond))
+	s.log.Info("sync pass done", "provider", t.Name, "repos", len(rep.Repos), "failed", rep.Failed(), "sweep", rep.Sweep,
+		"unchanged", rep.Unchanged, "backfills", len(rep.Backfilling), "duration", time.Since(start).Round(time.Millisecond))
+	return rep
 }
 
 // cronLogger adapts slog to cron's logger interface.

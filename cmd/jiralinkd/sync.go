@@ -20,6 +20,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env e
 	provider := fs.String("provider", "", "sync only this provider")
 	repo := fs.String("repo", "", "sync only this repository (owner/name)")
 	dryRun := fs.Bool("dry-run", false, "print the links that would be written; write nothing")
+	full := fs.Bool("full", false, "read every repository's lists (a full sweep), even if providers[].full_sweep_interval has not passed")
 	d, code := setup(fs, args, stderr, env)
 	if code != exitOK {
 		return code
@@ -55,7 +56,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env e
 		fmt.Fprintf(stderr, "jiralinkd: %v\n", err)
 		return exitConfig
 	}
-	reports := runPass(ctx, ix, targets, *repo)
+	reports := runPass(ctx, ix, targets, indexer.PassOptions{OnlyRepo: *repo, Full: *full})
 	if progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
@@ -147,14 +148,14 @@ func cancelled(err error) bool { return indexer.Classify(err) == indexer.Failure
 
 // runPass syncs every target concurrently (each provider has its own rate
 // limit), repos of one provider one after another.
-func runPass(ctx context.Context, ix *indexer.Indexer, targets []indexer.Target, onlyRepo string) []indexer.Report {
+func runPass(ctx context.Context, ix *indexer.Indexer, targets []indexer.Target, o indexer.PassOptions) []indexer.Report {
 	reports := make([]indexer.Report, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reports[i] = ix.Sync(ctx, t, onlyRepo)
+			reports[i] = ix.Pass(ctx, t, o)
 		}()
 	}
 	wg.Wait()
@@ -195,6 +196,9 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			commits += rr.Commits
 			links += rr.LinksWritten
 			deleted += rr.LinksDeleted
+		}
+		if r.Err == nil && r.Unchanged > 0 {
+			fmt.Fprintf(w, "ok   %s: %d repositories unchanged since the last pass (next full sweep per full_sweep_interval, or sync --full)\n", r.Provider, r.Unchanged)
 		}
 		for _, name := range r.Removed {
 			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)

@@ -111,6 +111,14 @@ func (d *deps) retryOptions(system string) httpx.RetryOptions {
 	}
 }
 
+// providerRetry is the retry configuration of provider p's client: its
+// backfills may spend only their share of each rate window.
+func (d *deps) providerRetry(p config.Provider) httpx.RetryOptions {
+	o := d.retryOptions(p.Name)
+	o.BackfillShare = p.BackfillBudgetShare
+	return o
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	lvl := slog.LevelInfo
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
@@ -210,7 +218,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 		case p.Type == providers.TypeGitHub:
 			tok := d.secret(p.Token, key+".token")
 			d.tokenSrc[p.Name] = tok
-			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name)})
+			c, err := github.New(github.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.providerRetry(p)})
 			if err != nil {
 				return nil, err
 			}
@@ -218,7 +226,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 		case p.Type == providers.TypeGitLab:
 			tok := d.secret(p.Token, key+".token")
 			d.tokenSrc[p.Name] = tok
-			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.retryOptions(p.Name), ExcludeSubgroups: !p.IncludeSubgroups})
+			c, err := gitlab.New(gitlab.Options{Name: p.Name, BaseURL: p.URL, Token: p.Token.Reveal(), TokenSource: tok.Value, HTTPClient: hc, Logger: log, Retry: d.providerRetry(p), ExcludeSubgroups: !p.IncludeSubgroups})
 			if err != nil {
 				return nil, err
 			}
@@ -232,6 +240,7 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 			PruneUnreachable: p.PruneUnreachable, MaxConcurrency: p.MaxConcurrency, SmartCommits: smartBranches(p),
 			RateLimit: rateLimit, Route: routeOf(p), LinkAuthor: p.LinkAuthor, // routes.go
 			Builds: p.Builds, Deployments: deployEnvs(p), BuildsSince: p.BuildsSince,
+			FullSweepInterval: p.FullSweepInterval,
 		})
 	}
 	return d, nil

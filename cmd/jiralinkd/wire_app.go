@@ -20,7 +20,7 @@ func (d *deps) newGitHubApp(p config.Provider, hc *http.Client, key *config.Secr
 		PrivateKey:       []byte(p.App.PrivateKey.Reveal()),
 		PrivateKeySource: key.Value,
 		HTTPClient:       hc,
-		Retry:            d.retryOptions(p.Name),
+		Retry:            d.providerRetry(p),
 		Logger:           d.log,
 	})
 	if err != nil {

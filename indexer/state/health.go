@@ -38,6 +38,19 @@ type Health struct {
 	ReposFailed int `json:"repos_failed,omitempty"`
 	// RateLimit is the last request budget the system reported.
 	RateLimit *RateLimitSeen `json:"rate_limit,omitempty"`
+	// LastChecked is when a pass last finished checking every repository
+	// of the provider (its own failures aside): a repository whose last
+	// sync succeeded and that the pass found unchanged is up to date as of
+	// then, though the pass did not sync it.
+	LastChecked time.Time `json:"last_checked,omitzero"`
+	// LastSweep is when the last full sweep (a pass reading every
+	// repository's lists) started; passes in between read only what the
+	// provider reports as changed since the marks in Feeds.
+	LastSweep time.Time `json:"last_sweep,omitzero"`
+	// Feeds holds the marks of the change feeds ("pushed:<owner>": the
+	// newest push seen; "pulls:<owner>": when the last pull request
+	// activity read started), by the provider's or the pass's clock.
+	Feeds map[string]time.Time `json:"feeds,omitempty"`
 }
 
 // RateLimitSeen is a request budget as of SeenAt.

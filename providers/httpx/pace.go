@@ -27,11 +27,17 @@ func (t *RetryTransport) pace(ctx context.Context) error {
 	t.mu.Lock()
 	rl := t.rl
 	var wait time.Duration
+	backfill := false
 	if rl.Known && rl.Limit > 0 && !rl.Reset.IsZero() && rl.Reset.After(now) {
 		window := rl.Reset.Sub(now)
 		switch {
 		case rl.Remaining <= 0:
 			wait = window + time.Second
+		case IsBackfill(ctx) && t.opts.BackfillShare > 0 && t.opts.BackfillShare < 1 &&
+			float64(rl.Remaining) < (1-t.opts.BackfillShare)*float64(rl.Limit):
+			// The backfill has spent its share of this window: it yields
+			// the rest to fresh work until the budget resets.
+			wait, backfill = window+time.Second, true
 		case float64(rl.Remaining) < paceReserve*float64(rl.Limit):
 			interval := window / time.Duration(rl.Remaining)
 			slot := t.nextSlot
@@ -50,7 +56,28 @@ func (t *RetryTransport) pace(ctx context.Context) error {
 	if t.opts.OnWait != nil {
 		t.opts.OnWait(wait, true)
 	}
+	if backfill {
+		t.logger.Info("backfill paused: it has spent its share of the rate limit; the rest is kept for fresh work", "system", t.opts.Name,
+			"remaining", rl.Remaining, "limit", rl.Limit, "share", t.opts.BackfillShare, "resets", rl.Reset.UTC().Format(time.RFC3339))
+		return t.opts.Sleep(ctx, wait)
+	}
 	t.logger.Info("pacing requests to stay within the rate limit", "system", t.opts.Name,
 		"remaining", rl.Remaining, "limit", rl.Limit, "resets", rl.Reset.UTC().Format(time.RFC3339), "wait", wait.Round(time.Millisecond))
 	return t.opts.Sleep(ctx, wait)
+}
+
+// backfillKey marks a context whose requests are backfill work.
+type backfillKey struct{}
+
+// WithBackfill marks the requests made with ctx as backfill work: the
+// indexing of repositories never synced before, which may take hours and
+// must not starve scheduled passes and webhooks (RetryOptions.BackfillShare).
+func WithBackfill(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backfillKey{}, true)
+}
+
+// IsBackfill reports whether ctx was marked by WithBackfill.
+func IsBackfill(ctx context.Context) bool {
+	b, _ := ctx.Value(backfillKey{}).(bool)
+	return b
 }

@@ -57,6 +57,11 @@ type RetryOptions struct {
 	// Pace spreads requests out when the reported budget runs low and
 	// waits for the reset when it is gone (see pace).
 	Pace bool
+	// BackfillShare, when between 0 and 1, is the share of a rate window's
+	// budget that requests marked WithBackfill may spend: once less than
+	// (1 - BackfillShare) of the budget is left, they wait for the reset,
+	// and the rest is kept for other requests. Needs Pace.
+	BackfillShare float64
 }
 
 // RetryTransport is an http.RoundTripper that retries transient failures and

@@ -485,3 +485,41 @@ func TestPacingSpreadsTheLastOfTheBudgetAndWaitsForReset(t *testing.T) {
 		t.Errorf("unpaced transport waited %v", rec2.got())
 	}
 }
+
+func TestBackfillYieldsTheRestOfTheBudget(t *testing.T) {
+	reset := testNow.Add(600 * time.Second)
+	hdr := func(remaining int) http.Header {
+		return http.Header{"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {fmt.Sprint(remaining)},
+			"X-Ratelimit-Reset": {fmt.Sprint(reset.Unix())}}
+	}
+	// 1,600 left of 5,000: a backfill with a 0.7 share has spent its 3,500
+	// (1,500 must stay for fresh work) once fewer than 1,500 are left.
+	srv := newScriptServer(t, step{200, hdr(1600), "a"}, step{200, hdr(1499), "b"}, step{200, hdr(1498), "c"}, step{200, hdr(1497), "d"})
+	tr, rec := newTestTransport(RetryOptions{Pace: true, BackfillShare: 0.7})
+	do := func(ctx context.Context) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	bf := WithBackfill(context.Background())
+	do(bf) // budget unknown
+	do(bf) // 1,600 left: still within the share
+	if got := rec.got(); len(got) != 0 {
+		t.Fatalf("backfill waited %v within its share", got)
+	}
+	do(context.Background()) // 1,499 left: fresh work goes at once
+	if got := rec.got(); len(got) != 0 {
+		t.Fatalf("fresh work waited %v", got)
+	}
+	do(bf) // 1,498 left: the backfill waits for the reset
+	if got, want := rec.got(), []time.Duration{601 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("backfill waits %v, want %v", got, want)
+	}
+	if IsBackfill(context.Background()) || !IsBackfill(bf) {
+		t.Error("IsBackfill does not tell the marked context")
+	}
+}

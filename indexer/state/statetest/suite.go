@@ -561,6 +561,8 @@ func testHealth(t *testing.T, open func(*testing.T) Backend) {
 			t.Errorf("fn does not see the stored health: %+v", h)
 		}
 		h.State, h.LastError, h.Failures, h.Blame, h.RateLimit = state.HealthFailed, "boom", h.Failures+1, state.JiraSystem, rl
+		h.LastChecked, h.LastSweep = at.Add(time.Minute), at.Add(-time.Hour)
+		h.Feeds = map[string]time.Time{"pushed:acme": at.Add(-time.Second), "pulls:acme": at}
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -577,6 +579,10 @@ func testHealth(t *testing.T, open func(*testing.T) Backend) {
 	}
 	if gh := hs[1]; gh.State != state.HealthFailed || gh.LastError != "boom" || gh.Failures != 1 || gh.Blame != state.JiraSystem || gh.RateLimit == nil || gh.RateLimit.Remaining != 10 || !gh.RateLimit.Reset.Equal(rl.Reset) {
 		t.Errorf("github health = %+v", gh)
+	}
+	if gh := hs[1]; !gh.LastChecked.Equal(at.Add(time.Minute)) || !gh.LastSweep.Equal(at.Add(-time.Hour)) ||
+		len(gh.Feeds) != 2 || !gh.Feeds["pushed:acme"].Equal(at.Add(-time.Second)) || !gh.Feeds["pulls:acme"].Equal(at) {
+		t.Errorf("github pass marks = checked %v sweep %v feeds %v", gh.LastChecked, gh.LastSweep, gh.Feeds)
 	}
 }
 
