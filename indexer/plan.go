@@ -55,7 +55,7 @@ type passPlan struct {
 	unchanged int              // indexed repositories the feeds found unchanged
 	// backfillFailed counts the backfills whose last try failed.
 	backfillFailed int
-	marks     map[string]time.Time
+	marks          map[string]time.Time
 }
 
 // sweepDue reports whether t's next pass must be a full sweep: none
