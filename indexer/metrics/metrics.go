@@ -167,7 +167,7 @@ var (
 	pausedDesc    = prometheus.NewDesc(ns+"_provider_paused", "1 while the provider's requests wait for a rate-limit reset.", []string{"provider"}, nil)
 	queueDesc     = prometheus.NewDesc(ns+"_webhook_queue_depth", "Webhook deliveries accepted and not yet processed.", nil, nil)
 	commitsDesc   = prometheus.NewDesc(ns+"_commits_indexed", "Commits indexed per provider (all repos).", []string{"provider"}, nil)
-	successDesc   = prometheus.NewDesc(ns+"_last_success_timestamp_seconds", "When the repository's last successful sync ended (Unix time; 0 if never).", []string{"provider", "repo"}, nil)
+	successDesc   = prometheus.NewDesc(ns+"_last_success_timestamp_seconds", "When the repository was last known up to date: its last successful sync, or a later pass that found it unchanged (Unix time; 0 if never).", []string{"provider", "repo"}, nil)
 	failuresDesc  = prometheus.NewDesc(ns+"_repo_consecutive_failures", "Failed syncs of the repository in a row (0 after a success).", []string{"provider", "repo"}, nil)
 	healthDesc    = prometheus.NewDesc(ns+"_health", "Overall health: 1 for the current state (ok, degraded, failing), 0 for the others.", []string{"state"}, nil)
 	expiryDesc    = prometheus.NewDesc(ns+"_token_expiry_timestamp_seconds", "When the token of the system (github, gitlab or jira) of the provider (jira for Jira) expires (Unix time); absent when unknown or never.", []string{"system", "provider"}, nil)

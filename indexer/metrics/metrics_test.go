@@ -60,7 +60,7 @@ func TestMetricsNamesAndValues(t *testing.T) {
 jiralinkd_links_total{op="created",provider="github"} 5
 jiralinkd_links_total{op="deleted",provider="github"} 1
 jiralinkd_links_total{op="updated",provider="github"} 4
-# HELP jiralinkd_last_success_timestamp_seconds When the repository's last successful sync ended (Unix time; 0 if never).
+# HELP jiralinkd_last_success_timestamp_seconds When the repository was last known up to date: its last successful sync, or a later pass that found it unchanged (Unix time; 0 if never).
 # TYPE jiralinkd_last_success_timestamp_seconds gauge
 jiralinkd_last_success_timestamp_seconds{provider="github",repo="acme/a"} 1.7000001e+09
 jiralinkd_last_success_timestamp_seconds{provider="github",repo="acme/b"} 1.7000002e+09

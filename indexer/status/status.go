@@ -120,6 +120,9 @@ type Provider struct {
 	NextRun time.Time `json:"next_run,omitzero"`
 	// Running is true while a pass of this provider runs.
 	Running bool `json:"running"`
+	// LastSweep is when the last full sweep (every repository's lists
+	// read) started; passes in between read only what changed.
+	LastSweep time.Time `json:"last_sweep,omitzero"`
 	// System is the outcome of its last pass (flattened in JSON).
 	System
 	// RateLimit is the latest budget the provider reported.
@@ -145,17 +148,19 @@ type RateLimit struct {
 
 // Repo is one repository's sync state.
 type Repo struct {
-	Provider    string           `json:"provider"`
-	ID          int64            `json:"id"`
-	FullName    string           `json:"full_name"`
-	URL         string           `json:"url"`
-	State       state.RepoStatus `json:"state"`
-	Syncing     bool             `json:"syncing"`
-	LastSync    time.Time        `json:"last_sync,omitzero"`
-	LastSuccess time.Time        `json:"last_success,omitzero"`
-	LastError   string           `json:"last_error,omitempty"`
-	FailureKind string           `json:"failure_kind,omitempty"`
-	Hint        string           `json:"hint,omitempty"`
+	Provider string           `json:"provider"`
+	ID       int64            `json:"id"`
+	FullName string           `json:"full_name"`
+	URL      string           `json:"url"`
+	State    state.RepoStatus `json:"state"`
+	Syncing  bool             `json:"syncing"`
+	LastSync time.Time        `json:"last_sync,omitzero"`
+	// LastSuccess is when the repository was last known up to date: its
+	// last successful sync, or a later pass that found it unchanged.
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	FailureKind string    `json:"failure_kind,omitempty"`
+	Hint        string    `json:"hint,omitempty"`
 	// Failures counts failed passes in a row (0 once one succeeds).
 	Failures int `json:"consecutive_failures"`
 	Branches int `json:"branches"`
@@ -329,7 +334,7 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 	for _, p := range t.providers {
 		h := byName[p.Name]
 		sp := Provider{Name: p.Name, Type: p.Type, Schedule: p.Schedule, Webhook: p.Webhook,
-			Running: t.running[p.Name], System: systemOf(h)}
+			Running: t.running[p.Name], System: systemOf(h), LastSweep: h.LastSweep}
 		if p.NextRun != nil {
 			sp.NextRun = p.NextRun()
 		}
@@ -360,6 +365,11 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 			State: r.Status, Syncing: t.syncing[r.Key], LastSync: r.LastSync, LastSuccess: r.LastSuccess,
 			LastError: r.LastError, FailureKind: r.FailureKind, Hint: r.Hint, Failures: r.Failures,
 			Branches: len(r.Branches), Commits: r.Commits, Links: r.Links,
+		}
+		if h := byName[r.Key.Provider]; r.Status == state.RepoOK && h.LastChecked.After(sr.LastSuccess) && !r.LastSuccess.IsZero() {
+			// A pass between sweeps found it unchanged (it did not sync
+			// it): it is up to date as of that pass.
+			sr.LastSuccess = h.LastChecked
 		}
 		if rs, ok := t.resyncs[r.Key]; ok {
 			sr.Resync = &rs
