@@ -322,6 +322,9 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	if o.OnlyRepo != "" && len(p.repos) == 0 && len(p.unreached) == 0 && p.derr == nil {
 		rep.Err = fmt.Errorf("repository %s not found: %s's discovery did not find it (deleted, renamed, archived, or not visible to the token)", o.OnlyRepo, t.Name)
 	}
+	if o.OnlyRepo != "" {
+		p.skipBackfilling(ix, t)
+	}
 	rep.Sweep, rep.Unchanged = p.sweep, p.unchanged
 	ix.log.Info("pass planned", "provider", t.Name, "sweep", p.sweep, "repos", len(p.repos), "to_sync", len(p.fresh),
 		"unchanged", p.unchanged, "backfills", len(p.backfill))

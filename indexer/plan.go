@@ -293,6 +293,20 @@ func (p *passPlan) order() {
 	})
 }
 
+// skipBackfilling drops the repos a backfill of ix is under way for: its
+// lane covers them (a one-repo pass would wait for its lock for hours).
+func (p *passPlan) skipBackfilling(ix *Indexer, t Target) {
+	keep := p.backfill[:0]
+	for _, r := range p.backfill {
+		if ix.Backfilling(t.Name, r.ID) {
+			ix.log.Info("repository skipped: its backfill is under way", "provider", t.Name, "repo", r.FullName)
+			continue
+		}
+		keep = append(keep, r)
+	}
+	p.backfill = keep
+}
+
 // unfinished reports whether an indexed repository must be read whole in
 // any pass: its last sync failed, a walk is in progress, a prune is
 // pending, or its links are of an older format.
