@@ -137,6 +137,13 @@ var (
 	// ErrForbiddenEndpoint is returned, without any network traffic, for a
 	// request to an endpoint that could return source code or diffs.
 	ErrForbiddenEndpoint = errors.New("endpoint refused by metadata-only guard")
+	// ErrFeedIncomplete is returned by an owner-wide change feed (a
+	// GitHub issue search, a GitLab group merge request listing) that
+	// cannot answer completely: more results than the API lets a client
+	// read (GitHub search serves at most 1,000), a search that timed out
+	// (incomplete_results), or an owner the feed does not cover. The
+	// caller falls back to the per-repository lists for that owner.
+	ErrFeedIncomplete = errors.New("change feed incomplete; list per repository instead")
 )
 
 // Listed is the result of a conditional list call. When Unchanged is true the
