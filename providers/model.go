@@ -107,6 +107,15 @@ type PullRequest struct {
 	Label string
 }
 
+// PullActivity names a repository in which a pull/merge request changed,
+// as an owner-wide change feed reports it. A provider fills what it knows:
+// RepoID when the listing carries it (GitLab project_id), FullName
+// otherwise (GitHub search results name the repository only by URL).
+type PullActivity struct {
+	RepoID   int64
+	FullName string
+}
+
 // ListState is the opaque conditional-request state of one paginated list
 // (the ETag of each page as last seen). The indexer stores it and hands it
 // back on the next call; only the provider interprets it. The zero value
