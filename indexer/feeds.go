@@ -22,13 +22,10 @@ type PushFeed interface {
 	OwnerReposPushedSince(ctx context.Context, owner string, since time.Time, prev providers.ListState) (providers.Listed[providers.Repo], error)
 }
 
-// PullActivity names a repository in which a pull/merge request changed.
-// A provider fills what it knows: ID when the listing carries it (GitLab
-// project_id), FullName otherwise (GitHub search results).
-type PullActivity struct {
-	RepoID   int64
-	FullName string
-}
+// PullActivity names a repository in which a pull/merge request changed
+// (see providers.PullActivity). It is an alias so that the provider
+// packages implement PullFeed without importing the indexer.
+type PullActivity = providers.PullActivity
 
 // PullFeed is implemented by sources that can tell, in a few calls for a
 // whole owner, in which repositories pull/merge requests changed (opened,

@@ -107,6 +107,15 @@ type PullRequest struct {
 	Label string
 }
 
+// PullActivity names a repository in which a pull/merge request changed,
+// as an owner-wide change feed reports it. A provider fills what it knows:
+// RepoID when the listing carries it (GitLab project_id), FullName
+// otherwise (GitHub search results name the repository only by URL).
+type PullActivity struct {
+	RepoID   int64
+	FullName string
+}
+
 // ListState is the opaque conditional-request state of one paginated list
 // (the ETag of each page as last seen). The indexer stores it and hands it
 // back on the next call; only the provider interprets it. The zero value
@@ -137,6 +146,13 @@ var (
 	// ErrForbiddenEndpoint is returned, without any network traffic, for a
 	// request to an endpoint that could return source code or diffs.
 	ErrForbiddenEndpoint = errors.New("endpoint refused by metadata-only guard")
+	// ErrFeedIncomplete is returned by an owner-wide change feed (a
+	// GitHub issue search, a GitLab group merge request listing) that
+	// cannot answer completely: more results than the API lets a client
+	// read (GitHub search serves at most 1,000), a search that timed out
+	// (incomplete_results), or an owner the feed does not cover. The
+	// caller falls back to the per-repository lists for that owner.
+	ErrFeedIncomplete = errors.New("change feed incomplete; list per repository instead")
 )
 
 // Listed is the result of a conditional list call. When Unchanged is true the

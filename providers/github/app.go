@@ -138,6 +138,12 @@ type AppOptions struct {
 // rate-limit budget (5,000 to 12,500 requests an hour) is tracked and paced
 // on its own. The App's own requests (GET /app, GET /app/installations)
 // carry a JWT through a chain of their own.
+//
+// App deliberately implements neither indexer.PushFeed nor
+// indexer.PullFeed (Client does): its usual owner, AllInstallations, is
+// read from GET /installation/repositories, which has no sort order, and
+// no single organization list or search covers it. Its passes list each
+// repository's branches, tags and pull requests, conditionally.
 type App struct {
 	name string
 	opts AppOptions

@@ -59,6 +59,8 @@ type Client struct {
 	retry *httpx.RetryTransport
 	guard *guard.Transport
 	auth  *tokenTransport // nil for GitHub App installations
+	// kinds remembers owners that are user accounts (feeds.go).
+	kinds ownerKinds
 }
 
 // New builds a Client. It does not contact the server.

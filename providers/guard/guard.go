@@ -46,6 +46,10 @@ var GitHub = Rules{
 		"/orgs/{org}",
 		"/orgs/{org}/repos",
 		"/users/{user}/repos",
+		// The issue and pull request search (titles, states, dates: an
+		// owner's pull request activity in one call). Never /search/code
+		// or /search/commits.
+		"/search/issues",
 		"/repositories/{id}",
 		"/repositories/{id}/branches",
 		"/repositories/{id}/tags",
@@ -88,6 +92,7 @@ var GitLab = Rules{
 		"/metadata",
 		"/groups/{id}",
 		"/groups/{id}/projects",
+		"/groups/{id}/merge_requests",
 		"/projects/{id}",
 		"/projects/{id}/repository/branches",
 		"/projects/{id}/repository/tags",

@@ -31,7 +31,10 @@ func TestGitHubGuard(t *testing.T) {
 		{"GET", "/repositories/42/branches", "", true},
 		{"GET", "/user", "", true},
 		{"GET", "/", "", true},
+		{"GET", "/search/issues?q=is:pr+org:acme", "", true},
 		// Everything that can carry source code or diffs.
+		{"GET", "/search/code", "", false},
+		{"GET", "/search/commits", "", false},
 		{"GET", "/repos/o/r/contents/README.md", "", false},
 		{"GET", "/repos/o/r/readme", "", false},
 		{"GET", "/repos/o/r/git/blobs/abc", "", false},
@@ -104,6 +107,7 @@ func TestGitLabGuard(t *testing.T) {
 		"/gitlab/api/v4/projects/platform%2Fbackend%2Fapi/repository/branches": true,
 		"/gitlab/api/v4/groups/platform%2Fbackend/projects":                    true,
 		"/gitlab/api/v4/projects/42/merge_requests":                            true,
+		"/gitlab/api/v4/groups/platform%2Fbackend/merge_requests":              true,
 		"/gitlab/api/v4/personal_access_tokens/self":                           true,
 		"/gitlab/api/v4/projects/42/repository/files/README.md":                false,
 		"/gitlab/api/v4/projects/42/repository/blobs/abc":                      false,

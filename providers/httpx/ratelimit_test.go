@@ -270,3 +270,29 @@ func TestParseResetISO(t *testing.T) {
 		t.Error("parseReset accepted garbage")
 	}
 }
+
+// GitHub's search API has its own budget (30 a minute), announced with
+// X-RateLimit-Resource: search. It must neither replace the core budget
+// RateLimit reports nor make pace spread later core requests over the
+// search window.
+func TestSearchBudgetKeptApartFromCore(t *testing.T) {
+	reset := itoa(testNow.Add(30 * time.Minute).Unix())
+	searchReset := itoa(testNow.Add(time.Minute).Unix())
+	core := hdr("X-RateLimit-Limit", "5000", "X-RateLimit-Remaining", "4000", "X-RateLimit-Reset", reset, "X-RateLimit-Resource", "core")
+	search := hdr("X-RateLimit-Limit", "30", "X-RateLimit-Remaining", "1", "X-RateLimit-Reset", searchReset, "X-RateLimit-Resource", "search")
+	srv := newScriptServer(t, step{200, core, "core"}, step{200, search, "search"}, step{200, core, "core"})
+	tr, rec := newTestTransport(RetryOptions{Pace: true})
+	for range 3 {
+		resp, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := tr.RateLimit(); got.Limit != 5000 || got.Remaining != 4000 || !got.Reset.Equal(testNow.Add(30*time.Minute)) {
+			t.Fatalf("RateLimit = %+v, want the core budget (5000, 4000 left)", got)
+		}
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("paced %v: a nearly spent search budget slowed core requests", got)
+	}
+}

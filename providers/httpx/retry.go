@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -199,7 +200,15 @@ func (t *RetryTransport) RateLimit() RateLimit {
 	return t.rl
 }
 
+// record keeps the budget a response reports, unless it is one of
+// GitHub's separate budgets (X-RateLimit-Resource other than "core": the
+// search API's 30 requests a minute, GraphQL's): a search answer would
+// otherwise replace the hourly core budget in RateLimit and make pace
+// spread every request over the search window.
 func (t *RetryTransport) record(h http.Header) {
+	if res := h.Get("X-RateLimit-Resource"); res != "" && !strings.EqualFold(res, "core") {
+		return
+	}
 	rl, ok := parseRateLimit(h)
 	if !ok {
 		return

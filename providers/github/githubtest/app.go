@@ -187,6 +187,9 @@ func (s *Server) InstallationRateRemaining(id int64) int {
 
 // budgetOf is the rate-limit budget c counts against. Callers hold s.mu.
 func (s *Server) budgetOf(c *call) *budget {
+	if c.route == routeSearchIssues {
+		return &s.search // one search budget, whoever asks
+	}
 	if c.auth != nil {
 		return c.auth.budget
 	}

@@ -92,6 +92,8 @@ func (s *Server) rateLimit(c *call) response {
 	b := s.budgetOf(c)
 	b.roll(s.now())
 	core := rateJSON{Limit: b.limit, Used: b.used, Remaining: max(0, b.limit-b.used), Reset: b.resetAt.Unix()}
+	s.search.roll(s.now())
+	search := rateJSON{Limit: s.search.limit, Used: s.search.used, Remaining: max(0, s.search.limit-s.search.used), Reset: s.search.resetAt.Unix()}
 	s.mu.Unlock()
 	other := func(limit int) rateJSON {
 		return rateJSON{Limit: limit, Remaining: limit, Reset: s.now().Add(time.Hour).Unix()}
@@ -102,7 +104,7 @@ func (s *Server) rateLimit(c *call) response {
 	}{
 		Resources: map[string]rateJSON{
 			"core":                 core,
-			"search":               other(30),
+			"search":               search,
 			"graphql":              other(5000),
 			"integration_manifest": other(5000),
 			"code_scanning_upload": other(500),

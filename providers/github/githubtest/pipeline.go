@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -220,19 +221,24 @@ func (s *Server) authorized(r *http.Request) (ok, present bool) {
 	return false, true
 }
 
-// budget is one primary rate-limit budget: the configured token's, or a
-// GitHub App's or one of its installations'. Guarded by Server.mu.
+// budget is one rate-limit budget: the configured token's primary
+// ("core") budget, a GitHub App's or one of its installations', or the
+// search budget. Guarded by Server.mu.
 type budget struct {
 	limit   int
 	used    int
 	resetAt time.Time
+	// window is the budget's period, 0 meaning an hour (core); resource
+	// is its X-RateLimit-Resource, "" meaning "core".
+	window   time.Duration
+	resource string
 }
 
-// roll starts a new hour-long window once the last one is over.
+// roll starts a new window (an hour unless set) once the last one is over.
 func (b *budget) roll(now time.Time) {
 	if b.resetAt.IsZero() || !now.Before(b.resetAt) {
 		b.used = 0
-		b.resetAt = now.Add(time.Hour).Truncate(time.Second)
+		b.resetAt = now.Add(cmp.Or(b.window, time.Hour)).Truncate(time.Second)
 	}
 }
 
@@ -251,6 +257,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	b.roll(s.now())
 	limit, remaining := b.limit, max(0, b.limit-b.used)
 	used, reset := b.used, b.resetAt.Unix()
+	resource := cmp.Or(b.resource, "core")
 	exp := s.tokenExp
 	s.mu.Unlock()
 
@@ -268,7 +275,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call, resp re
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", resource)
 	if !exp.IsZero() && c.auth == nil && resp.Status != http.StatusUnauthorized {
 		h.Set("GitHub-Authentication-Token-Expiration", exp.UTC().Format("2006-01-02 15:04:05 MST"))
 	}

@@ -28,6 +28,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /orgs/{org}", "GET /orgs/{org}", s.getOrg)
 	s.handle(mux, "GET /orgs/{org}/repos", "GET /orgs/{org}/repos", s.orgRepos)
 	s.handle(mux, "GET /organizations/{id}/repos", "GET /orgs/{org}/repos", s.orgRepos)
+	s.handle(mux, routeSearchIssues, routeSearchIssues, s.searchIssues)
 
 	// Metadata endpoints of a repository.
 	s.repoRoute(mux, "", s.getRepo, false)

@@ -90,9 +90,13 @@ type Server struct {
 	orgs    map[string]string
 
 	// mu guards the rate limits and the request id sequence.
-	mu  sync.Mutex
-	rl  budget // the configured token's
-	seq int
+	mu sync.Mutex
+	rl budget // the configured token's
+	// search is the search API's budget: 30 requests a minute.
+	search budget
+	// searchIncomplete makes searches answer incomplete_results: true.
+	searchIncomplete bool
+	seq              int
 	// token and tokenExp are the accepted token and its expiry
 	// (Options.Token and TokenExpiration until SetToken).
 	token    string
@@ -127,6 +131,7 @@ func NewServer(opts Options) *Server {
 		s.opts.RateLimit = 5000
 	}
 	s.rl.limit = s.opts.RateLimit
+	s.search = budget{limit: searchRateLimit, window: time.Minute, resource: "search"}
 	s.token, s.tokenExp = opts.Token, opts.TokenExpiration
 	s.mux = s.routes()
 	return s

@@ -179,7 +179,8 @@ func (h *RepoHandle) update(fn func(st *repoState)) {
 func (h *RepoHandle) push(fn func(st *repoState)) {
 	h.update(func(st *repoState) {
 		fn(st)
-		st.pushedAt = st.updatedAt
+		// update stamps updated_at after fn: stamp pushed_at the same.
+		st.pushedAt = h.s.now().UTC().Truncate(time.Second)
 	})
 }
 
@@ -234,6 +235,43 @@ func (h *RepoHandle) UpsertPull(p PullRequest) {
 	h.update(func(st *repoState) {
 		st.pulls[p.Number] = normalizePull(p, st.repo, h.s.now())
 	})
+}
+
+// EditPull changes pull request number as someone would on GitHub (edit
+// its title or body, close it, reopen it, mark it merged) and sets its
+// updated_at to now, as GitHub does for every change; closing sets
+// closed_at and merging merged_at. A pull request opened with UpsertPull
+// from a fork (HeadOwner "") is edited the same way. It reports whether
+// the pull request exists. Neither the repository's updated_at nor its
+// pushed_at moves: only a search (updated:>=) or the repository's own
+// pull request list sees the change. (A merge's push to the base branch is
+// a separate SetBranch.)
+func (h *RepoHandle) EditPull(number int, fn func(p *PullRequest)) bool {
+	h.s.stateMu.Lock()
+	defer h.s.stateMu.Unlock()
+	st, ok := h.s.repos[h.id]
+	if !ok {
+		return false
+	}
+	old, ok := st.pulls[number]
+	if !ok {
+		return false
+	}
+	p := old
+	fn(&p)
+	now := h.s.now().UTC().Truncate(time.Second)
+	p.Number, p.UpdatedAt = number, now
+	if p.Merged && !old.Merged {
+		p.State, p.MergedAt, p.ClosedAt = PullClosed, now, now
+	}
+	switch {
+	case p.State == PullClosed && old.State != PullClosed:
+		p.ClosedAt = now
+	case p.State == PullOpen:
+		p.ClosedAt = time.Time{}
+	}
+	st.pulls[number] = normalizePull(p, st.repo, now)
+	return true
 }
 
 // Rename renames or transfers the repository. The former owner/name then

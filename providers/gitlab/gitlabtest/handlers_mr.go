@@ -9,14 +9,54 @@ import (
 	"time"
 )
 
-// listMergeRequests serves GET /projects/:id/merge_requests with state
+// listMergeRequests serves GET /projects/:id/merge_requests (see
+// mergeRequestList).
+func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
+	refs := make([]mrRef, 0, len(snap.mrs))
+	for _, m := range snap.mrs {
+		refs = append(refs, mrRef{snap, m})
+	}
+	return s.mergeRequestList(c, refs)
+}
+
+// listGroupMergeRequests serves GET /groups/:id/merge_requests: the merge
+// requests of the group's projects and of its subgroups' (the group
+// listing always descends), those of archived projects only with
+// non_archived=false (default true), filtered, sorted and paginated like a
+// project's (mergeRequestList).
+func (s *Server) listGroupMergeRequests(c *call, g groupState) response {
+	nonArchived, bad := boolParam(c, "non_archived", true)
+	if bad != nil {
+		return *bad
+	}
+	prefix := strings.ToLower(g.FullPath) + "/"
+	var refs []mrRef
+	for _, p := range s.allProjects() {
+		if p.ns.kind != "group" || !strings.HasPrefix(strings.ToLower(p.ns.fullPath)+"/", prefix) || (nonArchived && p.p.Archived) {
+			continue
+		}
+		snap := p
+		for _, m := range snap.mrs {
+			refs = append(refs, mrRef{&snap, m})
+		}
+	}
+	return s.mergeRequestList(c, refs)
+}
+
+// mrRef is a merge request and its project.
+type mrRef struct {
+	snap *projectSnapshot
+	m    MergeRequest
+}
+
+// mergeRequestList filters, sorts and paginates merge requests by state
 // (default all), order_by (created_at, the default, updated_at, merged_at
 // or title), sort (default desc), created_after/before and
 // updated_after/before (inclusive), source_branch, target_branch,
 // author_username, scope (all, the default; created_by_me;
 // assigned_to_me, which is empty), iids[] and view=simple. Ties are
 // broken by id in the sort direction.
-func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
+func (s *Server) mergeRequestList(c *call, refs []mrRef) response {
 	q := c.r.URL.Query()
 	state, bad := enumParam(c, "state", "all", "opened", "closed", "locked", "merged", "all")
 	if bad != nil {
@@ -48,8 +88,9 @@ func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
 	in := func(t, after, before time.Time) bool {
 		return (after.IsZero() || !t.Before(after)) && (before.IsZero() || !t.After(before))
 	}
-	var list []MergeRequest
-	for _, m := range snap.mrs {
+	var list []mrRef
+	for _, r := range refs {
+		m := r.m
 		switch {
 		case state != "all" && string(m.State) != state,
 			scope == "assigned_to_me",
@@ -61,9 +102,10 @@ func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
 			!in(m.UpdatedAt, bounds[2], bounds[3]):
 			continue
 		}
-		list = append(list, m)
+		list = append(list, r)
 	}
-	slices.SortFunc(list, func(a, b MergeRequest) int {
+	slices.SortFunc(list, func(x, y mrRef) int {
+		a, b := x.m, y.m
 		var r int
 		switch orderBy {
 		case "created_at":
@@ -75,7 +117,7 @@ func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
 		case "title":
 			r = strings.Compare(a.Title, b.Title)
 		}
-		r = cmp.Or(r, cmp.Compare(a.IID, b.IID))
+		r = cmp.Or(r, cmp.Compare(mergeRequestID(x.snap.p.ID, a.IID), mergeRequestID(y.snap.p.ID, b.IID)))
 		if sortDir == "desc" {
 			return -r
 		}
@@ -87,14 +129,14 @@ func (s *Server) listMergeRequests(c *call, snap *projectSnapshot) response {
 	}
 	if q.Get("view") == "simple" {
 		items := make([]mergeRequestSimpleJSON, 0, len(page))
-		for _, m := range page {
-			items = append(items, s.mergeRequestSimpleJSON(snap, m))
+		for _, r := range page {
+			items = append(items, s.mergeRequestSimpleJSON(r.snap, r.m))
 		}
 		return listResponse(items, header)
 	}
 	items := make([]mergeRequestJSON, 0, len(page))
-	for _, m := range page {
-		items = append(items, s.mergeRequestJSON(snap, m))
+	for _, r := range page {
+		items = append(items, s.mergeRequestJSON(r.snap, r.m))
 	}
 	return listResponse(items, header)
 }

@@ -59,6 +59,7 @@ func (s *Server) routeTable() []*route {
 		group("/groups/:id", s.getGroup),
 		group("/groups/:id/projects", s.listGroupProjects),
 		group("/groups/:id/subgroups", s.listSubgroups),
+		group("/groups/:id/merge_requests", s.listGroupMergeRequests),
 		api("/projects", s.listProjects),
 		proj("/projects/:id", s.getProject),
 		proj("/projects/:id/repository/branches", s.listBranches),

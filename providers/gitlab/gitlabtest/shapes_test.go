@@ -43,6 +43,7 @@ func TestShapesMatchGitLabExamples(t *testing.T) {
 		{name: "tag (docs)", fixture: "docs-tags.list.json", path: "projects/1000/repository/tags?per_page=1"},
 		{name: "tag (drone)", fixture: "drone-go-scm-tags.json", path: "projects/1000/repository/tags?per_page=1"},
 		{name: "merge request (docs)", fixture: "docs-merge_requests.list.json", path: "projects/1000/merge_requests?per_page=1&state=opened"},
+		{name: "group merge request (docs)", fixture: "docs-merge_requests.list.json", path: "groups/apache/merge_requests?per_page=1&state=opened"},
 		{
 			name: "merge request (drone)", fixture: "drone-go-scm-merges.json", path: "projects/1000/merge_requests?per_page=1",
 			ignore: []string{"approvals_before_merge"}, // Premium

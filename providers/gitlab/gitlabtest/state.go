@@ -313,6 +313,40 @@ func (h *ProjectHandle) UpsertMergeRequest(m MergeRequest) {
 	})
 }
 
+// EditMergeRequest changes merge request iid as someone would on GitLab
+// (edit its title or description, close, reopen or merge it) and sets its
+// updated_at to now, as GitLab does for every change; closing sets
+// closed_at and merging merged_at. It reports whether the merge request
+// exists. The project's last_activity_at does not move (a merge's push to
+// the target branch is a separate SetBranch).
+func (h *ProjectHandle) EditMergeRequest(iid int, fn func(m *MergeRequest)) bool {
+	found := false
+	h.update(false, func(st *projectState) {
+		i, ok := slices.BinarySearchFunc(st.mrs, iid, func(x MergeRequest, n int) int { return cmp.Compare(x.IID, n) })
+		if !ok {
+			return
+		}
+		found = true
+		old := st.mrs[i]
+		m := old
+		fn(&m)
+		now := h.s.now().UTC().Truncate(time.Millisecond)
+		m.IID, m.UpdatedAt = iid, now
+		if m.State != old.State {
+			switch m.State {
+			case MergeRequestMerged:
+				m.MergedAt = now
+			case MergeRequestClosed:
+				m.ClosedAt = now
+			}
+		}
+		mrs := slices.Clone(st.mrs)
+		mrs[i] = h.s.normalizeMR(m, st.p, now)
+		st.mrs = mrs
+	})
+	return found
+}
+
 // Rename renames the project or transfers it to another namespace (created
 // if missing). GET requests naming a former path are then answered 301
 // to /api/v4/projects/{id}/..., as GitLab does.
