@@ -334,8 +334,13 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	} else if ctx.Err() == nil {
 		rep.Repos = append(rep.Repos, ix.syncBackfills(ctx, t, p.backfill, projects)...)
 	}
-	if p.sweep && p.derr == nil && ctx.Err() == nil {
+	if p.pruneOK && p.derr == nil && ctx.Err() == nil {
 		removed, perr := ix.pruneVanished(ctx, t, p.repos)
+		rep.Removed = removed
+		rep.Err = errors.Join(rep.Err, perr)
+	} else if !p.pruneOK && ctx.Err() == nil {
+		// Between sweeps: a repo whose lists answered 404 may be gone.
+		removed, perr := ix.pruneGone(ctx, t, &rep)
 		rep.Removed = removed
 		rep.Err = errors.Join(rep.Err, perr)
 	}

@@ -45,7 +45,10 @@ type plannedRepo struct {
 
 // passPlan is what a pass does.
 type passPlan struct {
-	sweep     bool
+	sweep bool
+	// pruneOK: discovery read every listing (a sweep, or a pass of a
+	// source without a push feed), so repos it did not return vanished.
+	pruneOK   bool
 	repos     []providers.Repo // every repository covered (pruning, health)
 	unreached []providers.Repo // covered, but discovery could not read them
 	missing   []string         // explicit repositories the provider does not know
@@ -60,12 +63,13 @@ type passPlan struct {
 
 // sweepDue reports whether t's next pass must be a full sweep: none
 // recorded yet (the backfill counts as the first), or the last one older
-// than t.FullSweepInterval. A source without change feeds always sweeps:
-// it has no cheaper way to learn what changed.
+// than t.FullSweepInterval. A source without change feeds, or a target
+// without owners (the feeds are per owner), always sweeps: it has no
+// cheaper way to learn what changed.
 func (ix *Indexer) sweepDue(t Target, now time.Time) bool {
 	_, push := t.Source.(PushFeed)
 	_, pull := t.Source.(PullFeed)
-	if t.FullSweepInterval <= 0 || !push && !pull {
+	if t.FullSweepInterval <= 0 || !push && !pull || len(t.Owners) == 0 {
 		return true
 	}
 	h, err := ix.health(t.Name)
@@ -107,7 +111,7 @@ func (ix *Indexer) plan(ctx context.Context, t Target, o PassOptions, start time
 // planSweep plans a full sweep: every repository discovered, each read
 // whole.
 func (ix *Indexer) planSweep(ctx context.Context, t Target, o PassOptions) passPlan {
-	p := passPlan{sweep: o.OnlyRepo == ""}
+	p := passPlan{sweep: o.OnlyRepo == "", pruneOK: o.OnlyRepo == ""}
 	p.repos, p.unreached, p.missing, p.derr = ix.discover(ctx, t)
 	if o.OnlyRepo != "" {
 		p.repos = filterRepo(p.repos, o.OnlyRepo)
@@ -144,22 +148,45 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 	}
 	pushFeed, hasPush := t.Source.(PushFeed)
 	pullFeed, hasPull := t.Source.(PullFeed)
+	for _, owner := range t.Owners {
+		_, okPush := h.Feeds[pushedMark(owner)]
+		_, okPull := h.Feeds[pullsMark(owner)]
+		if hasPush && !okPush || hasPull && !okPull {
+			return p, fmt.Errorf("no change feed marks for %s yet", owner)
+		}
+	}
 	covered := newRepoSet(t)
-	for _, r := range ix.coveredRepos(t) {
-		covered.add(r, true)
+	if hasPush {
+		// Between sweeps the repositories are those of the last sweep plus
+		// those pushed since (new ones appear there too).
+		for _, r := range ix.coveredRepos(t) {
+			covered.add(r, true)
+		}
+	} else {
+		// Without a push feed (GitLab: last_activity_at is written at most
+		// hourly), every repository's branches and tags are read anyway;
+		// discovery costs one call per 100 of them and keeps new, deleted
+		// and moved ones current.
+		p.repos, p.unreached, p.missing, p.derr = ix.discover(ctx, t)
+		p.pruneOK = true
+		for _, r := range p.repos {
+			covered.add(r, true)
+		}
 	}
 	pushed := map[int64]bool{}
 	pulled := map[int64]bool{}
 	pulledNames := map[string]bool{}
+	allPulls := map[string]bool{} // owners whose pull request feed failed
 	for _, owner := range t.Owners {
 		if hasPush {
-			mark, ok := h.Feeds[pushedMark(owner)]
-			if !ok {
-				return p, fmt.Errorf("no push mark for %s yet", owner)
-			}
+			mark := h.Feeds[pushedMark(owner)]
 			repos, newest, err := ix.pushedSince(ctx, t, pushFeed, owner, mark.Add(-feedOverlap))
 			if err != nil {
-				return p, fmt.Errorf("repositories of %s pushed since %s: %w", owner, mark.Add(-feedOverlap).Format(time.RFC3339), err)
+				// The listing discovery itself uses: as a failed discovery,
+				// nothing of the owner can be known to be current.
+				p.derr = errors.Join(p.derr, fmt.Errorf("list repositories of %s pushed since %s: %w", owner, mark.Add(-feedOverlap).Format(time.RFC3339), err))
+				p.unreached = append(p.unreached, ownedBy(covered.list, owner)...)
+				continue
 			}
 			for _, r := range repos {
 				covered.add(r, false)
@@ -171,13 +198,18 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 			p.marks[pushedMark(owner)] = latest(mark, newest)
 		}
 		if hasPull {
-			mark, ok := h.Feeds[pullsMark(owner)]
-			if !ok {
-				return p, fmt.Errorf("no pull request mark for %s yet", owner)
-			}
+			mark := h.Feeds[pullsMark(owner)]
 			act, err := pullFeed.OwnerPullActivity(ctx, owner, mark.Add(-feedOverlap))
 			if err != nil {
-				return p, fmt.Errorf("pull request activity of %s since %s: %w", owner, mark.Add(-feedOverlap).Format(time.RFC3339), err)
+				// Too much changed for the feed (ErrFeedIncomplete), or
+				// search unavailable: this pass reads the pull requests of
+				// every repository of owner instead.
+				lvl := ix.log.Warn
+				if errors.Is(err, providers.ErrFeedIncomplete) {
+					lvl = ix.log.Info
+				}
+				lvl("pull request feed unavailable: reading every repository's pull requests", "provider", t.Name, "owner", owner, "err", err)
+				allPulls[strings.ToLower(owner)] = true
 			}
 			for _, a := range act {
 				if a.RepoID != 0 {
@@ -188,21 +220,42 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 			p.marks[pullsMark(owner)] = start
 		}
 	}
-	p.repos = covered.sorted()
-	for _, r := range p.repos {
+	unreached := map[int64]bool{}
+	for _, r := range p.unreached {
+		unreached[r.ID] = true
+	}
+	p.repos = p.repos[:0]
+	for _, r := range covered.sorted() {
+		if unreached[r.ID] {
+			continue
+		}
+		p.repos = append(p.repos, r)
 		scope := FullScope
 		if owned(t, r.FullName) {
 			scope = Scope{
 				Branches: !hasPush || pushed[r.ID],
 				Tags:     !hasPush || pushed[r.ID],
 				CI:       !hasPush || pushed[r.ID],
-				Pulls:    !hasPull || pushed[r.ID] || pulled[r.ID] || pulledNames[strings.ToLower(r.FullName)],
+				Pulls: !hasPull || pushed[r.ID] || pulled[r.ID] || pulledNames[strings.ToLower(r.FullName)] ||
+					allPulls[ownerOf(t, r.FullName)],
 			}
 		}
 		p.add(r, states, scope)
 	}
 	p.order()
 	return p, nil
+}
+
+// ownedBy is the repos under owner.
+func ownedBy(repos []providers.Repo, owner string) []providers.Repo {
+	var out []providers.Repo
+	t := Target{Owners: []string{owner}}
+	for _, r := range repos {
+		if owned(t, r.FullName) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // pushedSince reads owner's repositories pushed at or after since through
@@ -338,6 +391,17 @@ func owned(t Target, fullName string) bool {
 		}
 	}
 	return false
+}
+
+// ownerOf is the lower-cased owner of t that fullName lies under ("" if
+// none).
+func ownerOf(t Target, fullName string) string {
+	for _, o := range t.Owners {
+		if owned(Target{Owners: []string{o}}, fullName) {
+			return strings.ToLower(o)
+		}
+	}
+	return ""
 }
 
 // newestPush is the newest PushedAt among repos under owner.

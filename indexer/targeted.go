@@ -138,12 +138,65 @@ func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []pro
 	if err != nil {
 		return nil, err
 	}
-	var removed []string
-	var errs []error
+	var gone []state.RepoState
 	for _, st := range all {
-		if st.Key.Provider != t.Name || seen[st.Key.ID] {
+		if st.Key.Provider == t.Name && !seen[st.Key.ID] {
+			gone = append(gone, st)
+		}
+	}
+	return ix.removeVanished(ctx, t, gone, false)
+}
+
+// pruneGone handles, between sweeps, the repos of rep whose sync failed
+// with a 404: each is looked up, and one deleted (or no longer visible,
+// with prune_removed_repos) loses its links and leaves rep.Repos (it is
+// gone, not failed). One that still exists stays failed.
+func (ix *Indexer) pruneGone(ctx context.Context, t Target, rep *Report) ([]string, error) {
+	var gone []state.RepoState
+	names := map[string]bool{}
+	for _, rr := range rep.Repos {
+		if !errors.Is(rr.Err, providers.ErrNotFound) {
 			continue
 		}
+		names[rr.Repo] = true
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	all, err := ix.opts.Store.Repos()
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range all {
+		if st.Key.Provider == t.Name && names[st.Repo.FullName] {
+			gone = append(gone, st)
+		}
+	}
+	removed, err := ix.removeVanished(ctx, t, gone, true)
+	if len(removed) > 0 {
+		drop := map[string]bool{}
+		for _, n := range removed {
+			drop[n] = true
+		}
+		keep := rep.Repos[:0]
+		for _, rr := range rep.Repos {
+			if !drop[rr.Repo] {
+				keep = append(keep, rr)
+			}
+		}
+		rep.Repos = keep
+	}
+	return removed, err
+}
+
+// removeVanished looks each repo up and removes the links of those deleted
+// on the provider, of those no longer visible when the target prunes
+// removed repos, and, unless configured (the repos are still covered by the
+// configuration), of those still there when it does.
+func (ix *Indexer) removeVanished(ctx context.Context, t Target, repos []state.RepoState, configured bool) ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, st := range repos {
 		_, err := t.Source.Lookup(ctx, st.Repo)
 		var why string
 		switch {
@@ -157,10 +210,10 @@ func (ix *Indexer) pruneVanished(ctx context.Context, t Target, discovered []pro
 		case err != nil:
 			errs = append(errs, fmt.Errorf("check vanished repo %s: %w", st.Repo.FullName, err))
 			continue
-		case t.PruneRemovedRepos:
+		case t.PruneRemovedRepos && !configured:
 			why = "no longer configured (prune_removed_repos)"
 		default:
-			continue // not configured any more: keeps its links
+			continue // still there: configured, or keeps its links
 		}
 		n, err := ix.RemoveRepo(ctx, t, st.Key.ID)
 		if err != nil {

@@ -242,7 +242,8 @@ providers:
 	gh.DeleteRepo("apache", "gone")
 	moved.Rename("elsewhere", "moved") // transferred out of the org: its old name answers 301
 	gl.DeleteProject(2002)
-	run("sync") // a smart commit runs; vanished repositories are looked up
+	run("sync")           // between sweeps: the change feeds; a smart commit runs
+	run("sync", "--full") // a full sweep: vanished repositories are looked up
 	if n := jira.Calls().ByRoute[jiratest.RouteTransitionCreate]; n != 1 {
 		t.Errorf("the smart commit's transition was not run (%d)", n)
 	}
