@@ -35,6 +35,20 @@ func (s *repoSet) add(r providers.Repo, explicit bool) {
 	s.list = append(s.list, r)
 }
 
+// put adds r, or replaces the repo of the same id with it (a fresher
+// listing of it).
+func (s *repoSet) put(r providers.Repo) {
+	if !s.seen[r.ID] {
+		s.add(r, false)
+		return
+	}
+	for i := range s.list {
+		if s.list[i].ID == r.ID {
+			s.list[i] = r
+		}
+	}
+}
+
 func (s *repoSet) sorted() []providers.Repo {
 	sort.Slice(s.list, func(i, j int) bool { return s.list[i].FullName < s.list[j].FullName })
 	return s.list

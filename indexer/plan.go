@@ -189,8 +189,12 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 				continue
 			}
 			for _, r := range repos {
-				covered.add(r, false)
-				pushed[r.ID] = true
+				covered.put(r)
+				// The overlap lists again what the last pass read: a repo
+				// synced as of this very push is not read again.
+				if st, ok := states[r.ID]; !ok || !st.Repo.PushedAt.Equal(r.PushedAt) || st.Status != state.RepoOK {
+					pushed[r.ID] = true
+				}
 			}
 			if err := ix.rememberRepos(t, owner, repos); err != nil {
 				return p, err
