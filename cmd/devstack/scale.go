@@ -30,7 +30,7 @@ const scaleLatency = 50 * time.Millisecond
 // compared with. Every scenario gets its own fakes on 127.0.0.1 and its own
 // directory, so the state file and the fakes' counters hold that scenario
 // only. st provides the ZooKeeper history. names selects scenarios by
-// name (idle-org, long-history, latency, ci); none means all.
+// name (idle-org, long-history, latency, ci, large-org); none means all.
 func scale(ctx context.Context, st *stack, bin string, names []string, out, errw io.Writer) int {
 	all := []struct {
 		name string
@@ -42,6 +42,7 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 			return scaleLatencyRuns(ctx, dir, bin, st.hist, out)
 		}},
 		{"ci", func(ctx context.Context, _, bin string, out io.Writer) error { return ciBench(ctx, bin, out) }},
+		{"large-org", scaleLargeOrg},
 	}
 	chosen := all[:0:0]
 	for _, sc := range all {
@@ -50,7 +51,7 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 		}
 	}
 	if len(chosen) == 0 {
-		fmt.Fprintf(errw, "devstack: scale: no scenario named %v (idle-org, long-history, latency, ci)\n", names)
+		fmt.Fprintf(errw, "devstack: scale: no scenario named %v (idle-org, long-history, latency, ci, large-org)\n", names)
 		return 2
 	}
 	root, err := os.MkdirTemp("", "devstack-scale-")
