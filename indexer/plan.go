@@ -32,10 +32,16 @@ type PassOptions struct {
 	Full bool
 }
 
-// feedOverlap is how far before its mark a change feed is read again:
-// GitHub's search index lags behind writes, and clocks differ. What is read
-// twice costs a conditional request; what is missed waits for a sweep.
-const feedOverlap = 10 * time.Minute
+// How far before its mark a change feed is read again. GitHub's search
+// index lags behind writes (and the pull mark is this host's clock); the
+// pushed-first listing is read from GitHub's own records by GitHub's
+// clock, and its overlap only covers pushes recorded while the last
+// listing was read. What is read twice costs a conditional request; what
+// is missed waits for a sweep.
+const (
+	pullOverlap = 10 * time.Minute
+	pushOverlap = 2 * time.Minute
+)
 
 // plannedRepo is a repository a pass syncs, with the parts it reads.
 type plannedRepo struct {
@@ -180,11 +186,11 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 	for _, owner := range t.Owners {
 		if hasPush {
 			mark := h.Feeds[pushedMark(owner)]
-			repos, newest, err := ix.pushedSince(ctx, t, pushFeed, owner, mark.Add(-feedOverlap))
+			repos, newest, err := ix.pushedSince(ctx, t, pushFeed, owner, mark.Add(-pushOverlap))
 			if err != nil {
 				// The listing discovery itself uses: as a failed discovery,
 				// nothing of the owner can be known to be current.
-				p.derr = errors.Join(p.derr, fmt.Errorf("list repositories of %s pushed since %s: %w", owner, mark.Add(-feedOverlap).Format(time.RFC3339), err))
+				p.derr = errors.Join(p.derr, fmt.Errorf("list repositories of %s pushed since %s: %w", owner, mark.Add(-pushOverlap).Format(time.RFC3339), err))
 				p.unreached = append(p.unreached, ownedBy(covered.list, owner)...)
 				continue
 			}
@@ -203,7 +209,7 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 		}
 		if hasPull {
 			mark := h.Feeds[pullsMark(owner)]
-			act, err := pullFeed.OwnerPullActivity(ctx, owner, mark.Add(-feedOverlap))
+			act, err := pullFeed.OwnerPullActivity(ctx, owner, mark.Add(-pullOverlap))
 			if err != nil {
 				// Too much changed for the feed (ErrFeedIncomplete), or
 				// search unavailable: this pass reads the pull requests of

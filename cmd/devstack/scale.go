@@ -79,11 +79,17 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 // such as "orgs: [acme]"). The GitLab fake exists only so that measured can
 // reset it; nothing points at it.
 func newScaleStack(dir string, seed func(*githubtest.Server), wrap func(http.Handler) http.Handler, sel string) (*stack, error) {
+	return newScaleStackClock(dir, nil, seed, wrap, sel)
+}
+
+// newScaleStackClock is newScaleStack with the fake GitHub's clock (nil:
+// time.Now).
+func newScaleStackClock(dir string, now func() time.Time, seed func(*githubtest.Server), wrap func(http.Handler) http.Handler, sel string) (*stack, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	s := &stack{dir: dir}
-	s.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken, RateLimit: 10_000_000})
+	s.gh = githubtest.NewServer(githubtest.Options{Token: demoGitHubToken, RateLimit: 10_000_000, Now: now})
 	seed(s.gh)
 	s.gl = gitlabtest.NewServer(gitlabtest.Options{Token: demoGitLabToken})
 	s.jira = jiratest.NewServer(jiratest.Options{Token: demoJiraToken, IssueExists: jiratest.DemoIssues})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
@@ -24,13 +25,19 @@ const (
 func scaleLargeOrg(ctx context.Context, dir, bin string, out io.Writer) error {
 	var repos []*githubtest.RepoHandle
 	heads := make([]string, largeOrgRepos)
-	s, err := newScaleStack(dir, func(gh *githubtest.Server) {
+	// The repositories were last pushed over the past weeks, one every
+	// five minutes, as in an organisation that has been at work a while.
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	s, err := newScaleStackClock(dir, now, func(gh *githubtest.Server) {
 		for i := range largeOrgRepos {
+			offset.Store(int64(-time.Duration(largeOrgRepos-i) * 5 * time.Minute))
 			h := tinyHistory(i)
 			tip, _ := h.Branch("main")
 			heads[i] = tip.SHA
 			repos = append(repos, gh.AddCorpusRepo("fleet", fmt.Sprintf("service-%04d", i), int64(200_000+i), h))
 		}
+		offset.Store(0)
 	}, nil, "orgs: [fleet]")
 	if err != nil {
 		return err
