@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
@@ -17,6 +18,8 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
 	"github.com/jiralinkd/jiralinkd/providers/github"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
+	"github.com/jiralinkd/jiralinkd/providers/gitlab"
+	"github.com/jiralinkd/jiralinkd/providers/gitlab/gitlabtest"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
@@ -235,5 +238,66 @@ func TestChangeFeedsLinkEveryKindOfChange(t *testing.T) {
 	}
 	if moved == 0 {
 		t.Error("no link of the renamed repository moved to its new URL")
+	}
+}
+
+// TestGitLabMergeRequestFeed: GitLab has no push feed (last_activity_at is
+// written at most hourly), so a pass between sweeps reads every project's
+// branches and tags; its merge requests come from one group-level listing:
+// only the project whose merge request changed lists its own.
+func TestGitLabMergeRequestFeed(t *testing.T) {
+	f := &feedStack{clock: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	gl := gitlabtest.Start(t, gitlabtest.Options{Token: glToken, RateLimit: 1_000_000, Now: f.now})
+	var projects []*gitlabtest.ProjectHandle
+	for i := range 3 {
+		b := corpus.NewBuilder()
+		root := b.Commit(nil, fmt.Sprintf("ZOOKEEPER-%d: import", 1+i), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+		b.Branch("main", root)
+		projects = append(projects, gl.AddCorpusProject("apache", fmt.Sprintf("p%d", i), int64(41+i), b.Build()))
+	}
+	f.s = &stack{provider: "gitlab", jira: jiratest.Start(t, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})}
+	f.s.openCommon(t)
+	var err error
+	f.s.ix, err = indexer.New(indexer.Options{Store: f.s.store, Jira: f.s.jc, Matcher: f.s.m, Now: f.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := gitlab.New(gitlab.Options{Name: "gitlab", BaseURL: gl.URL(), Token: glToken, Retry: httpx.RetryOptions{Sleep: noSleep, Now: f.now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tgt = indexer.Target{Name: "gitlab", Type: providers.TypeGitLab, Source: gc, Owners: []string{"apache"}, FullSweepInterval: 6 * time.Hour}
+	pass := func(wantSweep bool) (mrLists []string) {
+		t.Helper()
+		f.advance(15 * time.Minute)
+		before := len(gl.Requests())
+		rep := f.s.ix.Sync(context.Background(), f.tgt, "")
+		mustOK(t, rep)
+		if rep.Sweep != wantSweep {
+			t.Fatalf("sweep %v, want %v", rep.Sweep, wantSweep)
+		}
+		for _, r := range gl.Requests()[before:] {
+			if strings.HasSuffix(r.Path, "/merge_requests") && strings.HasPrefix(r.Path, "/api/v4/projects/") || strings.HasPrefix(r.Path, "/projects/") && strings.HasSuffix(r.Path, "/merge_requests") {
+				mrLists = append(mrLists, r.Path)
+			}
+		}
+		return mrLists
+	}
+	pass(true)
+	if got := pass(false); len(got) != 0 {
+		t.Errorf("idle pass between sweeps listed project merge requests %v", got)
+	}
+	projects[1].UpsertMergeRequest(gitlabtest.MergeRequest{IID: 3, Title: "ZOOKEEPER-21 from a fork", SourceBranch: "fix", SourceProjectID: 999,
+		SHA: strings.Repeat("a", 40), CreatedAt: f.now(), UpdatedAt: f.now()})
+	got := pass(false)
+	if len(got) != 1 || !strings.Contains(got[0], "/42/") {
+		t.Errorf("after a merge request in p1, project merge request lists %v, want p1's only", got)
+	}
+	projects[1].EditMergeRequest(3, func(m *gitlabtest.MergeRequest) { m.Title = "ZOOKEEPER-21 from a fork (ZOOKEEPER-22)"; m.State = gitlabtest.MergeRequestClosed })
+	pass(false)
+	links := jiraLinks(t, f.s.jira)
+	gid := indexer.GlobalID(state.RepoKey{Provider: "gitlab", ID: 42}, indexer.KindPull, "3")
+	if !links["ZOOKEEPER-21"][gid] || !links["ZOOKEEPER-22"][gid] {
+		t.Errorf("merge request links after the edit: ZOOKEEPER-21 %v, ZOOKEEPER-22 %v", links["ZOOKEEPER-21"][gid], links["ZOOKEEPER-22"][gid])
 	}
 }
