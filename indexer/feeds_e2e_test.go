@@ -293,7 +293,10 @@ func TestGitLabMergeRequestFeed(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0], "/42/") {
 		t.Errorf("after a merge request in p1, project merge request lists %v, want p1's only", got)
 	}
-	projects[1].EditMergeRequest(3, func(m *gitlabtest.MergeRequest) { m.Title = "ZOOKEEPER-21 from a fork (ZOOKEEPER-22)"; m.State = gitlabtest.MergeRequestClosed })
+	projects[1].EditMergeRequest(3, func(m *gitlabtest.MergeRequest) {
+		m.Title = "ZOOKEEPER-21 from a fork (ZOOKEEPER-22)"
+		m.State = gitlabtest.MergeRequestClosed
+	})
 	pass(false)
 	links := jiraLinks(t, f.s.jira)
 	gid := indexer.GlobalID(state.RepoKey{Provider: "gitlab", ID: 42}, indexer.KindPull, "3")
