@@ -182,6 +182,8 @@ type Indexer struct {
 	projMu    sync.Mutex
 	projCache map[string]bool
 	projAt    time.Time
+
+	backfill backfillQueue // repos a running pass will backfill (backfill.go)
 }
 
 // projectCacheTTL bounds how stale the Jira project list may be for
@@ -343,6 +345,9 @@ func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 // syncRepos syncs repos with up to t.MaxConcurrency at once; reports keep
 // the repos' order.
 func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Repo, projects map[string]bool) []RepoReport {
+	if !ix.opts.DryRun {
+		ix.backfill.queue(ix, t, repos)
+	}
 	n := max(t.MaxConcurrency, 1)
 	out := make([]RepoReport, len(repos))
 	sem := make(chan struct{}, n)

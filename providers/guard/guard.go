@@ -146,6 +146,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	providers.CountCall(req.Context())
 	return t.next.RoundTrip(req)
 }
 

@@ -1,0 +1,158 @@
+package indexer
+
+// backfill.go: the progress of each repository's backfill (its first
+// complete sync), kept in its RepoState (state.BackfillProgress) and
+// updated at every walk checkpoint, so status, the API and metrics can
+// show commits listed, the estimate still to list, links written and
+// provider calls spent, and an ETA (status.EstimateETA).
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/providers"
+)
+
+// CommitPageSize is how many commits one commit-list page holds (GitHub
+// and GitLab lists are read 100 at a time): the unit of the page-based
+// estimate.
+const CommitPageSize = 100
+
+// backfillRun is a backfilling repo's sync in progress: the counters not
+// yet folded into its record (rs.st.Backfill).
+type backfillRun struct {
+	calls      providers.CallCounter
+	started    time.Time // of this sync, or of the last fold
+	foldCalls  int       // calls already folded
+	foldLinks  int       // links already folded
+	lastPage   int       // the page of the last commit seen (0: none)
+	lastBranch string
+}
+
+// startBackfill decides whether this sync is part of the repo's backfill:
+// a repo without a complete sync yet (no record and never succeeded, or a
+// record not done). If so it opens or resumes the record and returns a
+// context whose provider requests are counted.
+func (rs *repoSync) startBackfill(ctx context.Context) context.Context {
+	rs.ix.backfill.started(rs.st.Key)
+	if rs.ix.opts.DryRun {
+		return ctx
+	}
+	switch {
+	case rs.st.Backfill.Backfilling():
+	case rs.st.Backfill == nil && rs.st.LastSuccess.IsZero() && len(rs.st.Branches) == 0:
+		rs.st.Backfill = &state.BackfillProgress{Started: rs.ix.opts.Now()}
+	default:
+		return ctx
+	}
+	rs.bf = &backfillRun{started: rs.ix.opts.Now()}
+	return providers.WithCallCounter(ctx, &rs.bf.calls)
+}
+
+// backfillCommit counts a commit a walk read from the list, on page.
+func (rs *repoSync) backfillCommit(branch string, page int) {
+	if rs.bf == nil {
+		return
+	}
+	p := rs.st.Backfill
+	p.Listed++
+	if page != rs.bf.lastPage || branch != rs.bf.lastBranch {
+		p.Pages++
+		rs.bf.lastPage, rs.bf.lastBranch = page, branch
+	}
+	if p.EstimateSource != state.EstimateAPI {
+		p.Estimate, p.EstimateSource = p.Listed+CommitPageSize, state.EstimatePages
+	}
+}
+
+// sizeBackfill asks the provider, once per head of the default branch, how
+// many commits its history holds: the backfill's estimate. Other
+// branches' history mostly overlaps it and is not asked for. A failure
+// leaves the page-based estimate; the walk's own requests will meet it
+// if it matters.
+func (rs *repoSync) sizeBackfill(ctx context.Context, b providers.Branch) {
+	hs, ok := rs.t.Source.(HistorySizer)
+	p := rs.st.Backfill
+	if rs.bf == nil || !ok || b.Name != rs.repo.DefaultBranch || p.SizedHead == b.HeadSHA {
+		return
+	}
+	p.SizedHead = b.HeadSHA
+	n, err := hs.HistorySize(ctx, rs.repo, b.HeadSHA)
+	if err != nil {
+		rs.ix.log.Warn("history size unknown; the backfill estimate counts pages", "provider", rs.t.Name, "repo", rs.repo.FullName, "err", err)
+		return
+	}
+	if n > 0 {
+		p.Estimate, p.EstimateSource = max(n, p.Listed), state.EstimateAPI
+	}
+}
+
+// foldBackfill adds what this sync did since the last fold (calls, links,
+// time) to the record, before the record is saved; done marks the
+// backfill complete.
+func (rs *repoSync) foldBackfill(done bool) {
+	if rs.bf == nil {
+		return
+	}
+	p, now := rs.st.Backfill, rs.ix.opts.Now()
+	calls := rs.bf.calls.Load()
+	p.Calls += calls - rs.bf.foldCalls
+	p.Links += rs.lk.written - rs.bf.foldLinks
+	p.Busy += now.Sub(rs.bf.started)
+	rs.bf.foldCalls, rs.bf.foldLinks, rs.bf.started = calls, rs.lk.written, now
+	if done {
+		p.Done = now
+		if p.EstimateSource == state.EstimatePages {
+			p.Estimate = p.Listed
+		}
+	}
+}
+
+// backfillQueue holds, per provider, the repos a running pass will
+// backfill and has not started yet: they have no progress record, and
+// status estimates their size from the others'.
+type backfillQueue struct {
+	mu     sync.Mutex
+	queued map[string]map[state.RepoKey]bool
+}
+
+// queue records the repos of a pass of t that have no complete sync and
+// no backfill record yet (replacing the previous pass's).
+func (q *backfillQueue) queue(ix *Indexer, t Target, repos []providers.Repo) {
+	set := map[state.RepoKey]bool{}
+	for _, r := range repos {
+		k := state.RepoKey{Provider: t.Name, ID: r.ID}
+		st, ok, err := ix.opts.Store.Repo(k)
+		if err == nil && (!ok || st.Backfill == nil && st.LastSuccess.IsZero() && len(st.Branches) == 0) {
+			set[k] = true
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.queued == nil {
+		q.queued = map[string]map[state.RepoKey]bool{}
+	}
+	q.queued[t.Name] = set
+}
+
+// started drops a repo from the queue: its sync began.
+func (q *backfillQueue) started(k state.RepoKey) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.queued[k.Provider], k)
+}
+
+// BackfillQueued returns, per provider, how many repos the running passes
+// will backfill and have not started (for status.Tracker.BackfillQueued).
+func (ix *Indexer) BackfillQueued() map[string]int {
+	q := &ix.backfill
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string]int, len(q.queued))
+	for p, set := range q.queued {
+		out[p] = len(set)
+	}
+	return out
+}
