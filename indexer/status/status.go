@@ -41,6 +41,9 @@ type Snapshot struct {
 	// Replicas are the replicas sharing the state (PostgreSQL), by id;
 	// empty with a single-node (bbolt) state.
 	Replicas []Replica `json:"replicas,omitempty"`
+	// Backfill is the progress of running backfills (backfill.go); absent
+	// when none runs.
+	Backfill *Backfill `json:"backfill,omitempty"`
 }
 
 // Replica is one replica of a shared state as its heartbeat shows it.
@@ -220,6 +223,12 @@ type Tracker struct {
 	JiraTokenSetting string
 	// Replicas, if set, lists the replicas sharing the state.
 	Replicas func() ([]Replica, error)
+	// BackfillQueued, if set, counts per provider the repos running
+	// passes will backfill and have not started (indexer.BackfillQueued);
+	// BackfillShare is the backfill's share of each rate-limit window
+	// (backfill_budget_share; 0: DefaultBackfillShare).
+	BackfillQueued func() map[string]int
+	BackfillShare  float64
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -372,6 +381,14 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 		}
 		return s.Repos[i].FullName < s.Repos[j].FullName
 	})
+	bi := BackfillInput{Now: now, Repos: repos, Share: t.BackfillShare, Budgets: map[string]RateLimit{}, Types: map[string]string{}}
+	if t.BackfillQueued != nil {
+		bi.Queued = t.BackfillQueued()
+	}
+	for _, p := range s.Providers {
+		bi.Budgets[p.Name], bi.Types[p.Name] = p.RateLimit, p.Type
+	}
+	s.Backfill = BuildBackfill(bi)
 	s.Health, s.Problems = verdict(s)
 	return s, nil
 }
