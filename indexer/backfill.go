@@ -26,8 +26,9 @@ type backfillRun struct {
 	calls      providers.CallCounter
 	started    time.Time // of this sync, or of the last fold
 	foldCalls  int       // calls already folded
-	foldLinks  int       // links already folded
-	lastPage   int       // the page of the last commit seen (0: none)
+	foldWaited time.Duration
+	foldLinks  int // links already folded
+	lastPage   int // the page of the last commit seen (0: none)
 	lastBranch string
 }
 
@@ -97,11 +98,12 @@ func (rs *repoSync) foldBackfill(done bool) {
 		return
 	}
 	p, now := rs.st.Backfill, rs.ix.opts.Now()
-	calls := rs.bf.calls.Load()
+	calls, waited := rs.bf.calls.Load(), rs.bf.calls.Waited()
 	p.Calls += calls - rs.bf.foldCalls
+	p.Waited += waited - rs.bf.foldWaited
 	p.Links += rs.lk.written - rs.bf.foldLinks
 	p.Busy += now.Sub(rs.bf.started)
-	rs.bf.foldCalls, rs.bf.foldLinks, rs.bf.started = calls, rs.lk.written, now
+	rs.bf.foldCalls, rs.bf.foldWaited, rs.bf.foldLinks, rs.bf.started = calls, waited, rs.lk.written, now
 	if done {
 		p.Done = now
 		if p.EstimateSource == state.EstimatePages {

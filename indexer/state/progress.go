@@ -45,9 +45,12 @@ type BackfillProgress struct {
 	// (each request once, whatever its retries; conditional requests
 	// answered 304 included).
 	Calls int `json:"calls"`
-	// Busy is the time spent in the backfill's syncs (their wall time,
-	// rate-limit waits included): with Listed, the repo's listing rate.
-	Busy time.Duration `json:"busy"`
+	// Busy is the time spent in the backfill's syncs (their wall time),
+	// Waited the part of it its provider requests waited (rate-limit
+	// resets and pacing, retry backoffs): Busy-Waited is the time the
+	// listing really took.
+	Busy   time.Duration `json:"busy"`
+	Waited time.Duration `json:"waited,omitempty"`
 	// Done is when the first complete sync ended (zero while backfilling).
 	Done time.Time `json:"done,omitzero"`
 }

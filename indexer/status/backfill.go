@@ -96,9 +96,9 @@ type BackfillInput struct {
 // BuildBackfill assembles the backfill section; nil when no backfill runs.
 func BuildBackfill(in BackfillInput) *Backfill {
 	type acc struct {
-		t       BackfillTotals
-		sizes   []int // estimates of sized repos, for the queued ones
-		elapsed time.Duration
+		t            BackfillTotals
+		sizes        []int // estimates of sized repos, for the queued ones
+		busy, waited time.Duration
 	}
 	byProv := map[string]*acc{}
 	get := func(p string) *acc {
@@ -144,13 +144,15 @@ func BuildBackfill(in BackfillInput) *Backfill {
 			EstimateSource: p.EstimateSource, Remaining: p.Remaining(commitPageSize), Pages: p.Pages, Links: p.Links,
 			Calls: p.Calls, Started: p.Started, Done: p.Done}
 		br.Percent = percent(br.Listed, br.Remaining)
-		br.ETA, br.ETAKnown = EstimateETA(ETAInput{Remaining: br.Remaining, Listed: p.Listed, Calls: p.Calls, Elapsed: p.Busy,
+		br.ETA, br.ETAKnown = EstimateETA(ETAInput{Remaining: br.Remaining, Listed: p.Listed, Calls: p.Calls, Elapsed: p.Busy, Waited: p.Waited,
 			Budget: in.Budgets[br.Provider], Share: in.Share, Window: window(in.Types[br.Provider]), Now: in.Now})
 		out.Repos = append(out.Repos, br)
 		a.t.Listed += p.Listed
 		a.t.Remaining += br.Remaining
 		a.t.Links += p.Links
 		a.t.Calls += p.Calls
+		a.busy += p.Busy
+		a.waited += p.Waited
 		if p.Backfilling() {
 			a.t.Running++
 		} else {
@@ -191,11 +193,16 @@ func BuildBackfill(in BackfillInput) *Backfill {
 		if b.Known {
 			t.CallsLeft = max(0, b.Remaining-int((1-share)*float64(b.Limit)))
 		}
-		elapsed := time.Duration(0)
+		// Wall time since the episode began; the share of it spent waiting
+		// is the repos' (whose syncs may overlap).
+		elapsed, waited := time.Duration(0), time.Duration(0)
 		if !t.Started.IsZero() {
 			elapsed = in.Now.Sub(t.Started)
 		}
-		t.ETA, t.ETAKnown = EstimateETA(ETAInput{Remaining: t.Remaining, Listed: t.Listed, Calls: t.Calls, Elapsed: elapsed,
+		if a.busy > 0 {
+			waited = time.Duration(float64(elapsed) * min(1, a.waited.Seconds()/a.busy.Seconds()))
+		}
+		t.ETA, t.ETAKnown = EstimateETA(ETAInput{Remaining: t.Remaining, Listed: t.Listed, Calls: t.Calls, Elapsed: elapsed, Waited: waited,
 			Budget: b, Share: in.Share, Window: window(in.Types[name]), Now: in.Now})
 		t.ETAKnown = t.ETAKnown && !t.Unsized
 		if t.ETAKnown {

@@ -146,8 +146,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	providers.CountCall(req.Context())
-	return t.next.RoundTrip(req)
+	return t.next.RoundTrip(providers.CountCall(req))
 }
 
 // Check reports whether req would be refused, without sending it.
