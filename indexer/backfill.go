@@ -23,11 +23,12 @@ const CommitPageSize = 100
 // backfillRun is a backfilling repo's sync in progress: the counters not
 // yet folded into its record (rs.st.Backfill).
 type backfillRun struct {
-	calls      providers.CallCounter
-	started    time.Time // of this sync, or of the last fold
-	foldCalls  int       // calls already folded
+	calls   providers.CallCounter
+	started time.Time // of this sync, or of the last fold
+	// What was already folded into the record.
+	foldCalls  int
 	foldWaited time.Duration
-	foldLinks  int // links already folded
+	foldLinks  int
 	lastPage   int // the page of the last commit seen (0: none)
 	lastBranch string
 }
@@ -52,7 +53,23 @@ func (rs *repoSync) startBackfill(ctx context.Context) context.Context {
 	return providers.WithCallCounter(ctx, &rs.bf.calls)
 }
 
-// backfillCommit counts a commit a walk read from the list, on page.
+// backfillWalk is called as a walk of branch b begins, from the
+// checkpoint that holds pending commits (0 when it starts afresh): the
+// default branch's walk counts from there (Walked), so a walk resumed
+// after a failure does not count the pages it lists again twice.
+func (rs *repoSync) backfillWalk(b providers.Branch, pending int) {
+	if rs.bf == nil || b.Name != rs.repo.DefaultBranch {
+		return
+	}
+	p := rs.st.Backfill
+	p.Walked = pending
+	if p.EstimateSource != state.EstimateAPI {
+		p.Estimate, p.EstimateSource = p.Walked+CommitPageSize, state.EstimatePages
+	}
+}
+
+// backfillCommit counts a commit a walk of branch read from the list, on
+// page.
 func (rs *repoSync) backfillCommit(branch string, page int) {
 	if rs.bf == nil {
 		return
@@ -63,8 +80,12 @@ func (rs *repoSync) backfillCommit(branch string, page int) {
 		p.Pages++
 		rs.bf.lastPage, rs.bf.lastBranch = page, branch
 	}
+	if branch != rs.repo.DefaultBranch {
+		return
+	}
+	p.Walked++
 	if p.EstimateSource != state.EstimateAPI {
-		p.Estimate, p.EstimateSource = p.Listed+CommitPageSize, state.EstimatePages
+		p.Estimate = p.Walked + CommitPageSize
 	}
 }
 
@@ -86,7 +107,7 @@ func (rs *repoSync) sizeBackfill(ctx context.Context, b providers.Branch) {
 		return
 	}
 	if n > 0 {
-		p.Estimate, p.EstimateSource = max(n, p.Listed), state.EstimateAPI
+		p.Estimate, p.EstimateSource = n, state.EstimateAPI
 	}
 }
 
@@ -107,7 +128,7 @@ func (rs *repoSync) foldBackfill(done bool) {
 	if done {
 		p.Done = now
 		if p.EstimateSource == state.EstimatePages {
-			p.Estimate = p.Listed
+			p.Estimate = p.Walked
 		}
 	}
 }

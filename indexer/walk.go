@@ -44,6 +44,7 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 			return false, err
 		}
 		w.lastCheckpoint = start
+		rs.backfillWalk(b, w.pending)
 		rs.sizeBackfill(ctx, b)
 		err = rs.t.Source.Commits(ctx, rs.repo, head, start, func(c providers.Commit, page int) (bool, error) {
 			if page >= w.lastCheckpoint+checkpointPages && !rs.ix.opts.DryRun {

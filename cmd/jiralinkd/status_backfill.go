@@ -21,17 +21,17 @@ func printBackfill(w io.Writer, b *status.Backfill) {
 		return
 	}
 	o := b.Overall
-	fmt.Fprintf(w, "\nBackfill: %s %.0f%% · %d commits listed, about %d to go%s · ETA %s\n",
-		bar(o.Percent, 20), o.Percent, o.Listed, o.Remaining, unsizedNote(o.Unsized), etaText(o))
+	fmt.Fprintf(w, "\nBackfill: %s %.0f%% · %d of about %d commits walked%s (default branches; %d listed on all) · ETA %s\n",
+		bar(o.Percent, 20), o.Percent, o.Walked, o.Walked+o.Remaining, unsizedNote(o.Unsized), o.Listed, etaText(o))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tREPOS RUNNING/QUEUED/DONE\tLISTED\tREMAINING\tLINKS\tCALLS SPENT\tCALLS LEFT\tETA")
+	fmt.Fprintln(tw, "PROVIDER\tREPOS RUNNING/QUEUED/DONE\tWALKED\tREMAINING\tLISTED\tLINKS\tCALLS SPENT\tCALLS LEFT\tETA")
 	for _, p := range b.Providers {
 		left := "unknown"
 		if p.CallsLeft >= 0 {
 			left = fmt.Sprint(p.CallsLeft)
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d/%d\t%d\t%d%s\t%d\t%d\t%s\t%s\n", oneLine(p.Provider), p.Running, p.Queued, p.Done,
-			p.Listed, p.Remaining, unsizedNote(p.Unsized), p.Links, p.Calls, left, etaText(p))
+		fmt.Fprintf(tw, "%s\t%d/%d/%d\t%d\t%d%s\t%d\t%d\t%d\t%s\t%s\n", oneLine(p.Provider), p.Running, p.Queued, p.Done,
+			p.Walked, p.Remaining, unsizedNote(p.Unsized), p.Listed, p.Links, p.Calls, left, etaText(p))
 	}
 	_ = tw.Flush()
 	shown := 0
@@ -40,7 +40,7 @@ func printBackfill(w io.Writer, b *status.Backfill) {
 			continue
 		}
 		if shown == 0 {
-			fmt.Fprintln(tw, "PROVIDER\tBACKFILLING\tPROGRESS\tLISTED\tESTIMATE\tPAGES\tLINKS\tCALLS\tETA")
+			fmt.Fprintln(tw, "PROVIDER\tBACKFILLING\tPROGRESS\tWALKED\tESTIMATE\tLISTED\tPAGES\tLINKS\tCALLS\tETA")
 		}
 		if shown++; shown > backfillReposShown {
 			fmt.Fprintf(tw, "…\t(status --json lists them all)\n")
@@ -50,8 +50,8 @@ func printBackfill(w io.Writer, b *status.Backfill) {
 		if r.ETAKnown {
 			eta = r.ETA.Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s %.0f%%\t%d\t%d (%s)\t%d\t%d\t%d\t%s\n", oneLine(r.Provider), oneLine(r.FullName),
-			bar(r.Percent, 10), r.Percent, r.Listed, r.Estimate, r.EstimateSource, r.Pages, r.Links, r.Calls, eta)
+		fmt.Fprintf(tw, "%s\t%s\t%s %.0f%%\t%d\t%d (%s)\t%d\t%d\t%d\t%d\t%s\n", oneLine(r.Provider), oneLine(r.FullName),
+			bar(r.Percent, 10), r.Percent, r.Walked, r.Estimate, r.EstimateSource, r.Listed, r.Pages, r.Links, r.Calls, eta)
 	}
 	_ = tw.Flush()
 }

@@ -23,7 +23,7 @@ func TestStatusShowsBackfill(t *testing.T) {
 	}
 	now := time.Now()
 	err = st.PutRepo(state.RepoState{Key: state.RepoKey{Provider: "github", ID: 79}, Repo: providers.Repo{ID: 79, FullName: "acme/big"},
-		Status: state.RepoPending, Backfill: &state.BackfillProgress{Started: now.Add(-10 * time.Minute), Listed: 500, Estimate: 2000,
+		Status: state.RepoPending, Backfill: &state.BackfillProgress{Started: now.Add(-10 * time.Minute), Listed: 520, Walked: 500, Estimate: 2000,
 			EstimateSource: state.EstimateAPI, Pages: 5, Links: 7, Calls: 9, Busy: 10 * time.Minute}})
 	st.Close()
 	if err != nil {
@@ -35,9 +35,9 @@ func TestStatusShowsBackfill(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 	for s, fields := range map[string][]string{
-		"Backfill:":     {"25%", "500 commits listed", "about 1500 to go", "ETA 30m"},
+		"Backfill:":     {"25%", "500 of about 2000 commits walked", "520 listed", "ETA 30m"},
 		"CALLS LEFT":    {"REPOS RUNNING/QUEUED/DONE", "REMAINING"},
-		"github    1/0": {"500", "1500", "7", "9", "unknown"},
+		"github    1/0": {"500", "1500", "520", "7", "9", "unknown"},
 		"acme/big":      {"[##........] 25%", "2000 (api)", "30m0s"},
 	} {
 		l := lineWith(out, s)

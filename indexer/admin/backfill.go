@@ -19,6 +19,7 @@ type backfillView struct {
 type backfillTotalsView struct {
 	status.BackfillTotals
 	Pct       string // "42"
+	Total     int    // Walked+Remaining
 	ETAText   string // "2 h 5 min" or "unknown"
 	FinishAt  when
 	CallsLeft string // "1,234" or "unknown"
@@ -49,7 +50,7 @@ func newBackfillView(b *status.Backfill, now time.Time) *backfillView {
 }
 
 func newBackfillTotalsView(t status.BackfillTotals, now time.Time) backfillTotalsView {
-	v := backfillTotalsView{BackfillTotals: t, Pct: pct(t.Percent), ETAText: etaText(t.ETA, t.ETAKnown),
+	v := backfillTotalsView{BackfillTotals: t, Pct: pct(t.Percent), Total: t.Walked + t.Remaining, ETAText: etaText(t.ETA, t.ETAKnown),
 		FinishAt: at(t.FinishAt, now, "—"), CallsLeft: "unknown"}
 	if t.CallsLeft >= 0 {
 		v.CallsLeft = thousands(t.CallsLeft)

@@ -19,7 +19,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 			"acme/api", "acme/web", "group/sub/tool", "list branches: 403 Forbidden", "3 min ago",
 			"Health: degraded", "provider github: 1 of 2 repositories failed", "partly failed",
 			"Fix: the token lacks access", "3 failed passes in a row",
-			"Backfill", "about 4,500 to go", "acme/big",
+			"Backfill", "1,500 of about 6,000 commits walked", "acme/big",
 		},
 		ExpectBackfill: "25",
 	})

@@ -13,8 +13,8 @@ const (
 	// GitLab: the project's statistics.commit_count).
 	EstimateAPI = "api"
 	// EstimatePages: no size was available; the estimate is what was
-	// listed so far plus one page while the walk still has pages to read
-	// (a lower bound, never a guess of the whole).
+	// walked so far plus one page while the backfill runs (a lower bound,
+	// never a guess of the whole).
 	EstimatePages = "pages"
 )
 
@@ -26,12 +26,18 @@ const (
 type BackfillProgress struct {
 	// Started is when the backfill's first sync began.
 	Started time.Time `json:"started"`
-	// Listed counts the commits read from the provider's commit lists,
-	// every branch, across every sync of the backfill (a resumed walk does
-	// not count its checkpointed commits twice).
+	// Listed counts the commits read from the provider's commit lists:
+	// every branch, every sync of the backfill, pages read again after a
+	// failure included (the work done).
 	Listed int `json:"listed"`
-	// Estimate is the estimated number of commits the backfill lists in
-	// all (0: unknown), from EstimateSource.
+	// Walked counts the commits of the default branch's history walked,
+	// the unit of Estimate: a walk resumed from its checkpoint counts from
+	// the checkpoint's, so it is never counted twice.
+	Walked int `json:"walked"`
+	// Estimate is the estimated number of commits of the default
+	// branch's history (0: unknown), from EstimateSource. Other branches'
+	// history mostly overlaps it; what they add shows in the listing
+	// rate, not in the estimate.
 	Estimate       int    `json:"estimate,omitempty"`
 	EstimateSource string `json:"estimate_source,omitempty"`
 	// SizedHead is the head the provider was asked the history size of
@@ -58,15 +64,15 @@ type BackfillProgress struct {
 // Backfilling reports whether the record is of a backfill still running.
 func (p *BackfillProgress) Backfilling() bool { return p != nil && p.Done.IsZero() }
 
-// Remaining is the estimated number of commits still to list: the
-// estimate minus what was listed, at least one page (pageSize commits)
-// while the backfill runs and the estimate is exhausted (history beyond
-// the default branch, or a lagging count); 0 once done.
+// Remaining is the estimated number of default-branch commits still to
+// walk: the estimate minus what was walked, at least one page (pageSize
+// commits) while the backfill runs (other branches, a lagging count); 0
+// once done.
 func (p *BackfillProgress) Remaining(pageSize int) int {
 	if !p.Backfilling() {
 		return 0
 	}
-	if r := p.Estimate - p.Listed; r > 0 {
+	if r := p.Estimate - p.Walked; r > 0 {
 		return r
 	}
 	return pageSize

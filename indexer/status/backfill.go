@@ -38,9 +38,12 @@ type BackfillTotals struct {
 	Running  int    `json:"repos_running"`
 	Queued   int    `json:"repos_queued"`
 	Done     int    `json:"repos_done"`
-	Listed   int    `json:"commits_listed"`
-	// Remaining is the estimated number of commits still to list;
-	// Unsized says it leaves out queued repos no size was known for.
+	// Listed counts the commits read (every branch, re-reads included);
+	// Walked those of the default branches' histories, the unit of
+	// Remaining: the estimated commits still to walk. Unsized says it
+	// leaves out queued repos no size was known for.
+	Listed    int     `json:"commits_listed"`
+	Walked    int     `json:"commits_walked"`
 	Remaining int     `json:"remaining_estimate"`
 	Unsized   bool    `json:"remaining_unsized,omitempty"`
 	Percent   float64 `json:"percent"`
@@ -63,6 +66,7 @@ type BackfillRepo struct {
 	Provider       string    `json:"provider"`
 	FullName       string    `json:"full_name"`
 	Listed         int       `json:"commits_listed"`
+	Walked         int       `json:"commits_walked"`
 	Estimate       int       `json:"estimate"`
 	EstimateSource string    `json:"estimate_source"`
 	Remaining      int       `json:"remaining_estimate"`
@@ -140,14 +144,15 @@ func BuildBackfill(in BackfillInput) *Backfill {
 		if p == nil || a == nil || (!p.Backfilling() && (a.t.Started.IsZero() || p.Done.Before(a.t.Started))) {
 			continue
 		}
-		br := BackfillRepo{Provider: r.Key.Provider, FullName: r.Repo.FullName, Listed: p.Listed, Estimate: p.Estimate,
+		br := BackfillRepo{Provider: r.Key.Provider, FullName: r.Repo.FullName, Listed: p.Listed, Walked: p.Walked, Estimate: p.Estimate,
 			EstimateSource: p.EstimateSource, Remaining: p.Remaining(commitPageSize), Pages: p.Pages, Links: p.Links,
 			Calls: p.Calls, Started: p.Started, Done: p.Done}
-		br.Percent = percent(br.Listed, br.Remaining)
-		br.ETA, br.ETAKnown = EstimateETA(ETAInput{Remaining: br.Remaining, Listed: p.Listed, Calls: p.Calls, Elapsed: p.Busy, Waited: p.Waited,
+		br.Percent = percent(br.Walked, br.Remaining)
+		br.ETA, br.ETAKnown = EstimateETA(ETAInput{Remaining: br.Remaining, Done: p.Walked, Calls: p.Calls, Elapsed: p.Busy, Waited: p.Waited,
 			Budget: in.Budgets[br.Provider], Share: in.Share, Window: window(in.Types[br.Provider]), Now: in.Now})
 		out.Repos = append(out.Repos, br)
 		a.t.Listed += p.Listed
+		a.t.Walked += p.Walked
 		a.t.Remaining += br.Remaining
 		a.t.Links += p.Links
 		a.t.Calls += p.Calls
@@ -159,7 +164,7 @@ func BuildBackfill(in BackfillInput) *Backfill {
 			a.t.Done++
 		}
 		if p.EstimateSource == state.EstimateAPI || !p.Backfilling() {
-			a.sizes = append(a.sizes, max(p.Estimate, p.Listed))
+			a.sizes = append(a.sizes, max(p.Estimate, p.Walked))
 		}
 	}
 	names := make([]string, 0, len(byProv))
@@ -183,7 +188,7 @@ func BuildBackfill(in BackfillInput) *Backfill {
 				t.Remaining += t.Queued * sum / len(a.sizes)
 			}
 		}
-		t.Percent = percent(t.Listed, t.Remaining)
+		t.Percent = percent(t.Walked, t.Remaining)
 		b := in.Budgets[name]
 		share := in.Share
 		if share <= 0 || share > 1 {
@@ -202,7 +207,7 @@ func BuildBackfill(in BackfillInput) *Backfill {
 		if a.busy > 0 {
 			waited = time.Duration(float64(elapsed) * min(1, a.waited.Seconds()/a.busy.Seconds()))
 		}
-		t.ETA, t.ETAKnown = EstimateETA(ETAInput{Remaining: t.Remaining, Listed: t.Listed, Calls: t.Calls, Elapsed: elapsed, Waited: waited,
+		t.ETA, t.ETAKnown = EstimateETA(ETAInput{Remaining: t.Remaining, Done: t.Walked, Calls: t.Calls, Elapsed: elapsed, Waited: waited,
 			Budget: b, Share: in.Share, Window: window(in.Types[name]), Now: in.Now})
 		t.ETAKnown = t.ETAKnown && !t.Unsized
 		if t.ETAKnown {
@@ -214,6 +219,7 @@ func BuildBackfill(in BackfillInput) *Backfill {
 		o.Queued += t.Queued
 		o.Done += t.Done
 		o.Listed += t.Listed
+		o.Walked += t.Walked
 		o.Remaining += t.Remaining
 		o.Unsized = o.Unsized || t.Unsized
 		o.Links += t.Links
@@ -229,7 +235,7 @@ func BuildBackfill(in BackfillInput) *Backfill {
 			o.Started = t.Started
 		}
 	}
-	o.Percent = percent(o.Listed, o.Remaining)
+	o.Percent = percent(o.Walked, o.Remaining)
 	if o.ETAKnown {
 		o.FinishAt = in.Now.Add(o.ETA)
 	} else {

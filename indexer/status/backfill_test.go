@@ -20,9 +20,9 @@ func TestBuildBackfill(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	now := t0.Add(20 * time.Minute)
 	repos := []state.RepoState{
-		repoWith("gh", 1, "acme/old", &state.BackfillProgress{Started: t0.Add(-72 * time.Hour), Done: t0.Add(-71 * time.Hour), Listed: 9000, Estimate: 9000, EstimateSource: state.EstimateAPI}),
-		repoWith("gh", 2, "acme/a", &state.BackfillProgress{Started: t0, Done: t0.Add(10 * time.Minute), Listed: 1000, Estimate: 1000, EstimateSource: state.EstimateAPI, Calls: 12, Links: 5}),
-		repoWith("gh", 3, "acme/b", &state.BackfillProgress{Started: t0.Add(10 * time.Minute), Listed: 500, Estimate: 2000, EstimateSource: state.EstimateAPI, Calls: 8, Busy: 10 * time.Minute, Links: 3}),
+		repoWith("gh", 1, "acme/old", &state.BackfillProgress{Started: t0.Add(-72 * time.Hour), Done: t0.Add(-71 * time.Hour), Listed: 9000, Walked: 9000, Estimate: 9000, EstimateSource: state.EstimateAPI}),
+		repoWith("gh", 2, "acme/a", &state.BackfillProgress{Started: t0, Done: t0.Add(10 * time.Minute), Listed: 1000, Walked: 1000, Estimate: 1000, EstimateSource: state.EstimateAPI, Calls: 12, Links: 5}),
+		repoWith("gh", 3, "acme/b", &state.BackfillProgress{Started: t0.Add(10 * time.Minute), Listed: 600, Walked: 500, Estimate: 2000, EstimateSource: state.EstimateAPI, Calls: 8, Busy: 10 * time.Minute, Links: 3}),
 		repoWith("gh", 4, "acme/indexed", nil),
 	}
 	b := BuildBackfill(BackfillInput{Now: now, Repos: repos, Queued: map[string]int{"gh": 2},
@@ -33,7 +33,7 @@ func TestBuildBackfill(t *testing.T) {
 	}
 	p := b.Providers[0]
 	// 1,500 left of acme/b, 2 queued at the mean of 1,000 and 2,000.
-	if p.Running != 1 || p.Done != 1 || p.Queued != 2 || p.Listed != 1500 || p.Remaining != 1500+2*1500 || p.Unsized {
+	if p.Running != 1 || p.Done != 1 || p.Queued != 2 || p.Listed != 1600 || p.Walked != 1500 || p.Remaining != 1500+2*1500 || p.Unsized {
 		t.Errorf("totals %+v", p)
 	}
 	if p.Percent != 25 || p.Links != 8 || p.Calls != 20 || p.CallsLeft != 4000-1500 || !p.Started.Equal(t0) {

@@ -19,10 +19,11 @@ const DefaultBackfillShare = 0.7
 type ETAInput struct {
 	// Remaining is the estimated number of commits still to list.
 	Remaining int
-	// Listed commits were listed, with Calls provider calls, in Elapsed,
-	// of which the requests waited Waited for rate limits: the observed
-	// rates are of Elapsed-Waited, the time the listing really took.
-	Listed  int
+	// Done commits (of Remaining's kind) were done, with Calls provider
+	// calls, in Elapsed, of which the requests waited Waited for rate
+	// limits: the observed rates are of Elapsed-Waited, the time the
+	// listing really took.
+	Done    int
 	Calls   int
 	Elapsed time.Duration
 	Waited  time.Duration
@@ -52,10 +53,10 @@ func EstimateETA(in ETAInput) (time.Duration, bool) {
 		return 0, true
 	}
 	active := activeTime(in)
-	if in.Listed <= 0 || active <= 0 {
+	if in.Done <= 0 || active <= 0 {
 		return 0, false
 	}
-	byRate := float64(in.Remaining) / (float64(in.Listed) / active.Seconds())
+	byRate := float64(in.Remaining) / (float64(in.Done) / active.Seconds())
 	return seconds(math.Max(byRate, budgetBound(in).Seconds())), true
 }
 
@@ -89,7 +90,7 @@ func budgetBound(in ETAInput) time.Duration {
 		window = time.Hour
 	}
 	limit := float64(b.Limit)
-	need := float64(in.Remaining) * float64(in.Calls) / float64(in.Listed)
+	need := float64(in.Remaining) * float64(in.Calls) / float64(in.Done)
 	callTime := activeTime(in).Seconds() / float64(in.Calls) // seconds per call
 	untilReset := window                                     // reset unknown: a whole window
 	if !b.Reset.IsZero() {

@@ -16,7 +16,7 @@ func testBackfillProgressRoundTrip(t *testing.T, open func(*testing.T) Backend) 
 	s := open(t)
 	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
 	k := state.RepoKey{Provider: "gh", ID: 77}
-	want := state.BackfillProgress{Started: at, Listed: 2100, Estimate: 5000, EstimateSource: state.EstimateAPI,
+	want := state.BackfillProgress{Started: at, Listed: 2300, Walked: 2100, Estimate: 5000, EstimateSource: state.EstimateAPI,
 		SizedHead: "0123456789abcdef0123456789abcdef01234567", Pages: 21, Links: 40, Calls: 25, Busy: 90 * time.Second}
 	bp := want
 	st := state.RepoState{Key: k, Repo: providers.Repo{ID: 77, FullName: "acme/big"}, Status: state.RepoPending, Backfill: &bp,
