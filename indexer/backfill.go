@@ -142,14 +142,24 @@ type backfillQueue struct {
 }
 
 // queue records the repos of a pass of t that have no complete sync and
-// no backfill record yet (replacing the previous pass's).
+// no backfill record yet (replacing the previous pass's). It reads the
+// stored repos once, not one by one (thousands of repos, a pass each).
 func (q *backfillQueue) queue(ix *Indexer, t Target, repos []providers.Repo) {
+	stored, err := ix.opts.Store.Repos()
+	if err != nil {
+		ix.log.Warn("backfill queue unknown", "provider", t.Name, "err", err)
+		return
+	}
+	indexed := map[int64]bool{} // or backfilling with a record
+	for _, st := range stored {
+		if st.Key.Provider == t.Name && (st.Backfill != nil || !st.LastSuccess.IsZero() || len(st.Branches) > 0) {
+			indexed[st.Key.ID] = true
+		}
+	}
 	set := map[state.RepoKey]bool{}
 	for _, r := range repos {
-		k := state.RepoKey{Provider: t.Name, ID: r.ID}
-		st, ok, err := ix.opts.Store.Repo(k)
-		if err == nil && (!ok || st.Backfill == nil && st.LastSuccess.IsZero() && len(st.Branches) == 0) {
-			set[k] = true
+		if !indexed[r.ID] {
+			set[state.RepoKey{Provider: t.Name, ID: r.ID}] = true
 		}
 	}
 	q.mu.Lock()
