@@ -27,11 +27,12 @@ demo: build
 ## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory; bbolt and
 ##        PostgreSQL state side by side), Jira secret
 ##        scanning precision (recall on planted secrets, false positives on real corpora) and Go benchmarks
+##        (among them BenchmarkBackfillETA: the backfill ETA's error at 10/50/90% of simulated backfills)
 bench: build
 	@$(GO) test -count=1 -run '^TestSecretScanPrecision$$' -v ./indexer/jirascan | sed -n 's/^ *precision: /secret scan: /p'
 	$(BIN)/devstack bench --jiralinkd $(BIN)/jiralinkd
 	$(BIN)/devstack scale --jiralinkd $(BIN)/jiralinkd
-	$(GO) test -run '^$$' -bench . -benchmem ./indexer/... ./providers/...
+	JIRALINKD_BENCH_FULL=1 $(GO) test -run '^$$' -bench . -benchmem ./indexer/... ./providers/...
 
 ## lint: go vet and gofmt
 lint:

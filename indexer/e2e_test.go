@@ -556,8 +556,9 @@ func TestProviderOutageFailsTheRepoAndTheNextPassCompletes(t *testing.T) {
 	b, _ := smallHistory(t)
 	s := newStack(t, b.Build(), nil)
 	// GitHub answers 503 to the commit listing for as long as the retry
-	// transport keeps trying (5 attempts), then recovers.
-	s.gh.FailNext("GET /repos/{owner}/{repo}/commits", httpx.DefaultMaxAttempts, http.StatusServiceUnavailable, nil, `{"message":"Service Unavailable"}`)
+	// transport keeps trying (5 attempts) the backfill's history-size
+	// request and then the walk, then recovers.
+	s.gh.FailNext("GET /repos/{owner}/{repo}/commits", 2*httpx.DefaultMaxAttempts, http.StatusServiceUnavailable, nil, `{"message":"Service Unavailable"}`)
 	rep := s.sync(t)
 	if rep.Failed() == 0 {
 		t.Fatal("the pass reported success during an outage")

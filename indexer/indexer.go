@@ -194,6 +194,8 @@ type Indexer struct {
 	projMu    sync.Mutex
 	projCache map[string]bool
 	projAt    time.Time
+
+	backfill backfillQueue // repos a running pass will backfill (backfill.go)
 }
 
 // projectCacheTTL bounds how stale the Jira project list may be for
@@ -324,6 +326,11 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	}
 	if o.OnlyRepo != "" {
 		p.skipBackfilling(ix, t)
+	}
+	if !ix.opts.DryRun && o.OnlyRepo == "" {
+		// Before any repo starts: the backfills waiting their turn, for
+		// the progress views (backfill.go).
+		ix.backfill.queue(ix, t, p.backfill)
 	}
 	rep.Sweep, rep.Unchanged = p.sweep, p.unchanged
 	ix.log.Info("pass planned", "provider", t.Name, "sweep", p.sweep, "repos", len(p.repos), "to_sync", len(p.fresh),

@@ -1,6 +1,6 @@
 package indexer
 
-// backfill.go: the backfill lane. Repositories never synced completely
+// lane.go: the backfill lane. Repositories never synced completely
 // (newly configured ones, a first install) may take hours to backfill; a
 // daemon runs them here, beside its scheduled passes, so that the passes
 // of indexed repositories and webhooks keep their pace. Backfill requests
@@ -38,6 +38,9 @@ func (ix *Indexer) Backfill(ctx context.Context, t Target) []RepoReport {
 	if err != nil {
 		ix.log.Warn("backfill waits: Jira projects unreadable", "provider", t.Name, "err", err)
 		return nil
+	}
+	if !ix.opts.DryRun {
+		ix.backfill.queue(ix, t, p.backfill)
 	}
 	ix.log.Info("backfill started", "provider", t.Name, "repos", len(p.backfill))
 	reps := ix.syncBackfills(ctx, t, p.backfill, projects)

@@ -23,6 +23,7 @@ type repoSync struct {
 	// compact binary SHA), so later branches stop at them even in a dry run
 	// (which stores nothing).
 	indexed map[string]struct{}
+	bf      *backfillRun // set while the repo backfills (backfill.go)
 }
 
 // Scope says which parts of a repo a sync reads. A pass reads all; a
@@ -78,6 +79,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 		st.Tags = map[string]string{}
 	}
 	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects).withRoute(t, r.FullName), rep: &rep, indexed: map[string]struct{}{}}
+	ctx = rs.startBackfill(ctx)
 
 	// The steps are independent: one failing does not keep the others from
 	// advancing their cursors. Pruning needs a complete view of branches and
@@ -133,6 +135,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 		rep.Hint = f.Hint
 	}
 	rs.st.Links += rs.lk.written
+	rs.foldBackfill(err == nil && scope == FullScope)
 	if perr := rs.save(); perr != nil && rep.Err == nil {
 		rep.Err = perr
 	}

@@ -44,6 +44,8 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 			return false, err
 		}
 		w.lastCheckpoint = start
+		rs.backfillWalk(b, w.pending)
+		rs.sizeBackfill(ctx, b)
 		err = rs.t.Source.Commits(ctx, rs.repo, head, start, func(c providers.Commit, page int) (bool, error) {
 			if page >= w.lastCheckpoint+checkpointPages && !rs.ix.opts.DryRun {
 				// At a page boundary, before this page's first commit is
@@ -52,6 +54,7 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 					return true, err
 				}
 			}
+			rs.backfillCommit(b.Name, page)
 			delete(frontier, c.SHA)
 			kn, err := rs.known(append([]string{c.SHA}, c.Parents...)...)
 			if err != nil {
@@ -114,6 +117,7 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 	if rs.ix.opts.DryRun {
 		return forced, nil
 	}
+	rs.foldBackfill(false)
 	return forced, rs.ix.opts.Store.AdvanceBranch(rs.st, b.Name, w.fresh)
 }
 
@@ -272,6 +276,7 @@ func (w *walker) checkpoint(ctx context.Context, head string, nextPage int, fron
 		rs.st.Walks = map[string]state.WalkCheckpoint{}
 	}
 	rs.st.Walks[w.branch] = ck
+	rs.foldBackfill(false)
 	if err := rs.ix.opts.Store.CheckpointWalk(rs.st, w.branch, w.fresh); err != nil {
 		return err
 	}

@@ -257,6 +257,9 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 		}
 	}
 	g.ix = ix
+	// The backfill's progress: repos a pass will backfill and has not
+	// started (the others' progress is in the state).
+	tracker.BackfillQueued = ix.BackfillQueued
 	g.srv = &server{log: log, tracker: tracker, metrics: m, ready: &dm.ready}
 
 	// Webhooks: deliveries are verified, queued in the state store and

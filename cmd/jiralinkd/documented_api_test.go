@@ -46,7 +46,7 @@ var githubOps = []documentedOp{
 	{"GET", "/repos/{owner}/{repo}", nil, "repos/get"},
 	{"GET", "/repos/{owner}/{repo}/branches", []string{"protected", "per_page", "page"}, "repos/list-branches"},
 	{"GET", "/repos/{owner}/{repo}/tags", []string{"per_page", "page"}, "repos/list-tags"},
-	{"GET", "/repos/{owner}/{repo}/commits", []string{"sha", "path", "author", "committer", "since", "until", "per_page", "page"}, "repos/list-commits"},
+	{"GET", "/repos/{owner}/{repo}/commits", []string{"sha", "path", "author", "committer", "since", "until", "per_page", "page"}, "repos/list-commits (also at per_page=1: its Link rel=\"last\" page is the history size, the backfill estimate)"},
 	{"GET", "/repos/{owner}/{repo}/pulls", []string{"state", "head", "base", "sort", "direction", "per_page", "page"}, "pulls/list"},
 }
 
@@ -65,7 +65,7 @@ var gitlabOps = []documentedOp{
 	{"GET", "/groups/{id}", []string{"with_projects", "with_custom_attributes"}, "groups.md: GET /groups/:id"},
 	{"GET", "/groups/{id}/merge_requests", []string{"scope", "state", "order_by", "sort", "updated_after", "updated_before", "created_after", "created_before", "non_archived", "view", "per_page", "page"}, "merge_requests.md: GET /groups/:id/merge_requests"},
 	{"GET", "/groups/{id}/projects", []string{"archived", "include_subgroups", "order_by", "sort", "simple", "per_page", "page"}, "groups.md: GET /groups/:id/projects"},
-	{"GET", "/projects/{id}", []string{"license", "statistics", "with_custom_attributes"}, "projects.md: GET /projects/:id"},
+	{"GET", "/projects/{id}", []string{"license", "statistics", "with_custom_attributes"}, "projects.md: GET /projects/:id (statistics=true: statistics.commit_count, the backfill estimate)"},
 	{"GET", "/projects/{id}/repository/branches", []string{"search", "regex", "per_page", "page"}, "branches.md: GET /projects/:id/repository/branches"},
 	{"GET", "/projects/{id}/repository/tags", []string{"order_by", "sort", "search", "per_page", "page"}, "tags.md: GET /projects/:id/repository/tags"},
 	{"GET", "/projects/{id}/repository/commits", []string{"ref_name", "since", "until", "path", "all", "with_stats", "first_parent", "order", "trailers", "per_page", "page"}, "commits.md: GET /projects/:id/repository/commits"},

@@ -277,6 +277,7 @@ func printStatus(w io.Writer, s status.Snapshot, source string) {
 		}
 		_ = tw.Flush()
 	}
+	printBackfill(w, s.Backfill)
 	fmt.Fprintf(w, "\nWebhook queue: %d\n", s.QueueDepth)
 	if s.SmartCommitsFailed > 0 {
 		fmt.Fprintf(w, "Smart commits failed: %d (jiralinkd explain ISSUE-KEY shows which and why)\n", s.SmartCommitsFailed)

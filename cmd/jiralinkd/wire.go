@@ -399,7 +399,7 @@ func (d *deps) providerInfos(nextRun func(name string) time.Time) []status.Provi
 	var out []status.ProviderInfo
 	for i, p := range d.cfg.Providers {
 		pi := status.ProviderInfo{Name: p.Name, Type: string(p.Type), Schedule: p.Schedule, Webhook: p.Webhook != nil,
-			TokenSetting: p.Token.Setting(fmt.Sprintf("providers[%d].token", i))}
+			TokenSetting: p.Token.Setting(fmt.Sprintf("providers[%d].token", i)), BackfillShare: p.BackfillBudgetShare}
 		if c, ok := d.github[p.Name]; ok {
 			pi.RateLimit = c.RateLimit
 		}

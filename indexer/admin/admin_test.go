@@ -569,6 +569,9 @@ func TestStatusPage(t *testing.T) {
 		`data-repo="gitlab/group/sub/tool" data-state="pending"`,
 		`action="/repos/github/acme/api/resync"`, `action="/issues"`,
 		"<b>1</b> ok, <b>1</b> failed",
+		`<progress id="backfill-overall" max="100" value="25">25%</progress>`, "1,500 of about <b>6,000</b> commits walked", "1,600 listed on all branches", `ETA <b id="backfill-eta">1 h</b>`,
+		"(ends in 1 h)", `data-backfill-provider="github"`, `<td class="num">2,500</td>`,
+		`data-backfill-repo="github/acme/big"`, `2,000 <span class="muted">(api)</span>`, "30 min",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("page lacks %q", want)

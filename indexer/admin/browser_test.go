@@ -19,7 +19,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 			"acme/api", "acme/web", "group/sub/tool", "list branches: 403 Forbidden", "3 min ago",
 			"Health: degraded", "provider github: 1 of 2 repositories failed", "partly failed",
 			"Fix: the token lacks access", "3 failed passes in a row",
+			"Backfill", "1,500 of about 6,000 commits walked", "acme/big",
 		},
+		ExpectBackfill: "25",
 	})
 	if calls := b.calls(); !slices.Equal(calls, []string{"github acme/web"}) {
 		t.Errorf("backend resyncs %q, want one of github acme/web", calls)

@@ -95,6 +95,14 @@ func newFakeBackend() *fakeBackend {
 				{Provider: "gitlab", ID: 9, FullName: "group/sub/tool", URL: "https://gitlab.example.com/group/sub/tool", State: state.RepoPending},
 			},
 			QueueDepth: 7,
+			Backfill: &status.Backfill{
+				Overall: status.BackfillTotals{Running: 1, Queued: 2, Done: 1, Listed: 1600, Walked: 1500, Remaining: 4500, Percent: 25, Links: 8, Calls: 20,
+					CallsLeft: 2500, ETA: time.Hour, ETAKnown: true, FinishAt: at(time.Hour)},
+				Providers: []status.BackfillTotals{{Provider: "github", Running: 1, Queued: 2, Done: 1, Listed: 1600, Walked: 1500, Remaining: 4500, Percent: 25,
+					Links: 8, Calls: 20, CallsLeft: 2500, ETA: time.Hour, ETAKnown: true, FinishAt: at(time.Hour)}},
+				Repos: []status.BackfillRepo{{Provider: "github", FullName: "acme/big", Listed: 520, Walked: 500, Estimate: 2000, EstimateSource: "api",
+					Remaining: 1500, Percent: 25, Pages: 5, Links: 3, Calls: 8, Started: at(-10 * time.Minute), ETA: 30 * time.Minute, ETAKnown: true}},
+			},
 		},
 		links: map[string][]state.IssueLink{
 			"ABC-1": {

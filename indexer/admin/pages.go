@@ -135,6 +135,7 @@ type statusView struct {
 	SmartFailed int
 	Counts      map[string]int // by badge
 	Replicas    []replicaView
+	Backfill    *backfillView // nil when no backfill runs
 }
 
 // replicaView is a replica of a shared state on the status page.
@@ -166,6 +167,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		v.Failed, code = true, http.StatusInternalServerError
 	}
 	v.QueueDepth = snap.QueueDepth
+	v.Backfill = newBackfillView(snap.Backfill, now)
 	v.SmartFailed = snap.SmartCommitsFailed
 	for _, r := range snap.Replicas {
 		v.Replicas = append(v.Replicas, replicaView{Replica: r, HeartbeatAt: at(r.Heartbeat, now, "never")})

@@ -177,7 +177,7 @@ var (
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc, successDesc, failuresDesc, healthDesc, systemDesc, expiryDesc, installDesc, installLimit} {
+	for _, d := range []*prometheus.Desc{reposDesc, remainingDesc, limitDesc, resetDesc, pausedDesc, queueDesc, commitsDesc, successDesc, failuresDesc, healthDesc, systemDesc, expiryDesc, installDesc, installLimit, backfillRemainingDesc, backfillETADesc} {
 		ch <- d
 	}
 }
@@ -271,4 +271,5 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.QueueDepth))
+	collectBackfill(ch, s)
 }

@@ -95,6 +95,9 @@ type RepoState struct {
 	// repo's links are known to be written in (0: before versioning); the
 	// indexer rewrites older ones.
 	LinkFormat int `json:"link_format,omitempty"`
+	// Backfill is the progress of the repo's backfill (nil for repos
+	// indexed before it was recorded; see BackfillProgress).
+	Backfill *BackfillProgress `json:"backfill,omitempty"`
 }
 
 // Discovery is the cached result of a repo-discovery call (an org listing

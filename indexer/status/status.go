@@ -41,6 +41,9 @@ type Snapshot struct {
 	// Replicas are the replicas sharing the state (PostgreSQL), by id;
 	// empty with a single-node (bbolt) state.
 	Replicas []Replica `json:"replicas,omitempty"`
+	// Backfill is the progress of running backfills (backfill.go); absent
+	// when none runs.
+	Backfill *Backfill `json:"backfill,omitempty"`
 }
 
 // Replica is one replica of a shared state as its heartbeat shows it.
@@ -207,6 +210,9 @@ type ProviderInfo struct {
 	TokenSetting string
 	// Installations returns a GitHub App's per-installation budgets.
 	Installations func() []InstallationBudget
+	// BackfillShare is the share of each rate-limit window the provider's
+	// backfills may spend (backfill_budget_share; 0: the default).
+	BackfillShare float64
 }
 
 // Tracker collects runtime facts the state file does not hold (running
@@ -225,6 +231,9 @@ type Tracker struct {
 	JiraTokenSetting string
 	// Replicas, if set, lists the replicas sharing the state.
 	Replicas func() ([]Replica, error)
+	// BackfillQueued, if set, counts per provider the repos running
+	// passes will backfill and have not started (indexer.BackfillQueued).
+	BackfillQueued func() map[string]int
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -382,6 +391,17 @@ func (t *Tracker) Snapshot() (Snapshot, error) {
 		}
 		return s.Repos[i].FullName < s.Repos[j].FullName
 	})
+	bi := BackfillInput{Now: now, Repos: repos, Shares: map[string]float64{}, Budgets: map[string]RateLimit{}, Types: map[string]string{}}
+	for _, p := range t.providers {
+		bi.Shares[p.Name] = p.BackfillShare
+	}
+	if t.BackfillQueued != nil {
+		bi.Queued = t.BackfillQueued()
+	}
+	for _, p := range s.Providers {
+		bi.Budgets[p.Name], bi.Types[p.Name] = p.RateLimit, p.Type
+	}
+	s.Backfill = BuildBackfill(bi)
 	s.Health, s.Problems = verdict(s)
 	return s, nil
 }

@@ -151,7 +151,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	return t.next.RoundTrip(req)
+	return t.next.RoundTrip(providers.CountCall(req))
 }
 
 // Check reports whether req would be refused, without sending it.

@@ -3,17 +3,20 @@ package httpx
 import (
 	"context"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers"
 )
 
-// paceReserve is the share of a rate-limit window's budget below which
-// requests are spread out: above it they go at full speed.
-const paceReserve = 0.2
+// PaceReserve is the share of a rate-limit window's budget below which
+// requests are spread out: above it they go at full speed. (The backfill
+// ETA, indexer/status, models it.)
+const PaceReserve = 0.2
 
 // maxPaceWait bounds one pacing wait (a GitHub window is an hour).
 const maxPaceWait = 65 * time.Minute
 
 // pace waits, before a request, as the known budget requires: with less than
-// paceReserve of the window's budget left, requests are spaced so the rest
+// PaceReserve of the window's budget left, requests are spaced so the rest
 // lasts until the reset; with none left, the request waits for the reset
 // instead of failing. Requests of concurrent callers take consecutive
 // slots, so the spacing holds however many goroutines share the client.
@@ -38,7 +41,7 @@ func (t *RetryTransport) pace(ctx context.Context) error {
 			// The backfill has spent its share of this window: it yields
 			// the rest to fresh work until the budget resets.
 			wait, backfill = window+time.Second, true
-		case float64(rl.Remaining) < paceReserve*float64(rl.Limit):
+		case float64(rl.Remaining) < PaceReserve*float64(rl.Limit):
 			interval := window / time.Duration(rl.Remaining)
 			slot := t.nextSlot
 			if slot.Before(now) {
@@ -53,6 +56,7 @@ func (t *RetryTransport) pace(ctx context.Context) error {
 		return nil
 	}
 	wait = min(wait, maxPaceWait)
+	providers.CountWait(ctx, wait)
 	if t.opts.OnWait != nil {
 		t.opts.OnWait(wait, true)
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jiralinkd/jiralinkd/providers"
 )
 
 // Defaults applied by NewRetryTransport to zero fields of RetryOptions.
@@ -187,6 +189,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if t.opts.OnWait != nil {
 			t.opts.OnWait(d.wait, d.rateLimited)
 		}
+		providers.CountWait(ctx, d.wait)
 		if err := t.opts.Sleep(ctx, d.wait); err != nil {
 			return nil, err
 		}

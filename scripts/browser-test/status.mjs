@@ -12,6 +12,8 @@
 //   RESYNC_REPO     provider/full name of the repo to resync
 //   EXPECT_TEXT     JSON array of strings the status page must show
 //   EXPLAIN_KEY     an issue key with links
+//   EXPECT_BACKFILL the overall backfill percentage the progress bar must
+//                   show ("" for no check)
 //
 // Prints one line per step; exits non-zero (after a failure.png) on the
 // first failed check.
@@ -29,6 +31,7 @@ const shots = env('SCREENSHOT_DIR');
 const repo = env('RESYNC_REPO');
 const expectText = JSON.parse(env('EXPECT_TEXT', '[]'));
 const explainKey = env('EXPLAIN_KEY');
+const expectBackfill = env('EXPECT_BACKFILL', '');
 
 function check(cond, msg) {
   if (!cond) throw new Error(`check failed: ${msg}`);
@@ -71,6 +74,14 @@ try {
   const body = await page.locator('body').innerText();
   for (const t of expectText) check(body.includes(t), `page shows "${t}"`);
   check(!body.includes(token) && !(await page.content()).includes(token), 'page never shows the token');
+  if (expectBackfill !== '') {
+    const bar = page.locator('#backfill-overall');
+    const box = await bar.boundingBox();
+    check(await bar.isVisible() && box && box.width > 20 && await bar.getAttribute('value') === expectBackfill,
+      `backfill progress bar visible at ${expectBackfill}% (${box && Math.round(box.width)} px wide)`);
+    const rows = await page.locator('#backfill-repos tbody tr progress').count();
+    check(rows > 0, `${rows} running backfill(s) with their own bar`);
+  }
   const row = page.locator(`tr[data-repo="${repo}"]`);
   const before = await row.getAttribute('data-state');
   check(before !== 'syncing', `${repo} is "${before}" before the click`);

@@ -24,6 +24,9 @@ type Options struct {
 	ResyncRepo string   // provider/full name of the repo to click Resync on
 	ExpectText []string // strings the status page must show
 	ExplainKey string   // an issue key with links
+	// ExpectBackfill, if set, is the overall backfill percentage the
+	// status page's progress bar (#backfill-overall) must show.
+	ExpectBackfill string
 	// Dir receives the screenshots; "" means $JIRALINKD_ARTIFACTS, else a
 	// test temp dir.
 	Dir string
@@ -93,7 +96,7 @@ func Run(t testing.TB, o Options) string {
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = append(os.Environ(),
 		"ADMIN_URL="+o.URL, "ADMIN_TOKEN="+o.Token, "CHROMIUM="+chromium, "SCREENSHOT_DIR="+dir,
-		"RESYNC_REPO="+o.ResyncRepo, "EXPECT_TEXT="+string(expect), "EXPLAIN_KEY="+o.ExplainKey)
+		"RESYNC_REPO="+o.ResyncRepo, "EXPECT_TEXT="+string(expect), "EXPLAIN_KEY="+o.ExplainKey, "EXPECT_BACKFILL="+o.ExpectBackfill)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"FindingStore", testFindingStore},
 		{"FindingsSurviveReopen", testFindingsSurviveReopen},
 		{"RouteDropStore", testRouteDropStore},
+		{"BackfillProgressRoundTrip", testBackfillProgressRoundTrip},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -12,6 +12,9 @@ import (
 )
 
 func (s *Server) getProject(c *call, snap *projectSnapshot) response {
+	if wantsStatistics(c) {
+		return s.projectWithStatistics(c, snap)
+	}
 	return jsonResponse(http.StatusOK, s.projectJSON(c, snap, true))
 }
 
