@@ -397,3 +397,14 @@ func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context
 		_ = r.s.UnlockRepo(uctx, k, r.holder) // expires anyway
 	}, nil
 }
+
+// CheckFence fails with state.ErrFenced if a state-changing write through
+// s would be refused now; nil for a store without a fence. The indexer
+// asks before an action the store cannot refuse afterwards (deleting links
+// in Jira: see indexer.Fenced).
+func (s *Store) CheckFence() error {
+	if s.fence == nil {
+		return nil
+	}
+	return s.tx("check the leader lease", func(context.Context, pgx.Tx) error { return nil })
+}
