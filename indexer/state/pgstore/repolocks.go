@@ -135,9 +135,11 @@ func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context
 // to no locked sync (a failure recorded before locking, discovery).
 //
 // The check covers every lock r holds, not only the written repo's (most
-// writes, links and the ledger among them, do not name a repo): a holder
-// syncs one repo at a time per indexer, and a pause expires all its locks
-// at once. Inbox writes are not fenced. The view shares s's pool; close s,
+// writes, links and the ledger among them, do not name a repo). A webhook
+// worker syncs one repo at a time; a holder syncing several at once (a
+// CLI sync's parallel repos) has all its locks expire together in a pause,
+// so all its syncs stop, which is what a takeover of any of them needs
+// too. Inbox writes are not fenced. The view shares s's pool; close s,
 // not the view. It replaces any fence s had.
 func (s *Store) WithRepoLocks(r *RepoLocks) *Store {
 	c := *s
