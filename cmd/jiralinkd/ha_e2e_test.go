@@ -238,7 +238,11 @@ func leaders(rs []*replica) (out []*replica, epoch float64) {
 // the fake GitHub (the ZooKeeper corpus) and Jira: exactly one leads and
 // polls; SIGKILLed mid-backfill, it is replaced within 20 s by a new
 // leader (epoch+1) that finishes the backfill, and the link set equals a
-// clean single-node run's, without duplicates.
+// clean single-node run's, without duplicates. SIGSTOPped in the middle
+// of a pass that saw master at a new commit, the next leader is replaced
+// by the last replica, which advances master further; SIGCONTed, the old
+// leader steps down, and master's cursor in the database stays the new
+// leader's.
 func TestHAReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the jiralinkd binary")
@@ -383,9 +387,9 @@ func TestHAReplicas(t *testing.T) {
 			master = b.SHA
 		}
 	}
+	tripped = s.trip.arm(kindJiraWrite, s.trip.count(kindJiraWrite)+1) // whichever pass of the leader sees it first
 	seen, seenLink := pushCommit(t, s, master, "ZOOKEEPER-4241: seen by the leader before it is stopped")
 	want[seenLink] = true
-	tripped = s.trip.arm(kindJiraWrite, s.trip.count(kindJiraWrite)+1)
 	if code := resync(t, successor); code != http.StatusAccepted && code != http.StatusConflict {
 		t.Fatalf("resync asked of the leader %s: status %d", successor.name, code)
 	}
