@@ -26,7 +26,7 @@ const (
 	FailureRateLimited   FailureKind = "rate_limited"   // the budget outlived the retries
 	FailureServer        FailureKind = "server_error"   // 5xx after retries
 	FailureNotFound      FailureKind = "not_found"      // a configured repo or org is gone or invisible
-	FailureInterrupted   FailureKind = "interrupted"    // shutdown or Ctrl-C
+	FailureInterrupted   FailureKind = "interrupted"    // shutdown, Ctrl-C, or the leadership lost (a fenced write)
 	FailureOther         FailureKind = "error"
 )
 
@@ -70,7 +70,10 @@ func Classify(err error) FailureKind {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, state.ErrFenced):
+		// A fenced write is a pass cut short because this replica lost the
+		// leadership: neither the provider's fault nor Jira's, and the new
+		// leader resumes the work.
 		return FailureInterrupted
 	case errors.Is(err, providers.ErrUnauthorized), errors.Is(err, jiraclient.ErrUnauthorized):
 		return FailureTokenRejected
@@ -257,12 +260,13 @@ func (ix *Indexer) recordJira(f *state.Failure) {
 }
 
 // interrupted reports whether the pass was cut short by cancellation
-// (shutdown, Ctrl-C) rather than completed or failed.
+// (shutdown, Ctrl-C) or by the loss of the leadership (state.ErrFenced)
+// rather than completed or failed.
 func (r Report) interrupted() bool { return r.Stopped() > 0 }
 
-// Stopped counts what cancellation (shutdown, Ctrl-C) cut short: the pass
-// itself, and each repo sync. Those are not failures; the next pass
-// resumes them.
+// Stopped counts what cancellation (shutdown, Ctrl-C, the leadership
+// lost) cut short: the pass itself, and each repo sync. Those are not
+// failures; the next pass resumes them.
 func (r Report) Stopped() int {
 	n := 0
 	if Classify(r.Err) == FailureInterrupted {

@@ -209,6 +209,11 @@ func (l *linker) remove(ctx context.Context, globalID string) error {
 	if err != nil || len(links) == 0 {
 		return err
 	}
+	if f, ok := l.ix.opts.Store.(Fenced); ok && !l.ix.opts.DryRun {
+		if err := f.CheckFence(); err != nil { // see Fenced
+			return fmt.Errorf("unlink %s: %w", globalID, err)
+		}
+	}
 	var gone []state.Link
 	var derr error
 	for _, lk := range links {

@@ -86,3 +86,23 @@ type SmartPendingStore interface {
 	SmartPendingReachable(k state.RepoKey, branch, head string, stop []string, walked []state.Commit) ([]state.SmartPending, error)
 	DropSmartPending(k state.RepoKey, shas []string) error
 }
+
+// Fenced is implemented by a store whose writes may be refused with
+// state.ErrFenced: the views of a shared state that the leader's passes
+// write through (pgstore.WithFence: refused once the replica lost the
+// leadership) and that webhook syncs write through (pgstore.WithRepoLocks:
+// refused once the sync's repo lock was taken over). CheckFence fails the
+// same way if a write would be refused now.
+//
+// The indexer asks before it deletes links in Jira. Refusing the store
+// write that follows a deletion cannot undo it, and would leave the state
+// recording a link Jira no longer has, which later passes would not
+// rewrite: a writer that lost its lease or lock must not start one.
+// (Upserts need no such check: they are idempotent by globalId, and the
+// store write after them is refused.) What is left is the window between
+// the check and the Jira call: a replica paused exactly there can still
+// delete one entity's links, where without the check it would delete every
+// link its stale view condemns.
+type Fenced interface {
+	CheckFence() error
+}

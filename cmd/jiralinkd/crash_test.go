@@ -214,6 +214,7 @@ type crashStack struct {
 	bin    string
 	trip   *tripwire
 	gh     *githubtest.Server
+	repo   *githubtest.RepoHandle // apache/zookeeper, to push to
 	jira   *jiratest.Server
 	dir    string
 	state  string
@@ -226,7 +227,7 @@ func newCrashStack(t *testing.T, bin string, hist *corpus.History) *crashStack {
 	t.Helper()
 	s := &crashStack{bin: bin, trip: newTripwire(), dir: t.TempDir()}
 	s.gh = githubtest.NewServer(githubtest.Options{Token: ghToken, RateLimit: 1_000_000})
-	s.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
+	s.repo = s.gh.AddCorpusRepo("apache", "zookeeper", 1001, hist)
 	ghSrv := httptest.NewServer(s.trip.wrap(classifyGitHub, s.gh.Handler()))
 	s.jira = jiratest.NewServer(jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
 	jiraSrv := httptest.NewServer(s.trip.wrap(classifyJira, s.jira.Handler()))

@@ -234,17 +234,18 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 			m.RepoDone(k.Provider, r)
 		},
 	}
-	// The leader's passes write through the fenced store and take over the
-	// repo locks of earlier leaders' passes (fenced, so harmless); with a shared
-	// state, webhook syncs (on any replica) through the plain one, each
-	// repo under its lock in the database (distinct holders, so that the
-	// two indexers of one replica exclude each other too).
+	// The leader's passes write through the store fenced by the lease and
+	// take over the repo locks of earlier leaders' passes (fenced, so
+	// harmless); with a shared state, webhook syncs (on any replica) each
+	// run under the repo's lock in the database and write through a view
+	// fenced by that lock (distinct holders, so that the two indexers of
+	// one replica exclude each other too).
 	passOpts, hookOpts := ixOpts, ixOpts
 	passOpts.Store = dm.role.passStore(d.store)
 	passOpts.BackfillLane = true
 	if dm.role.shared() {
 		passOpts.RepoLocker = dm.role.pg.RepoLocks(dm.role.holder+passLockSuffix, repoLockTTL).Preempting(passLockSuffix)
-		hookOpts.RepoLocker = repoLockerOf(d.store, dm.role.holder+"/hooks")
+		hookOpts.Store, hookOpts.RepoLocker = repoLocksOf(d.store, dm.role.holder+"/hooks")
 	}
 	ix, err := d.newIndexerWith(passOpts)
 	if err != nil {

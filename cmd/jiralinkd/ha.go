@@ -36,7 +36,8 @@ const (
 // smart commits (inside passes), the secret scan and token rotation, and
 // its state writes are fenced by its epoch; every replica serves HTTP,
 // accepts and processes webhooks (claimed from the shared inbox, each
-// repo under its lock in the database) and shows the status.
+// repo under its lock in the database, which fences the sync's writes)
+// and shows the status.
 type role struct {
 	holder string
 	pg     *pgstore.Store  // nil with bbolt

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
+	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore"
 	"github.com/jiralinkd/jiralinkd/indexer/state/pgstore/pgtest"
 	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
@@ -234,7 +238,11 @@ func leaders(rs []*replica) (out []*replica, epoch float64) {
 // the fake GitHub (the ZooKeeper corpus) and Jira: exactly one leads and
 // polls; SIGKILLed mid-backfill, it is replaced within 20 s by a new
 // leader (epoch+1) that finishes the backfill, and the link set equals a
-// clean single-node run's, without duplicates.
+// clean single-node run's, without duplicates. SIGSTOPped in the middle
+// of a pass that saw master at a new commit, the next leader is replaced
+// by the last replica, which advances master further; SIGCONTed, the old
+// leader steps down, and master's cursor in the database stays the new
+// leader's.
 func TestHAReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the jiralinkd binary")
@@ -370,10 +378,36 @@ func TestHAReplicas(t *testing.T) {
 			third = r
 		}
 	}
+	// The leader is stopped in the middle of a pass that saw master at a
+	// new commit: held in the commit's link write, its cursor write to
+	// come.
+	master := ""
+	for _, b := range hist.Branches() {
+		if b.Name == "master" {
+			master = b.SHA
+		}
+	}
+	tripped = s.trip.arm(kindJiraWrite, s.trip.count(kindJiraWrite)+1) // whichever pass of the leader sees it first
+	seen, seenLink := pushCommit(t, s, master, "ZOOKEEPER-4241: seen by the leader before it is stopped")
+	want[seenLink] = true
+	if code := resync(t, successor); code != http.StatusAccepted && code != http.StatusConflict {
+		t.Fatalf("resync asked of the leader %s: status %d", successor.name, code)
+	}
+	select {
+	case <-tripped:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the leader %s never wrote the link of the new commit\n%s", successor.name, successor.out)
+	}
 	if err := successor.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
+	s.trip.disarm() // the held write is answered 503, which the stopped leader reads on resuming
+	// Meanwhile master moves on: the new leader's takeover pass advances
+	// the cursor past what the stopped one saw, and the stopped one, on
+	// resuming, must never move it back.
+	pushed, pushedLink := pushCommit(t, s, seen, "ZOOKEEPER-4242: pushed while the leader is stopped")
+	want[pushedLink] = true
 	for {
 		if time.Since(stopped) > 25*time.Second {
 			t.Fatalf("%s did not take over from the stopped leader", third.name)
@@ -385,6 +419,14 @@ func TestHAReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("%s leads (epoch %v) %s after %s was stopped", third.name, epoch, time.Since(stopped).Round(100*time.Millisecond), successor.name)
+	db, led := openHAState(t, dsn), time.Now()
+	for cursor := ""; cursor != pushed; cursor = masterCursor(t, db) {
+		if time.Since(stopped) > 45*time.Second {
+			t.Fatalf("the new leader %s did not advance master to %.7s (cursor %.7s)\n%s", third.name, pushed, cursor, third.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s advanced master to the commit pushed meanwhile %s after taking over", third.name, time.Since(led).Round(10*time.Millisecond))
 	if err := successor.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +443,12 @@ func TestHAReplicas(t *testing.T) {
 	}
 	// Whether the resumed replica had a write in flight (refused by the
 	// fence) or its elector noticed first (its passes cancelled) is a race;
-	// the fence itself is proven by pgstore's TestFencing.
+	// the outcome is not: master stays where the new leader put it. (The
+	// fence itself is proven by pgstore's TestFencing, a stale leader's
+	// pass by indexer's TestStaleLeaderPassIsFenced.)
+	if cursor := masterCursor(t, db); cursor != pushed {
+		t.Errorf("master's cursor after %s resumed: %.7s, want the new leader's %.7s", successor.name, cursor, pushed)
+	}
 	t.Logf("%s after SIGCONT: %d state writes refused by the fence", successor.name,
 		strings.Count(successor.out.String(), "no longer holds the leader lease"))
 	if !strings.Contains(successor.out.String(), "leadership lost") {
@@ -410,18 +457,11 @@ func TestHAReplicas(t *testing.T) {
 	if ls, _ := leaders(live); len(ls) != 1 || ls[0] != third {
 		t.Errorf("after SIGCONT %d leaders, want only %s", len(ls), third.name)
 	}
-	diffSets(t, "Jira links after the pause", want, linkSet(t, s.jira))
+	diffSets(t, "Jira links after the pause (with the commit pushed meanwhile)", want, linkSet(t, s.jira))
 
 	// A resync asked of a follower is run by the leader.
-	req, _ := http.NewRequest(http.MethodPost, "http://"+successor.addr+"/api/v1/repos/github/apache/zookeeper/resync", nil)
-	req.Header.Set("Authorization", "Bearer "+haAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Errorf("resync asked of the follower: status %d, want 202", resp.StatusCode)
+	if code := resync(t, successor); code != http.StatusAccepted {
+		t.Errorf("resync asked of the follower: status %d, want 202", code)
 	}
 	for !strings.Contains(third.out.String(), "resync asked of another replica") {
 		if time.Since(resumed) > 30*time.Second {
@@ -461,4 +501,57 @@ func TestHAReplicas(t *testing.T) {
 	if p99 > 50*time.Millisecond {
 		t.Errorf("ack p99 %s, want under 50 ms", p99)
 	}
+	if cursor := masterCursor(t, db); cursor != pushed {
+		t.Errorf("master's cursor at the end: %.7s, want %.7s", cursor, pushed)
+	}
+}
+
+// resync asks replica r for a resync of the ZooKeeper repo through the
+// admin API and returns the status code.
+func resync(t *testing.T, r *replica) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/api/v1/repos/github/apache/zookeeper/resync", nil)
+	req.Header.Set("Authorization", "Bearer "+haAdminToken)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// pushCommit adds a commit with message on top of parent in the fake
+// GitHub and moves master to it; it returns its SHA and its link as
+// linkSet names it (the message must name an existing issue).
+func pushCommit(t *testing.T, s *crashStack, parent, message string) (sha, link string) {
+	t.Helper()
+	at := time.Now().UTC().Truncate(time.Second)
+	sha = s.repo.AddCommit(corpus.Commit{Parents: []string{parent}, AuthorName: "a", AuthorDate: at, CommitterDate: at, Message: message})
+	s.repo.SetBranch("master", sha)
+	issue, _, _ := strings.Cut(message, ":")
+	return sha, issue + " " + indexer.GlobalID(haRepo, indexer.KindCommit, sha)
+}
+
+// haRepo is the ZooKeeper repo's key in the HA tests' state.
+var haRepo = state.RepoKey{Provider: "github", ID: 1001}
+
+// openHAState opens the replicas' shared state, as any host can.
+func openHAState(t *testing.T, dsn string) *pgstore.Store {
+	t.Helper()
+	db, err := pgstore.Open(context.Background(), dsn, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// masterCursor is the master branch's cursor in the shared state.
+func masterCursor(t *testing.T, db *pgstore.Store) string {
+	t.Helper()
+	st, _, err := db.Repo(haRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Branches["master"]
 }

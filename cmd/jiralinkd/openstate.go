@@ -46,13 +46,19 @@ func shared(cfg config.State) bool { return cfg.Backend == config.BackendPostgre
 // holder's last renewal (a dead or paused holder blocks a repo that long).
 const repoLockTTL = 30 * time.Second
 
-// repoLockerOf returns the database repo locks of holder when store is a
-// shared state, nil otherwise (bbolt: one process, in-process locks).
-func repoLockerOf(store any, holder string) indexer.RepoLocker {
-	if pg, ok := store.(*pgstore.Store); ok {
-		return pg.RepoLocks(holder, repoLockTTL)
+// repoLocksOf returns, when store is a shared state without a fence of
+// its own, the database repo locks of holder and a view of store whose
+// writes are fenced by them (pgstore.WithRepoLocks): a sync paused past
+// its repo lock's expiry (SIGSTOP, a VM pause) cannot write once another
+// replica took the repo over. Otherwise (bbolt: one process, in-process
+// locks) store itself and no locker.
+func repoLocksOf(store indexer.Store, holder string) (indexer.Store, indexer.RepoLocker) {
+	pg, ok := store.(*pgstore.Store)
+	if !ok || pg.HasFence() {
+		return store, nil
 	}
-	return nil
+	locks := pg.RepoLocks(holder, repoLockTTL)
+	return pg.WithRepoLocks(locks), locks
 }
 
 // newReplicaID names this process in a shared state: host, pid and a

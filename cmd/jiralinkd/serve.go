@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -114,7 +113,7 @@ func (s *server) pass(ctx context.Context, ix *indexer.Indexer, t indexer.Target
 	rep := ix.Sync(ctx, t, "")
 	s.tracker.PassDone(t.Name)
 	s.metrics.PassDone(t.Name, rep, time.Since(start))
-	if rep.Err != nil && !errors.Is(rep.Err, context.Canceled) {
+	if rep.Err != nil && indexer.Classify(rep.Err) != indexer.FailureInterrupted { // shutdown or leadership lost
 		s.log.Error("sync pass incomplete", "provider", t.Name, "err", rep.Err)
 	}
 	s.log.Info("sync pass done", "provider", t.Name, "repos", len(rep.Repos), "failed", rep.Failed(), "sweep", rep.Sweep,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
+	"github.com/jiralinkd/jiralinkd/indexer/state"
 )
 
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, env envFunc) int {
@@ -143,7 +145,8 @@ func recordCancelled(r slog.Record) bool {
 }
 
 // cancelled reports whether err stems from a cancelled context (an
-// interruption; a timeout is a failure).
+// interruption; a timeout is a failure) or a fenced write (the repo's
+// lock was taken over by another process, which carries on).
 func cancelled(err error) bool { return indexer.Classify(err) == indexer.FailureInterrupted }
 
 // runPass syncs every target concurrently (each provider has its own rate
@@ -180,14 +183,14 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			status := "ok  "
 			switch {
 			case cancelled(rr.Err):
-				status = "stop" // interrupted; the next pass resumes it
+				status = "stop" // interrupted (or taken over: fenced); the next pass resumes it
 			case rr.Err != nil:
 				status = "FAIL"
 			}
 			fmt.Fprintf(w, "%s %s %s: %d new commits, %d branches, %d pull requests, links %s %d, deleted %d (%s)",
 				status, r.Provider, rr.Repo, rr.Commits, rr.Branches, rr.Pulls, verb, rr.LinksWritten, rr.LinksDeleted, rr.Duration.Round(time.Millisecond))
-			if rr.Err != nil && !cancelled(rr.Err) {
-				fmt.Fprintf(w, ": %v", rr.Err)
+			if rr.Err != nil && (!cancelled(rr.Err) || errors.Is(rr.Err, state.ErrFenced)) {
+				fmt.Fprintf(w, ": %v", rr.Err) // a takeover is not the user's doing: say so
 			}
 			fmt.Fprintln(w)
 			if !cancelled(rr.Err) {

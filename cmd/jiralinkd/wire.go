@@ -297,7 +297,7 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 		opts.Store = d.store
 	}
 	if opts.RepoLocker == nil && !opts.DryRun {
-		opts.RepoLocker = repoLockerOf(opts.Store, d.holder())
+		opts.Store, opts.RepoLocker = repoLocksOf(opts.Store, d.holder())
 	}
 	opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.jira, m, d.cfg.Jira.Projects, d.log
 	opts.Hint = d.hint

@@ -27,11 +27,13 @@ import (
 // file's lock).
 var ErrLocked = errors.New("state file is locked by another jiralinkd process")
 
-// ErrFenced is returned by a state-changing write of a replica that leads
-// no longer: the shared state's lease has a newer epoch (or another
-// holder, or expired). The write changed nothing; the replica must stop
-// acting as leader.
-var ErrFenced = errors.New("state write refused: this replica no longer holds the leader lease")
+// ErrFenced is returned by a state-changing write made under a lease or
+// lock of the shared state that its writer holds no longer: a replica
+// that leads no longer (the leader lease has a newer epoch, another
+// holder, or expired), or a sync whose repo lock expired or was taken
+// over. The write changed nothing; the writer must stop (the new leader
+// or lock holder carries on).
+var ErrFenced = errors.New("state write refused: this replica no longer holds the leader lease or repo lock it writes under")
 
 // ErrRepoBusy is returned when a repo is being synced by another process
 // sharing the state (its lock in the database has not expired).

@@ -119,7 +119,10 @@ func (f *Fence) check(ctx context.Context, tx pgx.Tx) error {
 // webhooks. The view shares s's pool; close s, not the view.
 func (s *Store) WithFence(f *Fence) *Store {
 	c := *s
-	c.fence = f
+	c.fence = nil
+	if f != nil {
+		c.fence = f
+	}
 	return &c
 }
 
@@ -245,40 +248,6 @@ func sortDeliveries(ds []state.Delivery) {
 	}
 }
 
-// LockRepo takes the database lock of repo k for holder until ttl from
-// the database's clock, or renews it if holder has it. It fails with
-// state.ErrRepoBusy while another holder's lock has not expired: an
-// expired lock (a dead or paused holder) is taken over.
-func (s *Store) LockRepo(ctx context.Context, k state.RepoKey, holder string, ttl time.Duration) error {
-	return s.lockRepo(ctx, k, holder, ttl, "")
-}
-
-// lockRepo is LockRepo that also takes over live locks whose holder ends
-// with preempt (if not empty).
-func (s *Store) lockRepo(ctx context.Context, k state.RepoKey, holder string, ttl time.Duration, preempt string) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO repo_locks AS r (provider, repo_id, holder, expires_at)
-		VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
-		ON CONFLICT (provider, repo_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-		WHERE r.holder = EXCLUDED.holder OR r.expires_at <= now()
-			OR $5 <> '' AND right(r.holder, length($5)) = $5`, k.Provider, k.ID, holder, ttl.Milliseconds(), preempt)
-	if err != nil {
-		return fmt.Errorf("pgstore: lock repo %s: %w", k, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("repo %s: %w", k, state.ErrRepoBusy)
-	}
-	return nil
-}
-
-// UnlockRepo releases holder's lock of repo k, if it has it.
-func (s *Store) UnlockRepo(ctx context.Context, k state.RepoKey, holder string) error {
-	if _, err := s.pool.Exec(ctx, "DELETE FROM repo_locks WHERE provider = $1 AND repo_id = $2 AND holder = $3",
-		k.Provider, k.ID, holder); err != nil {
-		return fmt.Errorf("pgstore: unlock repo %s: %w", k, err)
-	}
-	return nil
-}
-
 // RequestResync queues a resync of a repo for the leader (asked of any
 // replica).
 func (s *Store) RequestResync(ctx context.Context, provider, fullName, by string) error {
@@ -327,73 +296,14 @@ func (s *Store) TakeResyncs(ctx context.Context) ([]ResyncRequest, error) {
 	return out, nil
 }
 
-// RepoLocks is the per-repo lock of one holder in the database, as the
-// indexer uses it (indexer.RepoLocker): a lock row with an expiry of TTL,
-// renewed every TTL/3 while held, so a dead or paused holder blocks the
-// repo for at most TTL.
-type RepoLocks struct {
-	s       *Store
-	holder  string
-	ttl     time.Duration
-	preempt string
-}
-
-// Preempting makes these locks take over, at once, the live locks of
-// holders named with suffix: the leader's passes use it for the locks of
-// earlier leaders' passes (holders "…/pass"), whose writes the fence
-// refuses anyway, so that a new leader need not wait for a dead one's
-// locks to expire.
-func (r *RepoLocks) Preempting(suffix string) *RepoLocks {
-	c := *r
-	c.preempt = suffix
-	return &c
-}
-
-// RepoLocks returns holder's repo locks (ttl default 1 minute).
-func (s *Store) RepoLocks(holder string, ttl time.Duration) *RepoLocks {
-	if ttl <= 0 {
-		ttl = time.Minute
+// CheckFence fails with state.ErrFenced if a state-changing write through
+// s would be refused now (WithFence, WithRepoLocks); nil for a store
+// without a fence. The indexer
+// asks before an action the store cannot refuse afterwards (deleting links
+// in Jira: see indexer.Fenced).
+func (s *Store) CheckFence() error {
+	if s.fence == nil {
+		return nil
 	}
-	return &RepoLocks{s: s, holder: holder, ttl: ttl}
-}
-
-// LockRepo takes repo k's lock (state.ErrRepoBusy if another holder has
-// it) and keeps renewing it until release; lctx is cancelled if a renewal
-// fails or finds the lock taken over.
-func (r *RepoLocks) LockRepo(ctx context.Context, k state.RepoKey) (lctx context.Context, release func(), err error) {
-	if err := r.s.lockRepo(ctx, k, r.holder, r.ttl, r.preempt); err != nil {
-		return ctx, nil, err
-	}
-	lctx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(r.ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-lctx.Done():
-				return
-			case <-t.C:
-				rctx, rcancel := context.WithTimeout(lctx, r.ttl/3)
-				err := r.s.LockRepo(rctx, k, r.holder, r.ttl) // renewal: never preempts
-				rcancel()
-				if err != nil {
-					cancel(fmt.Errorf("repo lock of %s lost: %w", k, err))
-					return
-				}
-			}
-		}
-	}()
-	return lctx, func() {
-		close(done)
-		<-stopped
-		cancel(nil)
-		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer ucancel()
-		_ = r.s.UnlockRepo(uctx, k, r.holder) // expires anyway
-	}, nil
+	return s.tx("check the fence", func(context.Context, pgx.Tx) error { return nil })
 }

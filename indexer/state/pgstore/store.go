@@ -77,8 +77,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
 	// fence, when set, guards every state-changing write (not the inbox):
-	// see WithFence.
-	fence *Fence
+	// see WithFence and WithRepoLocks.
+	fence fencer
 }
 
 // Open connects to the database dsn names and creates or upgrades the
@@ -234,8 +234,9 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 const txAttempts = 3
 
 // tx runs fn in one transaction, wrapping its error with what; with a
-// fence (WithFence), the transaction first checks it and fails with
-// state.ErrFenced, changing nothing, if this replica leads no longer. fn
+// fence (WithFence, WithRepoLocks), the transaction first checks it and
+// fails with state.ErrFenced, changing nothing, if this replica leads no
+// longer or lost the repo lock it writes under. fn
 // may run again (see txAttempts): it must not have effects outside tx.
 func (s *Store) tx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if s.fence == nil {
