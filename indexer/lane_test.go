@@ -17,9 +17,9 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
-// gatedJira holds the link writes whose globalId contains hold until
+// heldJira holds the link writes whose globalId contains hold until
 // release is closed, telling started once one is held.
-type gatedJira struct {
+type heldJira struct {
 	indexer.Jira
 	hold    string
 	release chan struct{}
@@ -27,7 +27,7 @@ type gatedJira struct {
 	once    sync.Once
 }
 
-func (g *gatedJira) UpsertRemoteLink(ctx context.Context, issue string, l jiraclient.RemoteLink) (int64, error) {
+func (g *heldJira) UpsertRemoteLink(ctx context.Context, issue string, l jiraclient.RemoteLink) (int64, error) {
 	if strings.Contains(l.GlobalID, g.hold) {
 		g.once.Do(func() { close(g.started) })
 		select {
@@ -79,7 +79,7 @@ func TestBackfillLaneKeepsFreshWorkFirst(t *testing.T) {
 	tick()
 	_, _ = smallRepo(s.gh, 23, "newest")
 
-	gate := &gatedJira{hold: "/22/", release: make(chan struct{}), started: make(chan struct{})}
+	gate := &heldJira{hold: "/22/", release: make(chan struct{}), started: make(chan struct{})}
 	var startedMu sync.Mutex
 	var started []int64
 	ix, err := indexer.New(indexer.Options{Store: s.store, Jira: gate, Matcher: s.m, BackfillLane: true,
