@@ -186,15 +186,15 @@ func runETAScenario(tb testing.TB, sc etaScenario) ([]etaPoint, time.Duration) {
 	return points, took
 }
 
-// BenchmarkBackfillETA prints the ETA's error at 10%, 50% and 90% of
-// simulated backfills (the ns/op is the real time one takes, not a figure
-// of jiralinkd). eta_err_N% is (ETA shown − time really left) / time
-// really left, in percent: positive is pessimistic.
 // etaShare is the backfill's share of the budget in the simulations: the
 // default backfill_budget_share, enforced by the retry transport as in
 // production.
 const etaShare = 0.7
 
+// BenchmarkBackfillETA prints the ETA's error at 10%, 50% and 90% of
+// simulated backfills (the ns/op is the real time one takes, not a figure
+// of jiralinkd). eta_err_N% is (ETA shown − time really left) / time
+// really left, in percent: positive is pessimistic.
 func BenchmarkBackfillETA(b *testing.B) {
 	for _, tc := range []struct {
 		name string

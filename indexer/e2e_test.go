@@ -142,7 +142,7 @@ func expectedLinks(t *testing.T, s *stack) map[string]map[string]bool {
 
 // jiraLinks reads what the fake Jira holds, failing on any duplicate
 // globalId on an issue.
-func jiraLinks(t *testing.T, j *jiratest.Server) map[string]map[string]bool {
+func jiraLinks(t testing.TB, j *jiratest.Server) map[string]map[string]bool {
 	t.Helper()
 	got := map[string]map[string]bool{}
 	for issue, links := range j.AllLinks() {
