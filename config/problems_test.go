@@ -220,6 +220,10 @@ func TestProblems(t *testing.T) {
 		{"globs", validJira + gh(`include: ["acme/[", "acme/*"]`, `exclude: [""]`), []string{
 			`providers[0].include[0]: invalid glob pattern "acme/[": syntax error in pattern`,
 			`providers[0].exclude[0]: must not be empty`}},
+		{"jira max_concurrency low", strings.Replace(validJira, "jira:\n", "jira:\n  max_concurrency: 0\n", 1), []string{
+			"jira.max_concurrency: must be between 1 and 64, got 0"}},
+		{"jira max_concurrency high", strings.Replace(validJira, "jira:\n", "jira:\n  max_concurrency: 65\n", 1), []string{
+			"jira.max_concurrency: must be between 1 and 64, got 65"}},
 		{"max_concurrency low", validJira + gh("max_concurrency: 0"), []string{
 			"providers[0].max_concurrency: must be between 1 and 64, got 0"}},
 		{"max_concurrency high", validJira + gh("max_concurrency: 65"), []string{
