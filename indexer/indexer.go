@@ -349,17 +349,22 @@ func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Repo, projects map[string]bool) []RepoReport {
 	n := max(t.MaxConcurrency, 1)
 	out := make([]RepoReport, len(repos))
-	sem := make(chan struct{}, n)
+	// The key broker batches the repos' issue-key checks and holds the
+	// concurrency slots (a repo waiting on it lists nothing and frees its
+	// slot); keybroker.go.
+	keys := ix.newKeyBroker(len(repos), n)
+	ctx = withKeyBroker(ctx, keys)
 	var wg sync.WaitGroup
 	for i, r := range repos {
 		if ctx.Err() != nil {
 			out = out[:i]
+			keys.skip(ctx, len(repos)-i)
 			break
 		}
-		sem <- struct{}{}
+		keys.acquire()
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { keys.finished(ctx); wg.Done() }()
 			out[i] = ix.syncRepoCurrent(ctx, t, r, projects, FullScope)
 		}()
 	}
