@@ -384,15 +384,9 @@ type limitedJira struct {
 	lim *JiraLimiter
 }
 
-// call runs f in a slot of the limiter, telling it how f went.
+// call runs f in a slot of the limiter and marks its error as Jira's.
 func (b *limitedJira) call(ctx context.Context, f func(ctx context.Context) error) error {
-	ctx, p, err := b.lim.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	err = f(ctx)
-	p.done(err)
-	return jiraErr(err)
+	return jiraErr(b.lim.Do(ctx, f))
 }
 
 func (b *limitedJira) Projects(ctx context.Context) (ps []jiraclient.Project, err error) {

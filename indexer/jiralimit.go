@@ -122,6 +122,19 @@ func (l *JiraLimiter) headerCeiling() int {
 	return ceiling
 }
 
+// Do runs the Jira call f once a slot is free and adjusts the limit by how
+// it went: f's error, its latency, and the HTTP attempts ObserveAttempt
+// saw under the context f is given (pass it on to the Jira client).
+func (l *JiraLimiter) Do(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, p, err := l.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	err = f(ctx)
+	p.done(err)
+	return err
+}
+
 // permit is one admitted call.
 type permit struct {
 	l       *JiraLimiter
