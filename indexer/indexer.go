@@ -353,7 +353,11 @@ func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Re
 	// concurrency slots (a repo waiting on it lists nothing and frees its
 	// slot); keybroker.go.
 	keys := ix.newKeyBroker(len(repos), n)
-	ctx = withKeyBroker(ctx, keys)
+	if len(repos) > 1 {
+		// One repo has nobody to share searches with; its linker checks
+		// keys in the background, overlapped with its listing.
+		ctx = withKeyBroker(ctx, keys)
+	}
 	var wg sync.WaitGroup
 	for i, r := range repos {
 		if ctx.Err() != nil {

@@ -94,30 +94,37 @@ func (l *linker) settle() error {
 	return err
 }
 
-// dispatch prepares the pending batch and starts writing it once the
-// batch before it is written.
+// dispatch starts writing the pending batch once the batch before it is
+// written. In the background, the batch's keys are checked (unless the
+// pass's key broker, which needs to know who waits, is used: then here)
+// and its new or changed links written.
 func (l *linker) dispatch(ctx context.Context) error {
 	if len(l.pending) == 0 {
 		return l.settle()
 	}
 	batch := l.pending
 	l.pending = nil
-	jobs, err := l.prepare(ctx, batch)
+	candidates, err := l.filter(batch)
+	if err == nil && (l.keys != nil || l.ix.opts.DryRun) {
+		err = l.resolveIssues(ctx, candidates)
+	}
 	if serr := l.settle(); serr != nil || err != nil {
 		return errors.Join(serr, err)
 	}
-	if len(jobs) == 0 {
-		return nil
-	}
 	if l.ix.opts.DryRun {
+		jobs, err := l.jobs(ctx, batch, nil)
 		l.writeDry(jobs)
-		return nil
+		return err
 	}
 	done := make(chan struct{})
 	l.writing = done
 	go func() {
 		defer close(done)
-		if err := l.write(ctx, jobs); err != nil {
+		jobs, err := l.jobs(ctx, batch, candidates)
+		if err == nil {
+			err = l.write(ctx, jobs)
+		}
+		if err != nil {
 			l.mu.Lock()
 			l.werr = err
 			l.mu.Unlock()
@@ -134,9 +141,9 @@ type linkJob struct {
 	existed bool
 }
 
-// prepare validates a batch's keys and returns the links that are new or
-// changed.
-func (l *linker) prepare(ctx context.Context, batch []entity) ([]linkJob, error) {
+// filter drops the keys of a batch that are outside the linked projects or
+// refused by the repo's route, and returns the keys left to check.
+func (l *linker) filter(batch []entity) ([]string, error) {
 	var candidates []string
 	for i, e := range batch {
 		kept := e.hits[:0:0]
@@ -151,13 +158,15 @@ func (l *linker) prepare(ctx context.Context, batch []entity) ([]linkJob, error)
 		}
 		batch[i].hits = kept
 	}
-	if err := l.saveDrops(); err != nil {
-		return nil, err
-	}
+	return candidates, l.saveDrops()
+}
+
+// jobs checks the candidate keys of a filtered batch and returns its links
+// that are new or changed.
+func (l *linker) jobs(ctx context.Context, batch []entity, candidates []string) ([]linkJob, error) {
 	if err := l.resolveIssues(ctx, candidates); err != nil {
 		return nil, err
 	}
-
 	var jobs []linkJob
 	var ids []state.Link
 	at := map[state.Link]int{} // a link twice in a batch is written once, as last seen
@@ -166,7 +175,7 @@ func (l *linker) prepare(ctx context.Context, batch []entity) ([]linkJob, error)
 	for _, e := range batch {
 		h := hashLink(e.link)
 		for _, hit := range e.hits {
-			if !l.projects[keys.ProjectOf(hit.key)] || !l.issues[hit.key] {
+			if !l.issues[hit.key] {
 				continue
 			}
 			sl := state.Link{GlobalID: e.link.GlobalID, Issue: hit.key}
