@@ -35,10 +35,10 @@ type keyBroker struct {
 	// active counts the syncs of the pass that are listing or will: not
 	// done, not skipped, and not waiting on the broker.
 	active  int
-	known   map[string]bool     // answers of this pass
-	asking  map[string]bool     // in a search now
-	queued  map[string]bool     // waiting for a search
-	queue   []string            // queued, in arrival order
+	known   map[string]bool   // answers of this pass
+	asking  map[string]bool   // in a search now
+	queued  map[string]bool   // waiting for a search
+	queue   []string          // queued, in arrival order
 	waiters map[*keyWait]bool // syncs waiting for answers
 	timer   *time.Timer       // the safety net, while keys are queued
 }

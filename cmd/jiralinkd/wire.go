@@ -42,14 +42,14 @@ type deps struct {
 	// jiraLimit bounds the Jira calls of every indexer built from these
 	// deps (passes and webhook syncs alike).
 	jiraLimit *indexer.JiraLimiter
-	github  map[string]*github.Client // by provider name
-	apps    map[string]*github.App    // GitHub App providers, by name (wire_app.go)
-	gitlab  map[string]*gitlab.Client
-	targets []indexer.Target
-	store   stateStore // nil until openStore
-	hooks   clientHooks
-	noRetry bool   // one attempt per request, no retry log lines (check)
-	cleanup func() // removes what openStoreReadOnly created; nil if nothing
+	github    map[string]*github.Client // by provider name
+	apps      map[string]*github.App    // GitHub App providers, by name (wire_app.go)
+	gitlab    map[string]*gitlab.Client
+	targets   []indexer.Target
+	store     stateStore // nil until openStore
+	hooks     clientHooks
+	noRetry   bool   // one attempt per request, no retry log lines (check)
+	cleanup   func() // removes what openStoreReadOnly created; nil if nothing
 
 	// secrets are the live sources of every configured secret (secrets.go);
 	// tokenSrc are the provider and Jira tokens among them, by system.
