@@ -156,6 +156,10 @@ type Options struct {
 	// (default DefaultJiraMaxConcurrency).
 	JiraLimiter        *JiraLimiter
 	JiraMaxConcurrency int
+	// KeyCheckMaxWait bounds how long a repo of a pass waits for other
+	// repos' issue keys to share a JQL search with (keybroker.go); default
+	// DefaultKeyCheckMaxWait.
+	KeyCheckMaxWait time.Duration
 	// OnRepoStart and OnRepoDone, if set, bracket each repo sync (status
 	// page, metrics).
 	OnRepoStart func(state.RepoKey)
@@ -208,6 +212,9 @@ func New(opts Options) (*Indexer, error) {
 	}
 	if opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard
+	}
+	if opts.KeyCheckMaxWait <= 0 {
+		opts.KeyCheckMaxWait = DefaultKeyCheckMaxWait
 	}
 	if opts.JiraLimiter == nil {
 		opts.JiraLimiter = NewJiraLimiter(JiraLimitOptions{Max: opts.JiraMaxConcurrency})

@@ -54,9 +54,9 @@ type JiraLimitOptions struct {
 //     stale;
 //   - it stays between 1 and Max, and never above what Jira's rate-limit
 //     headers allow: with a token bucket (Jira Data Center 8.6+) filling at
-//     R requests per second and calls taking L seconds, more than ⌈R·L⌉
-//     calls in flight would only drain the bucket; nor above the tokens
-//     Remaining when they are fewer.
+//     R requests per second and calls taking L seconds, more than ⌊R·L⌋
+//     calls in flight (at least 1) would send faster than it fills; nor
+//     above the tokens Remaining when they are fewer.
 //
 // One limiter is shared by every indexer of a process (passes and webhook
 // syncs), so together they cannot flood Jira. It is safe for concurrent use.
@@ -114,7 +114,7 @@ func (l *JiraLimiter) headerCeiling() int {
 	}
 	ceiling := l.max
 	if r := rl.Sustained(); r > 0 && l.recent > 0 {
-		ceiling = min(ceiling, max(1, int(math.Ceil(r*l.recent.Seconds()))))
+		ceiling = min(ceiling, max(1, int(math.Floor(r*l.recent.Seconds()))))
 	}
 	if rl.Remaining < ceiling {
 		ceiling = max(1, rl.Remaining)

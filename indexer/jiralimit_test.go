@@ -135,11 +135,12 @@ func TestJiraLimiterHeaderCeiling(t *testing.T) {
 	rl := httpx.RateLimit{Known: true, Limit: 100, Remaining: 100, FillRate: 10, Interval: time.Second}
 	l, c := newTestLimiter(8, func() httpx.RateLimit { return rl })
 	for range 20 {
-		round(t, l, c, 200*time.Millisecond, nil)
+		round(t, l, c, 250*time.Millisecond, nil)
 	}
-	// 10 requests/s at 200 ms each: 2 in flight use the whole fill rate.
+	// 10 requests/s at 250 ms each: 2 in flight send 8/s, 3 would send
+	// 12/s, more than the bucket gains.
 	if got := l.Limit(); got != 2 {
-		t.Errorf("limit under a 10/s bucket at 200 ms = %d, want 2", got)
+		t.Errorf("limit under a 10/s bucket at 250 ms = %d, want 2", got)
 	}
 	rl.Remaining = 0
 	if got := l.Limit(); got != 1 {

@@ -11,17 +11,17 @@ import (
 	"github.com/jiralinkd/jiralinkd/jiraclient"
 )
 
-// keyBrokerMaxWait bounds how long a key waits for others to share its
-// search while other repos of the pass are still listing (a safety net:
-// normally a search runs when 100 keys are pending or nobody lists).
-const keyBrokerMaxWait = time.Second
+// DefaultKeyCheckMaxWait bounds how long a key waits for others to share
+// its search while other repos of the pass are still listing (a safety
+// net: normally a search runs when 100 keys are pending or nobody lists).
+const DefaultKeyCheckMaxWait = 3 * time.Second
 
 // keyBroker checks the unknown issue keys of the repo syncs of one pass
 // together: one JQL search per jiraclient.SearchBatchSize (100) keys of the
 // pass instead of one per repo and batch. A sync's linker submits its
 // unknown keys and waits (resolve); the broker searches when 100 keys are
 // pending, or when no sync of the pass is still listing (every one left is
-// waiting on the broker or not started), or after keyBrokerMaxWait.
+// waiting on the broker or not started), or after Options.KeyCheckMaxWait.
 //
 // It also holds the pass's repo-concurrency slots: a sync waiting on the
 // broker gives its slot up (it lists nothing meanwhile), so the next repos
@@ -159,6 +159,9 @@ func (b *keyBroker) answers(w *keyWait) (map[string]bool, error) {
 
 // kick starts the searches that are due; b.mu is held.
 func (b *keyBroker) kick(ctx context.Context) {
+	if len(b.queue) >= jiraclient.SearchBatchSize {
+		b.stopTimer() // the keys left are younger: their wait starts now
+	}
 	for len(b.queue) >= jiraclient.SearchBatchSize {
 		b.search(ctx, jiraclient.SearchBatchSize)
 	}
@@ -172,7 +175,7 @@ func (b *keyBroker) kick(ctx context.Context) {
 		return
 	}
 	if b.timer == nil {
-		b.timer = time.AfterFunc(keyBrokerMaxWait, func() {
+		b.timer = time.AfterFunc(b.ix.opts.KeyCheckMaxWait, func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.timer = nil

@@ -36,6 +36,7 @@ type RateLimit struct {
 // that waiting requests do not hold the server's.
 type loadState struct {
 	inflight atomic.Int64
+	peak     atomic.Int64 // most requests in flight at once
 	mu       sync.Mutex
 	load     Load
 	rl       RateLimit
@@ -59,6 +60,9 @@ func (s *Server) SetRateLimit(rl RateLimit) {
 	s.ls.rl, s.ls.tokens, s.ls.filled = rl, float64(rl.Capacity), time.Now()
 }
 
+// PeakInFlight is the most requests the fake was handling at once.
+func (s *Server) PeakInFlight() int { return int(s.ls.peak.Load()) }
+
 // Throttled counts the requests the rate limit answered 429.
 func (s *Server) Throttled() int {
 	s.ls.mu.Lock()
@@ -72,6 +76,8 @@ func (s *Server) Throttled() int {
 // request has been answered.
 func (s *Server) admitLoad(w http.ResponseWriter) (ok bool, done func()) {
 	n := s.ls.inflight.Add(1)
+	for p := s.ls.peak.Load(); n > p && !s.ls.peak.CompareAndSwap(p, n); p = s.ls.peak.Load() {
+	}
 	done = func() { s.ls.inflight.Add(-1) }
 	s.ls.mu.Lock()
 	l := s.ls.load
