@@ -380,6 +380,7 @@ func (ix *Indexer) syncRepos(ctx context.Context, t Target, repos []providers.Re
 		}()
 	}
 	wg.Wait()
+	keys.close()
 	return out
 }
 

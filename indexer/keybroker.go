@@ -186,6 +186,13 @@ func (b *keyBroker) kick(ctx context.Context) {
 	}
 }
 
+// close ends the pass: no safety-net search is left to run.
+func (b *keyBroker) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopTimer()
+}
+
 func (b *keyBroker) stopTimer() {
 	if b.timer != nil {
 		b.timer.Stop()
