@@ -53,10 +53,11 @@ func (ix *Indexer) newLinker(projects map[string]bool) *linker {
 	return &linker{ix: ix, projects: projects, issues: map[string]bool{}, capped: map[string]bool{}}
 }
 
-// add queues an entity. A full batch is prepared (keys validated) and its
-// links written in the background while the caller goes on; add first
-// waits for the batch before it, so at most one batch is being written and
-// one collected. An error of an earlier background batch is returned here.
+// add queues an entity. A full batch's keys are checked and its links
+// written in the background while the caller goes on (see dispatch); add
+// first waits for the batch before it, so at most one batch is being
+// written and one collected. An error of an earlier background batch is
+// returned here.
 func (l *linker) add(ctx context.Context, e entity) error {
 	if len(e.hits) == 0 {
 		return nil
