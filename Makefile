@@ -24,7 +24,8 @@ test:
 demo: build
 	$(BIN)/devstack demo --jiralinkd $(BIN)/jiralinkd $(DEMO_FLAGS)
 
-## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory; bbolt and
+## bench: backfill, idle-pass, webhook and scale figures (calls, links, latency, wall time, memory; Jira links/s
+##        fixed vs adaptive concurrency, with and without 429s; bbolt and
 ##        PostgreSQL state side by side), Jira secret
 ##        scanning precision (recall on planted secrets, false positives on real corpora) and Go benchmarks
 ##        (among them BenchmarkBackfillETA: the backfill ETA's error at 10/50/90% of simulated backfills)

@@ -103,6 +103,10 @@ type Jira struct {
 	// StatusIconsURL is the base URL (no trailing slash) of the status
 	// icons of build and deployment links, ci-<state>.png; "" means none.
 	StatusIconsURL string
+	// MaxConcurrency is the ceiling, 1..64, of concurrent Jira calls: the
+	// adaptive limit climbs to it while Jira keeps up (and stays below
+	// what its rate-limit headers allow).
+	MaxConcurrency int
 }
 
 // Provider configures one Git server to index.

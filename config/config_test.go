@@ -100,6 +100,7 @@ func TestParseDefaults(t *testing.T) {
 			BranchKeysCaseInsensitive: true,
 			Timeout:                   30 * time.Second,
 			Deployment:                "auto",
+			MaxConcurrency:            8,
 		},
 		Providers: []Provider{{
 			Name:                "gh",

@@ -228,6 +228,10 @@ func TestProblems(t *testing.T) {
 			"providers[0].backfill_budget_share: must be greater than 0 and at most 1, got 1.5"}},
 		{"negative sweep interval", validJira + gh("full_sweep_interval: -1m"), []string{
 			"providers[0].full_sweep_interval: must not be negative, got -1m0s"}},
+		{"jira max_concurrency low", strings.Replace(validJira, "jira:\n", "jira:\n  max_concurrency: 0\n", 1), []string{
+			"jira.max_concurrency: must be between 1 and 64, got 0"}},
+		{"jira max_concurrency high", strings.Replace(validJira, "jira:\n", "jira:\n  max_concurrency: 65\n", 1), []string{
+			"jira.max_concurrency: must be between 1 and 64, got 65"}},
 		{"max_concurrency low", validJira + gh("max_concurrency: 0"), []string{
 			"providers[0].max_concurrency: must be between 1 and 64, got 0"}},
 		{"max_concurrency high", validJira + gh("max_concurrency: 65"), []string{

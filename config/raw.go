@@ -62,6 +62,7 @@ type rawJira struct {
 	Deployment                string         `mapstructure:"deployment"`
 	SecretScan                *rawSecretScan `mapstructure:"secret_scan"`
 	StatusIconsURL            string         `mapstructure:"status_icons_url"`
+	MaxConcurrency            int            `mapstructure:"max_concurrency"`
 }
 
 type rawProvider struct {
@@ -145,6 +146,7 @@ const (
 	DefaultSchedule                  = "*/5 * * * *"
 	DefaultReconcileSchedule         = "@weekly"
 	DefaultMaxConcurrency            = 4
+	DefaultJiraMaxConcurrency        = 8
 	DefaultGitHubURL                 = "https://api.github.com/"
 	DefaultGitLabURL                 = "https://gitlab.com/"
 	defaultBranchKeysCaseInsensitive = true
@@ -162,6 +164,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("jira.branch_keys_case_insensitive", defaultBranchKeysCaseInsensitive)
 	v.SetDefault("jira.timeout", DefaultTimeout)
 	v.SetDefault("jira.deployment", "auto")
+	v.SetDefault("jira.max_concurrency", DefaultJiraMaxConcurrency)
 }
 
 // EnvPrefix prefixes the environment variables that override scalar keys of

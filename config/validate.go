@@ -107,6 +107,10 @@ func buildJira(raw *rawJira, env func(string) string, readFile func(string) ([]b
 		Timeout:                   raw.Timeout,
 		CAFile:                    raw.CAFile,
 		Deployment:                strings.ToLower(raw.Deployment),
+		MaxConcurrency:            raw.MaxConcurrency,
+	}
+	if j.MaxConcurrency < 1 || j.MaxConcurrency > MaxConcurrencyLimit {
+		c.check("jira.max_concurrency", fmt.Sprintf("must be between 1 and %d, got %d", MaxConcurrencyLimit, j.MaxConcurrency))
 	}
 	switch j.Deployment {
 	case "auto", "datacenter", "cloud":

@@ -153,9 +153,17 @@ type Options struct {
 	OnRedaction func(rule string)
 	// SmartCommits runs smart-commit commands (nil: none run anywhere).
 	SmartCommits SmartCommitRunner
-	// JiraConcurrency bounds concurrent Jira calls across all syncs
-	// (default 4), so parallel repos and providers cannot flood Jira.
-	JiraConcurrency int
+	// JiraLimiter bounds concurrent Jira calls across all syncs, adapting
+	// the bound to Jira's latency and rate limits, so parallel repos and
+	// providers cannot flood Jira. Share one between the indexers of a
+	// process; nil: a limiter of its own, up to JiraMaxConcurrency
+	// (default DefaultJiraMaxConcurrency).
+	JiraLimiter        *JiraLimiter
+	JiraMaxConcurrency int
+	// KeyCheckMaxWait bounds how long a repo of a pass waits for other
+	// repos' issue keys to share a JQL search with (keybroker.go); default
+	// DefaultKeyCheckMaxWait.
+	KeyCheckMaxWait time.Duration
 	// OnRepoStart and OnRepoDone, if set, bracket each repo sync (status
 	// page, metrics).
 	OnRepoStart func(state.RepoKey)
@@ -219,10 +227,13 @@ func New(opts Options) (*Indexer, error) {
 	if opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard
 	}
-	if opts.JiraConcurrency <= 0 {
-		opts.JiraConcurrency = 4
+	if opts.KeyCheckMaxWait <= 0 {
+		opts.KeyCheckMaxWait = DefaultKeyCheckMaxWait
 	}
-	opts.Jira = &boundedJira{Jira: opts.Jira, sem: make(chan struct{}, opts.JiraConcurrency)}
+	if opts.JiraLimiter == nil {
+		opts.JiraLimiter = NewJiraLimiter(JiraLimitOptions{Max: opts.JiraMaxConcurrency})
+	}
+	opts.Jira = &limitedJira{Jira: opts.Jira, lim: opts.JiraLimiter}
 	return &Indexer{opts: opts, log: opts.Logger}, nil
 }
 
@@ -409,21 +420,31 @@ func (ix *Indexer) readProjects(ctx context.Context) (map[string]bool, error) {
 func (ix *Indexer) syncPlanned(ctx context.Context, t Target, planned []plannedRepo, projects map[string]bool) []RepoReport {
 	n := max(t.MaxConcurrency, 1)
 	out := make([]RepoReport, len(planned))
-	sem := make(chan struct{}, n)
+	// The key broker batches the repos' issue-key checks and holds the
+	// concurrency slots (a repo waiting on it lists nothing and frees its
+	// slot); keybroker.go.
+	keys := ix.newKeyBroker(len(planned), n)
+	if len(planned) > 1 {
+		// One repo has nobody to share searches with; its linker checks
+		// keys in the background, overlapped with its listing.
+		ctx = withKeyBroker(ctx, keys)
+	}
 	var wg sync.WaitGroup
 	for i, pr := range planned {
 		if ctx.Err() != nil {
 			out = out[:i]
+			keys.skip(ctx, len(planned)-i)
 			break
 		}
-		sem <- struct{}{}
+		keys.acquire()
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { keys.finished(ctx); wg.Done() }()
 			out[i] = ix.syncRepoCurrent(ctx, t, pr.repo, projects, pr.scope)
 		}()
 	}
 	wg.Wait()
+	keys.close()
 	return out
 }
 
@@ -432,53 +453,44 @@ func (ix *Indexer) repoLock(k state.RepoKey) *sync.Mutex {
 	return m.(*sync.Mutex)
 }
 
-// boundedJira limits concurrent Jira calls and marks their errors as
-// Jira's (JiraError).
-type boundedJira struct {
+// limitedJira bounds concurrent Jira calls by the limiter and marks their
+// errors as Jira's (JiraError).
+type limitedJira struct {
 	Jira
-	sem chan struct{}
+	lim *JiraLimiter
 }
 
-func (b *boundedJira) acquire(ctx context.Context) error {
-	select {
-	case b.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// call runs f in a slot of the limiter and marks its error as Jira's.
+func (b *limitedJira) call(ctx context.Context, f func(ctx context.Context) error) error {
+	return jiraErr(b.lim.Do(ctx, f))
 }
 
-func (b *boundedJira) Projects(ctx context.Context) ([]jiraclient.Project, error) {
-	if err := b.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer func() { <-b.sem }()
-	ps, err := b.Jira.Projects(ctx)
-	return ps, jiraErr(err)
-}
-
-func (b *boundedJira) ExistingIssues(ctx context.Context, keys []string) (map[string]bool, error) {
-	if err := b.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer func() { <-b.sem }()
-	m, err := b.Jira.ExistingIssues(ctx, keys)
-	return m, jiraErr(err)
-}
-
-func (b *boundedJira) UpsertRemoteLink(ctx context.Context, issueKey string, link jiraclient.RemoteLink) (int64, error) {
-	if err := b.acquire(ctx); err != nil {
-		return 0, err
-	}
-	defer func() { <-b.sem }()
-	id, err := b.Jira.UpsertRemoteLink(ctx, issueKey, link)
-	return id, jiraErr(err)
-}
-
-func (b *boundedJira) DeleteRemoteLink(ctx context.Context, issueKey, globalID string) error {
-	if err := b.acquire(ctx); err != nil {
+func (b *limitedJira) Projects(ctx context.Context) (ps []jiraclient.Project, err error) {
+	err = b.call(ctx, func(ctx context.Context) error {
+		ps, err = b.Jira.Projects(ctx)
 		return err
-	}
-	defer func() { <-b.sem }()
-	return jiraErr(b.Jira.DeleteRemoteLink(ctx, issueKey, globalID))
+	})
+	return ps, err
+}
+
+func (b *limitedJira) ExistingIssues(ctx context.Context, keys []string) (m map[string]bool, err error) {
+	err = b.call(ctx, func(ctx context.Context) error {
+		m, err = b.Jira.ExistingIssues(ctx, keys)
+		return err
+	})
+	return m, err
+}
+
+func (b *limitedJira) UpsertRemoteLink(ctx context.Context, issueKey string, link jiraclient.RemoteLink) (id int64, err error) {
+	err = b.call(ctx, func(ctx context.Context) error {
+		id, err = b.Jira.UpsertRemoteLink(ctx, issueKey, link)
+		return err
+	})
+	return id, err
+}
+
+func (b *limitedJira) DeleteRemoteLink(ctx context.Context, issueKey, globalID string) error {
+	return b.call(ctx, func(ctx context.Context) error {
+		return b.Jira.DeleteRemoteLink(ctx, issueKey, globalID)
+	})
 }

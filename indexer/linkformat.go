@@ -65,6 +65,9 @@ func (ix *Indexer) upgradeLinks(ctx context.Context, t Target, r providers.Repo,
 	mu.Lock()
 	defer mu.Unlock()
 	lk = ix.newLinker(projects).withRoute(t, r.FullName)
+	// No background write outlives the repo lock (nothing is left after
+	// a flush; this is for the early returns).
+	defer func() { err = errors.Join(err, lk.settle()) }()
 	st, known, err := ix.opts.Store.Repo(key)
 	if err != nil || !known || st.LinkFormat >= linkFormat {
 		return lk, false, err

@@ -80,6 +80,7 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	}
 	rs := &repoSync{ix: ix, t: t, repo: r, st: st, lk: ix.newLinker(projects).withRoute(t, r.FullName), rep: &rep, indexed: map[string]struct{}{}}
 	ctx = rs.startBackfill(ctx)
+	rs.lk.keys = keyBrokerOf(ctx) // nil for a targeted sync: it asks Jira itself
 
 	// The steps are independent: one failing does not keep the others from
 	// advancing their cursors. Pruning needs a complete view of branches and
@@ -112,6 +113,9 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 		if err := rs.pruneUnreachable(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := rs.lk.settle(); err != nil {
+		errs = append(errs, err) // writes a failed step left running
 	}
 	if ctx.Err() != nil && len(errs) == 0 {
 		errs = append(errs, ctx.Err()) // steps were skipped

@@ -4,6 +4,7 @@ package indexer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jiralinkd/jiralinkd/indexer/smartcommit"
@@ -20,6 +21,13 @@ import (
 // the rest is known. The walk keeps a frontier of parents it still has to
 // meet and stops only when every parent of every new commit is indexed.
 func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, err error) {
+	defer func() {
+		if err != nil {
+			// No write of this walk outlives it (nor is its error
+			// blamed on the next branch).
+			err = errors.Join(err, rs.lk.settle())
+		}
+	}()
 	head, old := b.HeadSHA, rs.st.Branches[b.Name]
 	w := &walker{rs: rs, branch: b.Name, boundary: map[string]bool{}}
 	// Smart commits run for commits first seen now, on accepted branches,

@@ -42,7 +42,7 @@ Usage:
                                                          (--github-app: GitHub as a GitHub App)
   devstack bench [--jiralinkd PATH] [--dir DIR]          print calls, links, wall time, peak memory
   devstack scale [--jiralinkd PATH] [--dir DIR] [NAME…]  1,000 repos, a 200,000-commit repo, 50 ms latency
-                                                         (NAME: idle-org, long-history, latency, ci, large-org; default all)
+                                                         (NAME: idle-org, long-history, latency, ci, large-org, jira; default all)
   devstack serve [--jiralinkd PATH] [--dir DIR]          keep the fakes up for jiralinkd serve
   devstack ha    [--jiralinkd PATH] [--dir DIR]          high availability: three jiralinkd serve replicas on a
                                                          throwaway local PostgreSQL; SIGKILL the leader, show

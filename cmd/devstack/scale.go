@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -30,7 +31,7 @@ const scaleLatency = 50 * time.Millisecond
 // compared with. Every scenario gets its own fakes on 127.0.0.1 and its own
 // directory, so the state file and the fakes' counters hold that scenario
 // only. st provides the ZooKeeper history. names selects scenarios by
-// name (idle-org, long-history, latency, ci, large-org); none means all.
+// name (idle-org, long-history, latency, ci, large-org, jira); none means all.
 func scale(ctx context.Context, st *stack, bin string, names []string, out, errw io.Writer) int {
 	all := []struct {
 		name string
@@ -43,6 +44,7 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 		}},
 		{"ci", func(ctx context.Context, _, bin string, out io.Writer) error { return ciBench(ctx, bin, out) }},
 		{"large-org", scaleLargeOrg},
+		{"jira", func(ctx context.Context, _, _ string, out io.Writer) error { return scaleJira(ctx, out) }},
 	}
 	chosen := all[:0:0]
 	for _, sc := range all {
@@ -51,7 +53,7 @@ func scale(ctx context.Context, st *stack, bin string, names []string, out, errw
 		}
 	}
 	if len(chosen) == 0 {
-		fmt.Fprintf(errw, "devstack: scale: no scenario named %v (idle-org, long-history, latency, ci, large-org)\n", names)
+		fmt.Fprintf(errw, "devstack: scale: no scenario named %v (idle-org, long-history, latency, ci, large-org, jira)\n", names)
 		return 2
 	}
 	root, err := os.MkdirTemp("", "devstack-scale-")
@@ -329,16 +331,19 @@ func printStateFile(out io.Writer, path string, commits int) error {
 // every request after scaleLatency, against the serial lower bound (calls ×
 // latency) — one repository with many branches, and many small ones.
 func scaleLatencyRuns(ctx context.Context, dir, bin string, zk *corpus.History, out io.Writer) error {
-	s, err := newScaleStack(filepath.Join(dir, "zookeeper"), func(gh *githubtest.Server) { gh.AddCorpusRepo("apache", "zookeeper", 1001, zk) }, nil, "repos: [apache/zookeeper]")
+	var span ghSpan
+	s, err := newScaleStack(filepath.Join(dir, "zookeeper"), func(gh *githubtest.Server) { gh.AddCorpusRepo("apache", "zookeeper", 1001, zk) }, span.wrap, "repos: [apache/zookeeper]")
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	s.gh.SetLatency(scaleLatency)
+	started := time.Now()
 	one, err := s.syncOK(ctx, bin, "zookeeper backfill")
 	if err != nil {
 		return err
 	}
+	first, last := span.times()
 
 	const repos, perRepo = 50, 100
 	m, err := newScaleStack(filepath.Join(dir, "fleet"), seedOrg("fleet", repos, func(i int) *corpus.History { return smallHistory(i, perRepo) }), nil, "orgs: [fleet]")
@@ -374,7 +379,36 @@ func scaleLatencyRuns(ctx context.Context, dir, bin string, zk *corpus.History, 
 		return err
 	}
 	fmt.Fprintln(out, "\nwall / bound near 1 (or above) means requests went out one at a time; with N in flight it tends to 1/N.")
+	fmt.Fprintf(out, "zookeeper backfill: start → first GitHub request %s; first → last GitHub request answered %s; last → exit %s (links still being written, commits recorded)\n",
+		first.Sub(started).Round(time.Millisecond), last.Sub(first).Round(time.Millisecond), (one.wall - last.Sub(started)).Round(time.Millisecond))
 	return nil
+}
+
+// ghSpan records when the first GitHub request arrived and the last was
+// answered, to split a run's wall time into startup, listing and tail.
+type ghSpan struct {
+	mu          sync.Mutex
+	first, last time.Time
+}
+
+func (g *ghSpan) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		if g.first.IsZero() {
+			g.first = time.Now()
+		}
+		g.mu.Unlock()
+		h.ServeHTTP(w, r)
+		g.mu.Lock()
+		g.last = time.Now()
+		g.mu.Unlock()
+	})
+}
+
+func (g *ghSpan) times() (first, last time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.first, g.last
 }
 
 // runTable prints the per-run counts of a scenario.

@@ -32,6 +32,9 @@ func newMetrics(d *deps, tracker *status.Tracker) (*prometheus.Registry, *metric
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg, tracker.Snapshot)
+	if d.jiraLimit != nil {
+		metrics.JiraConcurrency(reg, d.jiraLimit.Limit)
+	}
 	observers := map[string]func(*http.Request, int, error){"jira": m.RequestObserver("jira", d.classify("jira"))}
 	for _, t := range d.targets {
 		observers[t.Name] = m.RequestObserver(t.Name, d.classify(t.Name))

@@ -39,14 +39,17 @@ type deps struct {
 	args    []string // the command's positional arguments
 	log     *slog.Logger
 	jira    *jiraclient.Client
-	github  map[string]*github.Client // by provider name
-	apps    map[string]*github.App    // GitHub App providers, by name (wire_app.go)
-	gitlab  map[string]*gitlab.Client
-	targets []indexer.Target
-	store   stateStore // nil until openStore
-	hooks   clientHooks
-	noRetry bool   // one attempt per request, no retry log lines (check)
-	cleanup func() // removes what openStoreReadOnly created; nil if nothing
+	// jiraLimit bounds the Jira calls of every indexer built from these
+	// deps (passes and webhook syncs alike).
+	jiraLimit *indexer.JiraLimiter
+	github    map[string]*github.Client // by provider name
+	apps      map[string]*github.App    // GitHub App providers, by name (wire_app.go)
+	gitlab    map[string]*gitlab.Client
+	targets   []indexer.Target
+	store     stateStore // nil until openStore
+	hooks     clientHooks
+	noRetry   bool   // one attempt per request, no retry log lines (check)
+	cleanup   func() // removes what openStoreReadOnly created; nil if nothing
 
 	// secrets are the live sources of every configured secret (secrets.go);
 	// tokenSrc are the provider and Jira tokens among them, by system.
@@ -99,6 +102,9 @@ func (d *deps) retryOptions(system string) httpx.RetryOptions {
 		Pace:   true,
 		Logger: d.log,
 		Observe: func(req *http.Request, status int, err error) {
+			if system == indexer.JiraSystem && d.jiraLimit != nil {
+				d.jiraLimit.ObserveAttempt(req, status, err)
+			}
 			if h := d.hooks.observe; h != nil {
 				h(system, req, status, err)
 			}
@@ -182,6 +188,8 @@ func buildDeps(cfg *config.Config, log *slog.Logger, opts ...depsOption) (*deps,
 	if err != nil {
 		return nil, fmt.Errorf("jira.deployment: %w", err)
 	}
+	d.jiraLimit = indexer.NewJiraLimiter(indexer.JiraLimitOptions{Max: cfg.Jira.MaxConcurrency,
+		Budget: func() httpx.RateLimit { return d.jira.RateLimit() }})
 	d.jira, err = jiraclient.New(jiraclient.Options{
 		Deployment: dep,
 		BaseURL:    cfg.Jira.URL,
@@ -301,6 +309,9 @@ func (d *deps) newIndexerWith(opts indexer.Options) (*indexer.Indexer, error) {
 	}
 	opts.Jira, opts.Matcher, opts.Projects, opts.Logger = d.jira, m, d.cfg.Jira.Projects, d.log
 	opts.Hint = d.hint
+	if opts.JiraLimiter == nil {
+		opts.JiraLimiter = d.jiraLimit
+	}
 	opts.StatusIconsURL = d.cfg.Jira.StatusIconsURL
 	rd, err := redact.New()
 	if err != nil {

@@ -65,6 +65,15 @@ func New(reg prometheus.Registerer, snap func() (status.Snapshot, error)) *Metri
 	return m
 }
 
+// JiraConcurrency registers the jiralinkd_jira_concurrency gauge: the
+// adaptive bound of concurrent Jira calls (indexer.JiraLimiter.Limit), read
+// at scrape time.
+func JiraConcurrency(reg prometheus.Registerer, limit func() int) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "jira_concurrency",
+		Help: "Current bound of concurrent Jira calls (adapts between 1 and jira.max_concurrency)."},
+		func() float64 { return float64(limit()) }))
+}
+
 // PassDone counts a finished pass.
 func (m *Metrics) PassDone(provider string, rep indexer.Report, d time.Duration) {
 	result := "ok"

@@ -124,3 +124,16 @@ func TestClassifyJira(t *testing.T) {
 		}
 	}
 }
+
+func TestJiraConcurrencyGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	lim := indexer.NewJiraLimiter(indexer.JiraLimitOptions{Max: 8})
+	JiraConcurrency(reg, lim.Limit)
+	want := `# HELP jiralinkd_jira_concurrency Current bound of concurrent Jira calls (adapts between 1 and jira.max_concurrency).
+# TYPE jiralinkd_jira_concurrency gauge
+jiralinkd_jira_concurrency 4
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "jiralinkd_jira_concurrency"); err != nil {
+		t.Error(err)
+	}
+}

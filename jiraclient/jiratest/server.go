@@ -149,6 +149,7 @@ type Server struct {
 	storm       *Storm
 	actions     actionState // comments, worklogs, statuses (actions.go)
 	scan        scanState   // issue contents (issues.go)
+	ls          loadState   // response time and rate limit (load.go); own lock
 }
 
 // fault is a canned response for the next n requests of a route.
@@ -362,12 +363,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stampDate(w)
 	route, params := s.match(r)
 	s.logger.Debug("jiratest request", "method", r.Method, "path", r.URL.Path, "route", route)
+	admitted, done := s.admitLoad(w)
+	defer done()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.count(route)
 	s.requests = append(s.requests, Request{Method: r.Method, Route: route,
 		Path: strings.TrimPrefix(r.URL.Path, s.contextPath), RawQuery: r.URL.RawQuery, Credential: credentialOf(r)})
+	if !admitted {
+		writeErrors(w, http.StatusTooManyRequests, []string{"Rate limit exceeded."}, nil)
+		return
+	}
 	f, ok := s.takeFault(route)
 	if !ok && s.storm != nil {
 		f, ok = s.storm.draw(r.Method)

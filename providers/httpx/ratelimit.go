@@ -14,11 +14,28 @@ import (
 // X-RateLimit-Limit/Remaining/Reset (GitHub, Jira) or
 // RateLimit-Limit/Remaining/Reset (GitLab). Known is false until a response
 // carried a remaining count.
+//
+// Jira Data Center (8.6+) rate limits with a token bucket and says so on
+// every response: X-RateLimit-Limit is the bucket's size,
+// X-RateLimit-Remaining the tokens left, and the bucket gains
+// X-RateLimit-FillRate tokens every X-RateLimit-Interval-Seconds; FillRate
+// and Interval are zero when the server does not send them.
 type RateLimit struct {
 	Limit     int
 	Remaining int
 	Reset     time.Time // zero if the server did not say
 	Known     bool
+	FillRate  int
+	Interval  time.Duration
+}
+
+// Sustained is the request rate (per second) the server accepts in the
+// long run, from FillRate and Interval; 0 when unknown.
+func (r RateLimit) Sustained() float64 {
+	if r.FillRate <= 0 || r.Interval <= 0 {
+		return 0
+	}
+	return float64(r.FillRate) / r.Interval.Seconds()
 }
 
 // RateLimitError is returned by RetryTransport.RoundTrip, with no response,
@@ -50,7 +67,13 @@ func parseRateLimit(h http.Header) (RateLimit, bool) {
 	}
 	limit, _ := headerInt(h, "X-RateLimit-Limit", "RateLimit-Limit")
 	reset, _ := parseReset(h)
-	return RateLimit{Limit: limit, Remaining: remaining, Reset: reset, Known: true}, true
+	rl := RateLimit{Limit: limit, Remaining: remaining, Reset: reset, Known: true}
+	if fill, ok := headerInt(h, "X-RateLimit-FillRate"); ok {
+		if secs, ok := headerInt(h, "X-RateLimit-Interval-Seconds"); ok && fill > 0 && secs > 0 {
+			rl.FillRate, rl.Interval = fill, time.Duration(secs)*time.Second
+		}
+	}
+	return rl, true
 }
 
 // headerInt returns the first of the named headers that holds an integer.

@@ -296,3 +296,25 @@ func TestSearchBudgetKeptApartFromCore(t *testing.T) {
 		t.Errorf("paced %v: a nearly spent search budget slowed core requests", got)
 	}
 }
+
+// Jira Data Center 8.6+ describes its token bucket on every response
+// (https://confluence.atlassian.com/jirakb, "Rate limiting HTTP headers").
+func TestParseRateLimitJiraDataCenter(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", "50")
+	h.Set("X-RateLimit-Remaining", "42")
+	h.Set("X-RateLimit-FillRate", "10")
+	h.Set("X-RateLimit-Interval-Seconds", "2")
+	got, ok := parseRateLimit(h)
+	want := RateLimit{Limit: 50, Remaining: 42, Known: true, FillRate: 10, Interval: 2 * time.Second}
+	if !ok || got != want {
+		t.Fatalf("parseRateLimit = %+v, %v; want %+v", got, ok, want)
+	}
+	if s := got.Sustained(); s != 5 {
+		t.Errorf("Sustained = %v, want 5 requests/s", s)
+	}
+	h.Set("X-RateLimit-Interval-Seconds", "0")
+	if got, _ := parseRateLimit(h); got.FillRate != 0 || got.Sustained() != 0 {
+		t.Errorf("a zero interval gave %+v, want no fill rate", got)
+	}
+}
