@@ -163,8 +163,8 @@ type permit struct {
 	backfill bool
 	epoch    int
 	start    time.Time
-	mu      sync.Mutex
-	congest bool // an attempt was answered 429 or 5xx
+	mu       sync.Mutex
+	congest  bool // an attempt was answered 429 or 5xx
 }
 
 type permitKey struct{}
