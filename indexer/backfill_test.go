@@ -82,8 +82,8 @@ func TestBackfillProgressSurvivesAFailedSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	// master: 2,718 commits on 28 pages, a checkpoint at page 21; Jira
-	// fails after 2,000 writes, on page ~24.
-	s := newStack(t, hist, func(j indexer.Jira) indexer.Jira { return &failingJira{Jira: j, n: 2000} })
+	// fails after 2,000 commit link writes, on page ~24.
+	s := newStack(t, hist, func(j indexer.Jira) indexer.Jira { return &failingJira{Jira: j, n: 2000, only: "/commit/"} })
 	s.repo.SetDefaultBranch("master")
 	if rep := s.sync(t); rep.Failed() == 0 {
 		t.Fatal("first pass should fail with Jira down")

@@ -87,6 +87,21 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 	// tags, so any failure there postpones it (PrunePending stays set).
 	var errs []error
 	canPrune := true
+	// Pull requests are listed beside the branches (see listPulls), with a
+	// linker of their own (keys checked by it: the pass's key broker counts
+	// one waiter per repo). A dry run lists them after the branches, so
+	// that its output comes in order.
+	var pullsDone chan pullRead
+	var readPulls func() pullRead
+	if scope.Pulls {
+		plk := ix.newLinker(projects).withRoute(t, r.FullName)
+		mark, prev := rs.st.PullWatermark, rs.st.PullList
+		readPulls = func() pullRead { return rs.listPulls(ctx, plk, mark, prev) }
+		if !ix.opts.DryRun {
+			pullsDone = make(chan pullRead, 1)
+			go func() { pullsDone <- readPulls() }()
+		}
+	}
 	if scope.Branches {
 		if err := rs.branches(ctx); err != nil {
 			errs = append(errs, err)
@@ -99,8 +114,17 @@ func (ix *Indexer) syncRepo(ctx context.Context, t Target, r providers.Repo, pro
 			canPrune = false
 		}
 	}
-	if scope.Pulls && ctx.Err() == nil {
-		if err := rs.pulls(ctx); err != nil {
+	if scope.Pulls {
+		var pr pullRead
+		switch {
+		case pullsDone != nil:
+			pr = <-pullsDone
+		case ctx.Err() == nil:
+			pr = readPulls()
+		default:
+			pr.unchanged = true // skipped
+		}
+		if err := rs.applyPulls(pr); err != nil {
 			errs = append(errs, fmt.Errorf("pull requests: %w", err))
 		}
 	}
@@ -339,34 +363,63 @@ func (rs *repoSync) tags(ctx context.Context) error {
 	return rs.save()
 }
 
-// pulls links pull requests updated since the watermark. The list is read
-// newest-updated first and stops at the watermark; requests updated at
-// exactly the watermark are handled again, which is harmless (unchanged
-// links are not re-written) and closes the same-second race.
-func (rs *repoSync) pulls(ctx context.Context) error {
-	mark := rs.st.PullWatermark
-	newest := mark
-	ls, unchanged, err := rs.t.Source.PullRequests(ctx, rs.repo, mark, rs.st.PullList, func(p providers.PullRequest) (bool, error) {
+// pullRead is what a pull request listing read (listPulls), applied to
+// the repo's state by applyPulls.
+type pullRead struct {
+	ls        providers.ListState
+	newest    time.Time
+	unchanged bool
+	pulls     int
+	lk        *linker
+	err       error
+}
+
+// listPulls links pull requests updated since the watermark mark, with a
+// linker of its own. The list is read newest-updated first and stops at
+// the watermark; requests updated at exactly the watermark are handled
+// again, which is harmless (unchanged links are not re-written) and closes
+// the same-second race. It touches nothing of rs but what does not change
+// during a sync, so it may run beside the branch walks: one big repo's
+// backfill is bound by listing latency, and its pull request pages then
+// overlap its commit pages.
+func (rs *repoSync) listPulls(ctx context.Context, lk *linker, mark time.Time, prev providers.ListState) pullRead {
+	r := pullRead{lk: lk, newest: mark}
+	ls, unchanged, err := rs.t.Source.PullRequests(ctx, rs.repo, mark, prev, func(p providers.PullRequest) (bool, error) {
 		if !mark.IsZero() && p.UpdatedAt.Before(mark) {
 			return true, nil
 		}
-		if p.UpdatedAt.After(newest) {
-			newest = p.UpdatedAt
+		if p.UpdatedAt.After(r.newest) {
+			r.newest = p.UpdatedAt
 		}
-		rs.rep.Pulls++
-		return false, rs.lk.add(ctx, rs.ix.pullEntity(rs.t, rs.key(), rs.repo, p))
+		r.pulls++
+		return false, lk.add(ctx, rs.ix.pullEntity(rs.t, rs.key(), rs.repo, p))
 	})
-	if err != nil {
-		return fmt.Errorf("list pull requests: %w", err)
+	switch {
+	case err != nil:
+		r.err = errors.Join(fmt.Errorf("list pull requests: %w", err), lk.settle())
+	case unchanged:
+		r.unchanged = true
+	default:
+		r.ls, r.err = ls, lk.flush(ctx)
 	}
-	if unchanged {
-		return nil
+	return r
+}
+
+// applyPulls records what listPulls read: its counts, and, when all of it
+// was linked, the new list state and watermark.
+func (rs *repoSync) applyPulls(r pullRead) error {
+	rs.rep.Pulls += r.pulls
+	if r.lk != nil {
+		rs.lk.written += r.lk.written
+		rs.lk.updated += r.lk.updated
+		rs.lk.deleted += r.lk.deleted
+		rs.lk.dropped += r.lk.dropped
 	}
-	if err := rs.lk.flush(ctx); err != nil {
-		return err
+	if r.err != nil || r.unchanged {
+		return r.err
 	}
-	rs.st.PullList = ls
-	rs.st.PullWatermark = newest
+	rs.st.PullList = r.ls
+	rs.st.PullWatermark = r.newest
 	return rs.save()
 }
 
