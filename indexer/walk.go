@@ -53,8 +53,14 @@ func (rs *repoSync) walk(ctx context.Context, b providers.Branch) (forced bool, 
 		}
 		w.lastCheckpoint = start
 		rs.backfillWalk(b, w.pending)
-		rs.sizeBackfill(ctx, b)
+		sized := false
 		err = rs.t.Source.Commits(ctx, rs.repo, head, start, func(c providers.Commit, page int) (bool, error) {
+			if page > start && !sized {
+				// The history holds more than a page: worth a call to
+				// size it (a repo of one page is sized by listing it).
+				sized = true
+				rs.sizeBackfill(ctx, b)
+			}
 			if page >= w.lastCheckpoint+checkpointPages && !rs.ix.opts.DryRun {
 				// At a page boundary, before this page's first commit is
 				// handled: everything so far is written and saved.
