@@ -33,8 +33,12 @@ type keyBroker struct {
 
 	mu sync.Mutex
 	// active counts the syncs of the pass that are listing or will: not
-	// done, not skipped, and not waiting on the broker.
+	// done, not skipped, and not waiting on the broker. listing counts the
+	// started ones among them, parked the waiting syncs that gave their
+	// slot up (see resolve).
 	active  int
+	listing int
+	parked  int
 	known   map[string]bool   // answers of this pass
 	asking  map[string]bool   // in a search now
 	queued  map[string]bool   // waiting for a search
@@ -73,11 +77,19 @@ func keyBrokerOf(ctx context.Context) *keyBroker {
 }
 
 // acquire takes a slot for a sync about to start.
-func (b *keyBroker) acquire() { b.slots <- struct{}{} }
+func (b *keyBroker) acquire() {
+	b.slots <- struct{}{}
+	b.mu.Lock()
+	b.listing++
+	b.mu.Unlock()
+}
 
 // finished ends a sync: its slot is freed, and it lists no more.
 func (b *keyBroker) finished(ctx context.Context) {
 	<-b.slots
+	b.mu.Lock()
+	b.listing--
+	b.mu.Unlock()
 	b.skip(ctx, 1)
 }
 
@@ -91,8 +103,12 @@ func (b *keyBroker) skip(ctx context.Context, n int) {
 
 // resolve answers whether each of ks exists, searching together with the
 // other syncs of the pass. The caller holds a slot; it is given up while
-// waiting.
-func (b *keyBroker) resolve(ctx context.Context, ks []string) (map[string]bool, error) {
+// waiting, so the next repo may start listing: always at the end of a
+// step (small repos then share searches, ⌈keys/100⌉ for the pass), in the
+// middle of a walk (midWalk: a big repo) only while fewer syncs are parked
+// than there are slots, so a backfill of big repos keeps about its
+// concurrency and its order.
+func (b *keyBroker) resolve(ctx context.Context, ks []string, midWalk bool) (map[string]bool, error) {
 	b.mu.Lock()
 	w := &keyWait{keys: ks, done: make(chan struct{})}
 	for _, k := range ks {
@@ -107,7 +123,12 @@ func (b *keyBroker) resolve(ctx context.Context, ks []string) (map[string]bool, 
 	}
 	b.waiters[w] = true
 	b.active--
-	<-b.slots // parked: the next repo may list
+	b.listing--
+	park := !midWalk || b.parked < cap(b.slots)
+	if park {
+		b.parked++
+		<-b.slots // parked: the next repo may list
+	}
 	b.kick(ctx)
 	b.mu.Unlock()
 
@@ -121,9 +142,15 @@ func (b *keyBroker) resolve(ctx context.Context, ks []string) (map[string]bool, 
 		}
 		b.mu.Unlock()
 	}
-	b.slots <- struct{}{} // a sync holds a slot until finished
+	if park {
+		b.slots <- struct{}{} // a sync holds a slot until finished
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if park {
+		b.parked--
+	}
+	b.listing++
 	if err := ctx.Err(); err != nil && !b.answered(w) {
 		return nil, err
 	}
@@ -169,7 +196,9 @@ func (b *keyBroker) kick(ctx context.Context) {
 		b.stopTimer()
 		return
 	}
-	if b.active <= 0 {
+	if b.active <= 0 || b.listing <= 0 && len(b.slots) == cap(b.slots) {
+		// Nobody lists or will, or every slot is held by a sync that
+		// waits here: no key is coming.
 		b.search(ctx, len(b.queue))
 		b.stopTimer()
 		return

@@ -71,7 +71,7 @@ func TestKeyBrokerSearchesWhenNobodyLists(t *testing.T) {
 	for _, ks := range [][]string{{"K-1", "K-2"}, {"K-2", "K-4"}} {
 		b.acquire()
 		go func() {
-			m, err := b.resolve(ctx, ks)
+			m, err := b.resolve(ctx, ks, false)
 			if err != nil {
 				t.Error(err)
 			}
@@ -113,7 +113,7 @@ func TestKeyBrokerSearchesEveryHundredKeys(t *testing.T) {
 	done := make(chan error, 1)
 	b.acquire()
 	go func() {
-		_, err := b.resolve(ctx, keysFrom(1, 150))
+		_, err := b.resolve(ctx, keysFrom(1, 150), false)
 		b.finished(ctx)
 		done <- err
 	}()

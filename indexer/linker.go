@@ -34,6 +34,9 @@ type linker struct {
 	// keys, when set, resolves unknown issue keys with those of the other
 	// repos of the pass (keybroker.go); nil asks Jira directly.
 	keys *keyBroker
+	// midWalk tells the broker that the keys being resolved are of a full
+	// batch: the sync will list more (see keyBroker.resolve).
+	midWalk bool
 
 	// mu guards what background writes share with the caller.
 	mu      sync.Mutex
@@ -107,6 +110,8 @@ func (l *linker) dispatch(ctx context.Context) error {
 	l.pending = nil
 	candidates, err := l.filter(batch)
 	if err == nil && (l.keys != nil || l.ix.opts.DryRun) {
+		// A full batch is a walk in its middle; a smaller one ends a step.
+		l.midWalk = len(batch) >= batchSize
 		err = l.resolveIssues(ctx, candidates)
 	}
 	if serr := l.settle(); serr != nil || err != nil {
@@ -356,7 +361,7 @@ func (l *linker) resolveIssues(ctx context.Context, ks []string) error {
 // else with its own search.
 func (l *linker) existing(ctx context.Context, ask []string) (map[string]bool, error) {
 	if l.keys != nil {
-		return l.keys.resolve(ctx, ask)
+		return l.keys.resolve(ctx, ask, l.midWalk)
 	}
 	return l.ix.checkIssues(ctx, ask)
 }
