@@ -64,6 +64,40 @@ func (l latencyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// simulation is what a simulated backfill runs on: the state, the Jira
+// client and matcher, and a GitHub client whose requests go through
+// transport, on the simulated clock (now, sleep), the backfill share
+// enforced as in production.
+type simulation struct {
+	jira  *jiratest.Server
+	store *boltstore.Store
+	jc    *jiraclient.Client
+	m     *keys.Matcher
+	gc    *github.Client
+}
+
+func newSimulation(tb testing.TB, gh *githubtest.Server, transport http.RoundTripper, now func() time.Time, sleep func(context.Context, time.Duration) error) simulation {
+	tb.Helper()
+	var s simulation
+	var err error
+	s.jira = jiratest.Start(tb, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
+	if s.store, err = boltstore.Open(filepath.Join(tb.TempDir(), "state.db"), time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.store.Close() })
+	if s.jc, err = jiraclient.New(jiraclient.Options{BaseURL: s.jira.URL(), Auth: jiraclient.Auth{Token: jiraToken}, Retry: httpx.RetryOptions{Sleep: noSleep}}); err != nil {
+		tb.Fatal(err)
+	}
+	if s.m, err = keys.NewMatcher("", true); err != nil {
+		tb.Fatal(err)
+	}
+	if s.gc, err = github.New(github.Options{Name: "github", BaseURL: gh.URL(), Token: ghToken, HTTPClient: &http.Client{Transport: transport},
+		Retry: httpx.RetryOptions{Now: now, Sleep: sleep, Pace: true, BackfillShare: etaShare}}); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // etaScenario is one simulated backfill.
 type etaScenario struct {
 	repos, commits int           // repos of commits each (default branch)
@@ -120,26 +154,8 @@ func runETAScenario(tb testing.TB, sc etaScenario) ([]etaPoint, time.Duration) {
 		total += n
 		gh.AddCorpusRepo("acme", fmt.Sprintf("repo%03d", i), int64(5000+i), b.Build()).SetDefaultBranch("main")
 	}
-	jira := jiratest.Start(tb, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
-	store, err := boltstore.Open(filepath.Join(tb.TempDir(), "state.db"), time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	jc, err := jiraclient.New(jiraclient.Options{BaseURL: jira.URL(), Auth: jiraclient.Auth{Token: jiraToken}, Retry: httpx.RetryOptions{Sleep: noSleep}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := keys.NewMatcher("", true)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	gc, err := github.New(github.Options{Name: "github", BaseURL: gh.URL(), Token: ghToken,
-		HTTPClient: &http.Client{Transport: latencyTransport{clk: clk, latency: sc.latency}},
-		Retry:      httpx.RetryOptions{Now: clk.Now, Sleep: clk.Sleep, Pace: true, BackfillShare: etaShare}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sim := newSimulation(tb, gh, latencyTransport{clk: clk, latency: sc.latency}, clk.Now, clk.Sleep)
+	store, jc, m, gc := sim.store, sim.jc, sim.m, sim.gc
 	tgt := indexer.Target{Name: "github", Type: providers.TypeGitHub, Source: gc, Owners: []string{"acme"}}
 
 	start := clk.Now()
@@ -164,12 +180,11 @@ func runETAScenario(tb testing.TB, sc etaScenario) ([]etaPoint, time.Duration) {
 			Types:   map[string]string{"github": "github"}})
 		pt := etaPoint{progress: p, at: now.Sub(start)}
 		if b != nil {
-			tb.Logf("DEBUG rl=%+v now=%s overall=%+v provs=%+v", rl, now, b.Overall, b.Providers)
 			pt.eta, pt.known = b.Overall.ETA, b.Overall.ETAKnown
 		}
 		points = append(points, pt)
 	}
-	ix, err = indexer.New(indexer.Options{Store: store, Jira: jc, Matcher: m, Now: clk.Now,
+	ix, err := indexer.New(indexer.Options{Store: store, Jira: jc, Matcher: m, Now: clk.Now,
 		Progress:   func(p indexer.Progress) { sample(p.Commits) },
 		OnRepoDone: func(_ state.RepoKey, r indexer.RepoReport) { listed += r.Commits; sample(0) },
 	})

@@ -12,22 +12,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jiralinkd/jiralinkd/indexer"
-	"github.com/jiralinkd/jiralinkd/indexer/keys"
 	"github.com/jiralinkd/jiralinkd/indexer/state"
-	"github.com/jiralinkd/jiralinkd/indexer/state/boltstore"
-	"github.com/jiralinkd/jiralinkd/jiraclient"
-	"github.com/jiralinkd/jiralinkd/jiraclient/jiratest"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/corpus"
-	"github.com/jiralinkd/jiralinkd/providers/github"
 	"github.com/jiralinkd/jiralinkd/providers/github/githubtest"
-	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
 
 // tickClock is a simulated clock that runs onTick at every interval it
@@ -127,26 +120,8 @@ func runFreshScenario(tb testing.TB, sc freshScenario) freshResult {
 		h, shas := smallRepo(gh, int64(100+i), fmt.Sprintf("live%02d", i))
 		indexed, heads[i] = append(indexed, h), shas["main"]
 	}
-	jira := jiratest.Start(tb, jiratest.Options{Token: jiraToken, IssueExists: jiratest.DemoIssues})
-	store, err := boltstore.Open(filepath.Join(tb.TempDir(), "state.db"), time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	jc, err := jiraclient.New(jiraclient.Options{BaseURL: jira.URL(), Auth: jiraclient.Auth{Token: jiraToken}, Retry: httpx.RetryOptions{Sleep: noSleep}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := keys.NewMatcher("", true)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	gc, err := github.New(github.Options{Name: "github", BaseURL: gh.URL(), Token: ghToken,
-		HTTPClient: &http.Client{Transport: tickLatency{clk: clk, latency: 50 * time.Millisecond}},
-		Retry:      httpx.RetryOptions{Now: clk.Now, Sleep: clk.Sleep, Pace: true, BackfillShare: etaShare}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sim := newSimulation(tb, gh, tickLatency{clk: clk, latency: 50 * time.Millisecond}, clk.Now, clk.Sleep)
+	store, jira, jc, m, gc := sim.store, sim.jira, sim.jc, sim.m, sim.gc
 	tgt := indexer.Target{Name: "github", Type: providers.TypeGitHub, Source: gc, Owners: []string{"acme"}, FullSweepInterval: time.Hour}
 	ix, err := indexer.New(indexer.Options{Store: store, Jira: jc, Matcher: m, Now: clk.Now, BackfillLane: true})
 	if err != nil {
