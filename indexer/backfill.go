@@ -15,6 +15,10 @@ import (
 	"github.com/jiralinkd/jiralinkd/providers"
 )
 
+// progressPages is how many commit pages a backfill lists between saves
+// of its progress (checkpoints save it too).
+const progressPages = 5
+
 // CommitPageSize is how many commits one commit-list page holds (GitHub
 // and GitLab lists are read 100 at a time): the unit of the page-based
 // estimate.
@@ -84,6 +88,14 @@ func (rs *repoSync) backfillCommit(branch string, page int) {
 	if page != rs.bf.lastPage || branch != rs.bf.lastBranch {
 		p.Pages++
 		rs.bf.lastPage, rs.bf.lastBranch = page, branch
+		if p.Pages%progressPages == 0 && !rs.ix.opts.DryRun {
+			// Between checkpoints too, so the views' remaining estimate
+			// is never more than a few pages behind (links and calls are
+			// folded at checkpoints).
+			if err := rs.save(); err != nil {
+				rs.ix.log.Debug("backfill progress not saved", "provider", rs.t.Name, "repo", rs.repo.FullName, "err", err)
+			}
+		}
 	}
 	if branch != rs.repo.DefaultBranch {
 		return
