@@ -347,7 +347,10 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	ix.log.Info("pass planned", "provider", t.Name, "sweep", p.sweep, "repos", len(p.repos), "to_sync", len(p.fresh),
 		"unchanged", p.unchanged, "backfills", len(p.backfill))
 	rep.Repos = ix.syncPlanned(ctx, t, p.fresh, projects)
-	if ix.opts.BackfillLane && o.OnlyRepo == "" {
+	if ix.opts.BackfillLane {
+		// A one-repo pass (a webhook for a repo not indexed yet, a
+		// resync) leaves a backfill to the lane too: hours of listing in
+		// a webhook worker would hold up every other delivery.
 		rep.Backfilling, rep.backfillFailed = p.backfill, p.backfillFailed
 	} else if ctx.Err() == nil {
 		rep.Repos = append(rep.Repos, ix.syncBackfills(ctx, t, p.backfill, projects)...)

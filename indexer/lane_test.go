@@ -181,6 +181,17 @@ func TestBackfillLaneKeepsFreshWorkFirst(t *testing.T) {
 	if reps := ix.Backfill(context.Background(), s.tgt); len(reps) != 0 {
 		t.Errorf("a second Backfill synced %d repos", len(reps))
 	}
+
+	// A one-repo pass (a webhook for a repo not indexed yet) leaves its
+	// backfill to the lane too.
+	_, _ = smallRepo(s.gh, 24, "brand-new")
+	rep = ix.Sync(context.Background(), s.tgt, "acme/brand-new")
+	if len(rep.Repos) != 0 || len(rep.Backfilling) != 1 || rep.Backfilling[0].FullName != "acme/brand-new" {
+		t.Errorf("one-repo pass of a new repo: synced %+v, left to the lane %+v", rep.Repos, rep.Backfilling)
+	}
+	if reps := ix.Backfill(context.Background(), s.tgt); len(reps) != 1 || reps[0].Err != nil {
+		t.Errorf("the lane after it: %+v", reps)
+	}
 }
 
 // smallRepo adds acme/name with two commits on main naming ZOOKEEPER-1.

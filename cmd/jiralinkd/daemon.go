@@ -243,6 +243,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	passOpts, hookOpts := ixOpts, ixOpts
 	passOpts.Store = dm.role.passStore(d.store)
 	passOpts.BackfillLane = true
+	hookOpts.BackfillLane = true // the leader's lane runs backfills
 	if dm.role.shared() {
 		passOpts.RepoLocker = dm.role.pg.RepoLocks(dm.role.holder+passLockSuffix, repoLockTTL).Preempting(passLockSuffix)
 		hookOpts.Store, hookOpts.RepoLocker = repoLocksOf(d.store, dm.role.holder+"/hooks")
