@@ -201,7 +201,11 @@ func printReports(w io.Writer, reports []indexer.Report, dryRun bool) int {
 			deleted += rr.LinksDeleted
 		}
 		if r.Err == nil && r.Unchanged > 0 {
-			fmt.Fprintf(w, "ok   %s: %d repositories unchanged since the last pass (next full sweep per full_sweep_interval, or sync --full)\n", r.Provider, r.Unchanged)
+			noun := "repositories"
+			if r.Unchanged == 1 {
+				noun = "repository"
+			}
+			fmt.Fprintf(w, "ok   %s: %d %s unchanged since the last pass (next full sweep per full_sweep_interval, or sync --full)\n", r.Provider, r.Unchanged, noun)
 		}
 		for _, name := range r.Removed {
 			fmt.Fprintf(w, "gone %s %s: links removed\n", r.Provider, name)
