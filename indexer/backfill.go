@@ -164,18 +164,13 @@ type backfillQueue struct {
 }
 
 // queue records the repos of a pass of t that have no complete sync and
-// no backfill record yet (replacing the previous pass's). It reads the
-// stored repos once, not one by one (thousands of repos, a pass each).
-func (q *backfillQueue) queue(ix *Indexer, t Target, repos []providers.Repo) {
-	stored, err := ix.opts.Store.Repos()
-	if err != nil {
-		ix.log.Warn("backfill queue unknown", "provider", t.Name, "err", err)
-		return
-	}
+// no backfill record yet (replacing the previous pass's), from the stored
+// states the pass planned with (stored, by repo id).
+func (q *backfillQueue) queue(t Target, repos []providers.Repo, stored map[int64]state.RepoState) {
 	indexed := map[int64]bool{} // or backfilling with a record
-	for _, st := range stored {
-		if st.Key.Provider == t.Name && (st.Backfill != nil || !st.LastSuccess.IsZero() || len(st.Branches) > 0) {
-			indexed[st.Key.ID] = true
+	for id, st := range stored {
+		if st.Backfill != nil || !st.LastSuccess.IsZero() || len(st.Branches) > 0 {
+			indexed[id] = true
 		}
 	}
 	set := map[state.RepoKey]bool{}

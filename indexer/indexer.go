@@ -341,7 +341,7 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	if !ix.opts.DryRun && o.OnlyRepo == "" {
 		// Before any repo starts: the backfills waiting their turn, for
 		// the progress views (backfill.go).
-		ix.backfill.queue(ix, t, p.backfill)
+		ix.backfill.queue(t, p.backfill, p.states)
 	}
 	rep.Sweep, rep.Unchanged = p.sweep, p.unchanged
 	ix.log.Info("pass planned", "provider", t.Name, "sweep", p.sweep, "repos", len(p.repos), "to_sync", len(p.fresh),

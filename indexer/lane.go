@@ -40,7 +40,7 @@ func (ix *Indexer) Backfill(ctx context.Context, t Target) []RepoReport {
 		return nil
 	}
 	if !ix.opts.DryRun {
-		ix.backfill.queue(ix, t, p.backfill)
+		ix.backfill.queue(t, p.backfill, states)
 	}
 	ix.log.Info("backfill started", "provider", t.Name, "repos", len(p.backfill))
 	reps := ix.syncBackfills(ctx, t, p.backfill, projects)

@@ -55,13 +55,14 @@ type passPlan struct {
 	// pruneOK: discovery read every listing (a sweep, or a pass of a
 	// source without a push feed), so repos it did not return vanished.
 	pruneOK   bool
-	repos     []providers.Repo // every repository covered (pruning, health)
-	unreached []providers.Repo // covered, but discovery could not read them
-	missing   []string         // explicit repositories the provider does not know
-	derr      error            // discovery failed (partly)
-	fresh     []plannedRepo    // indexed repositories to sync, in order
-	backfill  []providers.Repo // never synced completely, most recently pushed first
-	unchanged int              // indexed repositories the feeds found unchanged
+	repos     []providers.Repo          // every repository covered (pruning, health)
+	unreached []providers.Repo          // covered, but discovery could not read them
+	missing   []string                  // explicit repositories the provider does not know
+	derr      error                     // discovery failed (partly)
+	fresh     []plannedRepo             // indexed repositories to sync, in order
+	backfill  []providers.Repo          // never synced completely, most recently pushed first
+	unchanged int                       // indexed repositories the feeds found unchanged
+	states    map[int64]state.RepoState // the stored repos the plan was made from
 	// backfillFailed counts the backfills whose last try failed.
 	backfillFailed int
 	marks          map[string]time.Time
@@ -72,14 +73,10 @@ type passPlan struct {
 // than t.FullSweepInterval. A source without change feeds, or a target
 // without owners (the feeds are per owner), always sweeps: it has no
 // cheaper way to learn what changed.
-func (ix *Indexer) sweepDue(t Target, now time.Time) bool {
+func sweepDue(t Target, h state.Health, now time.Time) bool {
 	_, push := t.Source.(PushFeed)
 	_, pull := t.Source.(PullFeed)
-	if t.FullSweepInterval <= 0 || !push && !pull || len(t.Owners) == 0 {
-		return true
-	}
-	h, err := ix.health(t.Name)
-	if err != nil || h.LastSweep.IsZero() {
+	if t.FullSweepInterval <= 0 || !push && !pull || len(t.Owners) == 0 || h.LastSweep.IsZero() {
 		return true
 	}
 	return now.Sub(h.LastSweep) >= t.FullSweepInterval
@@ -101,8 +98,9 @@ func (ix *Indexer) health(system string) (state.Health, error) {
 
 // plan decides what a pass over t reads.
 func (ix *Indexer) plan(ctx context.Context, t Target, o PassOptions, start time.Time) passPlan {
-	if o.OnlyRepo == "" && !o.Full && !ix.sweepDue(t, start) {
-		p, err := ix.planChanges(ctx, t, start)
+	h, err := ix.health(t.Name)
+	if err == nil && o.OnlyRepo == "" && !o.Full && !sweepDue(t, h, start) {
+		p, err := ix.planChanges(ctx, t, h, start)
 		if err == nil {
 			return p
 		}
@@ -127,6 +125,7 @@ func (ix *Indexer) planSweep(ctx context.Context, t Target, o PassOptions) passP
 	if err != nil {
 		p.derr = errors.Join(p.derr, err)
 	}
+	p.states = states
 	p.marks = map[string]time.Time{}
 	for _, owner := range t.Owners {
 		// The sweep read every list: the feeds start from here.
@@ -142,16 +141,13 @@ func (ix *Indexer) planSweep(ctx context.Context, t Target, o PassOptions) passP
 
 // planChanges plans a pass between sweeps from the change feeds. It fails
 // (and the caller sweeps) when a feed cannot be read or has no mark yet.
-func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (passPlan, error) {
+func (ix *Indexer) planChanges(ctx context.Context, t Target, h state.Health, start time.Time) (passPlan, error) {
 	p := passPlan{marks: map[string]time.Time{}}
-	h, err := ix.health(t.Name)
-	if err != nil {
-		return p, err
-	}
 	states, err := ix.repoStates(t.Name)
 	if err != nil {
 		return p, err
 	}
+	p.states = states
 	pushFeed, hasPush := t.Source.(PushFeed)
 	pullFeed, hasPull := t.Source.(PullFeed)
 	for _, owner := range t.Owners {
@@ -241,7 +237,7 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 		}
 		p.repos = append(p.repos, r)
 		scope := FullScope
-		if owned(t, r.FullName) {
+		if ownerOf(t, r.FullName) != "" {
 			scope = Scope{
 				Branches: !hasPush || pushed[r.ID],
 				Tags:     !hasPush || pushed[r.ID],
@@ -259,9 +255,8 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, start time.Time) (
 // ownedBy is the repos under owner.
 func ownedBy(repos []providers.Repo, owner string) []providers.Repo {
 	var out []providers.Repo
-	t := Target{Owners: []string{owner}}
 	for _, r := range repos {
-		if owned(t, r.FullName) {
+		if under(owner, r.FullName) {
 			out = append(out, r)
 		}
 	}
@@ -392,22 +387,17 @@ func (ix *Indexer) repoStates(provider string) (map[int64]state.RepoState, error
 	return out, nil
 }
 
-// owned reports whether fullName lies under one of t's owners (a change
-// feed covers it).
-func owned(t Target, fullName string) bool {
-	for _, o := range t.Owners {
-		if len(fullName) > len(o) && fullName[len(o)] == '/' && strings.EqualFold(fullName[:len(o)], o) {
-			return true
-		}
-	}
-	return false
+// under reports whether fullName (owner/name, or group/sub/name) lies
+// under owner.
+func under(owner, fullName string) bool {
+	return len(fullName) > len(owner) && fullName[len(owner)] == '/' && strings.EqualFold(fullName[:len(owner)], owner)
 }
 
 // ownerOf is the lower-cased owner of t that fullName lies under ("" if
-// none).
+// none): a change feed of that owner covers it.
 func ownerOf(t Target, fullName string) string {
 	for _, o := range t.Owners {
-		if owned(Target{Owners: []string{o}}, fullName) {
+		if under(o, fullName) {
 			return strings.ToLower(o)
 		}
 	}
@@ -417,9 +407,8 @@ func ownerOf(t Target, fullName string) string {
 // newestPush is the newest PushedAt among repos under owner.
 func newestPush(repos []providers.Repo, owner string) time.Time {
 	var n time.Time
-	t := Target{Owners: []string{owner}}
 	for _, r := range repos {
-		if owned(t, r.FullName) && r.PushedAt.After(n) {
+		if under(owner, r.FullName) && r.PushedAt.After(n) {
 			n = r.PushedAt
 		}
 	}
