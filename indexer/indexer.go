@@ -170,6 +170,10 @@ type Options struct {
 	OnRepoDone  func(state.RepoKey, RepoReport)
 	// Hint names the setting to fix for a failure; stored with it.
 	Hint Hinter
+	// OnBackfills, if set, is told after a pass that left backfills to the
+	// lane (BackfillLane) which provider's lane has work: a daemon starts
+	// it, whatever started the pass (its schedule, a webhook, a resync).
+	OnBackfills func(provider string)
 	// BackfillLane makes passes leave repositories never synced completely
 	// to Backfill (a daemon runs it beside the passes), so that a backfill
 	// of hours cannot hold up the passes of indexed repositories. Without
@@ -195,9 +199,6 @@ type Indexer struct {
 	opts  Options
 	log   *slog.Logger
 	locks sync.Map // state.RepoKey → *sync.Mutex
-	// backfilling holds the repos of backfills under way (state.RepoKey →
-	// true): queued or syncing (see Backfilling).
-	backfilling sync.Map
 
 	projMu    sync.Mutex
 	projCache map[string]bool
@@ -335,10 +336,7 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 	if o.OnlyRepo != "" && len(p.repos) == 0 && len(p.unreached) == 0 && p.derr == nil {
 		rep.Err = fmt.Errorf("repository %s not found: %s's discovery did not find it (deleted, renamed, archived, or not visible to the token)", o.OnlyRepo, t.Name)
 	}
-	if o.OnlyRepo != "" {
-		p.skipBackfilling(ix, t)
-	}
-	if !ix.opts.DryRun && o.OnlyRepo == "" {
+	if !ix.opts.DryRun && o.OnlyRepo == "" && p.states != nil {
 		// Before any repo starts: the backfills waiting their turn, for
 		// the progress views (backfill.go).
 		ix.backfill.queue(t, p.backfill, p.states)
@@ -373,6 +371,16 @@ func (ix *Indexer) Pass(ctx context.Context, t Target, o PassOptions) Report {
 		}
 	}
 	rep.Hint = ix.recordPass(t, rep, p.unreached, true, o.OnlyRepo != "")
+	if rep.checked && !rep.interrupted() {
+		// After the marks (recordPass): a crash in between costs a
+		// listing, never a push.
+		if err := ix.saveFeeds(t, p.feeds); err != nil {
+			ix.log.Error("record the change feeds' state", "provider", t.Name, "err", err)
+		}
+	}
+	if len(rep.Backfilling) > 0 && ix.opts.OnBackfills != nil {
+		ix.opts.OnBackfills(t.Name)
+	}
 	return rep
 }
 
@@ -426,7 +434,7 @@ func (ix *Indexer) syncPlanned(ctx context.Context, t Target, planned []plannedR
 	// The key broker batches the repos' issue-key checks and holds the
 	// concurrency slots (a repo waiting on it lists nothing and frees its
 	// slot); keybroker.go.
-	keys := ix.newKeyBroker(len(planned), n)
+	keys := ix.newKeyBroker(len(planned), n, ctx.Done())
 	if len(planned) > 1 {
 		// One repo has nobody to share searches with; its linker checks
 		// keys in the background, overlapped with its listing.

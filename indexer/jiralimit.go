@@ -175,7 +175,7 @@ type permitKey struct{}
 func (l *JiraLimiter) acquire(ctx context.Context) (context.Context, *permit, error) {
 	bf := httpx.IsBackfill(ctx)
 	l.mu.Lock()
-	if l.admissible(bf) && !l.queuedAhead(bf) {
+	if l.admissible(bf, l.effective()) && !l.queuedAhead(bf) {
 		l.take(bf)
 		return l.admit(ctx, bf)
 	}
@@ -202,9 +202,8 @@ func (l *JiraLimiter) acquire(ctx context.Context) (context.Context, *permit, er
 }
 
 // admissible reports whether a call (of a backfill, or not) may take a
-// slot now; l.mu is held.
-func (l *JiraLimiter) admissible(backfill bool) bool {
-	eff := l.effective()
+// slot now, under the effective limit eff; l.mu is held.
+func (l *JiraLimiter) admissible(backfill bool, eff int) bool {
 	if l.inflight >= eff {
 		return false
 	}
@@ -250,10 +249,11 @@ func (l *JiraLimiter) releaseLocked(backfill bool) {
 	if backfill {
 		l.backfill--
 	}
+	eff := l.effective() // (it reads the budget: once, not per waiter)
 	for _, serveBackfill := range []bool{false, true} {
 		for i := 0; i < len(l.waiters); {
 			w := l.waiters[i]
-			if w.backfill != serveBackfill || !l.admissible(w.backfill) {
+			if w.backfill != serveBackfill || !l.admissible(w.backfill, eff) {
 				i++
 				continue
 			}

@@ -30,6 +30,10 @@ const DefaultKeyCheckMaxWait = 3 * time.Second
 type keyBroker struct {
 	ix    *Indexer
 	slots chan struct{}
+	// passDone ends the pass: searches run for every sync waiting on them,
+	// so they stop with the pass, not with the sync that started them.
+	passDone <-chan struct{}
+	searches sync.WaitGroup
 
 	mu sync.Mutex
 	// active counts the syncs of the pass that are listing or will: not
@@ -56,8 +60,8 @@ type keyWait struct {
 
 // newKeyBroker returns the broker of a pass over repos syncs, at most
 // concurrency of them listing at once.
-func (ix *Indexer) newKeyBroker(repos, concurrency int) *keyBroker {
-	return &keyBroker{ix: ix, slots: make(chan struct{}, max(concurrency, 1)), active: repos,
+func (ix *Indexer) newKeyBroker(repos, concurrency int, passDone <-chan struct{}) *keyBroker {
+	return &keyBroker{ix: ix, slots: make(chan struct{}, max(concurrency, 1)), active: repos, passDone: passDone,
 		known: map[string]bool{}, asking: map[string]bool{}, queued: map[string]bool{},
 		waiters: map[*keyWait]bool{}}
 }
@@ -215,11 +219,13 @@ func (b *keyBroker) kick(ctx context.Context) {
 	}
 }
 
-// close ends the pass: no safety-net search is left to run.
+// close ends the pass: no safety-net search is left to run, and those
+// running (whose syncs may have gone) are waited for.
 func (b *keyBroker) close() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.stopTimer()
+	b.mu.Unlock()
+	b.searches.Wait()
 }
 
 func (b *keyBroker) stopTimer() {
@@ -238,8 +244,21 @@ func (b *keyBroker) search(ctx context.Context, n int) {
 		delete(b.queued, k)
 		b.asking[k] = true
 	}
+	b.searches.Add(1)
 	go func() {
-		exist, err := b.ix.checkIssues(ctx, ks)
+		defer b.searches.Done()
+		// The search answers every sync waiting for these keys: the one
+		// whose ctx started it may end (and cancel its ctx) first.
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		go func() {
+			select {
+			case <-b.passDone:
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+		exist, err := b.ix.checkIssues(sctx, ks)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		for _, k := range ks {

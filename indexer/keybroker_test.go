@@ -65,7 +65,7 @@ func newBrokerIndexer() (*Indexer, *searchCounter) {
 
 func TestKeyBrokerSearchesWhenNobodyLists(t *testing.T) {
 	ix, j := newBrokerIndexer()
-	b := ix.newKeyBroker(3, 3)
+	b := ix.newKeyBroker(3, 3, nil)
 	ctx := context.Background()
 	got := make(chan map[string]bool, 2)
 	for _, ks := range [][]string{{"K-1", "K-2"}, {"K-2", "K-4"}} {
@@ -108,7 +108,7 @@ func TestKeyBrokerSearchesWhenNobodyLists(t *testing.T) {
 
 func TestKeyBrokerSearchesEveryHundredKeys(t *testing.T) {
 	ix, j := newBrokerIndexer()
-	b := ix.newKeyBroker(2, 2)
+	b := ix.newKeyBroker(2, 2, nil)
 	ctx := context.Background()
 	done := make(chan error, 1)
 	b.acquire()

@@ -10,7 +10,6 @@ package indexer
 import (
 	"context"
 
-	"github.com/jiralinkd/jiralinkd/indexer/state"
 	"github.com/jiralinkd/jiralinkd/providers"
 	"github.com/jiralinkd/jiralinkd/providers/httpx"
 )
@@ -44,12 +43,7 @@ func (ix *Indexer) Backfill(ctx context.Context, t Target) []RepoReport {
 	}
 	ix.log.Info("backfill started", "provider", t.Name, "repos", len(p.backfill))
 	reps := ix.syncBackfills(ctx, t, p.backfill, projects)
-	failed := 0
-	for _, r := range reps {
-		if r.Err != nil {
-			failed++
-		}
-	}
+	failed := Report{Repos: reps}.Failed()
 	ix.log.Info("backfill round done", "provider", t.Name, "repos", len(reps), "failed", failed, "left", len(p.backfill)-len(reps)+failed)
 	return reps
 }
@@ -64,20 +58,6 @@ func (ix *Indexer) syncBackfills(ctx context.Context, t Target, repos []provider
 	planned := make([]plannedRepo, len(repos))
 	for i, r := range repos {
 		planned[i] = plannedRepo{repo: r, scope: FullScope}
-		ix.backfilling.Store(state.RepoKey{Provider: t.Name, ID: r.ID}, true)
 	}
-	defer func() {
-		for _, r := range repos {
-			ix.backfilling.Delete(state.RepoKey{Provider: t.Name, ID: r.ID})
-		}
-	}()
 	return ix.syncPlanned(ctx, t, planned, projects)
-}
-
-// Backfilling reports whether repository id of provider is waiting for, or
-// in, a backfill of this indexer: a webhook for it need not wait (the
-// backfill reads its branches as they are when it gets there).
-func (ix *Indexer) Backfilling(provider string, id int64) bool {
-	_, ok := ix.backfilling.Load(state.RepoKey{Provider: provider, ID: id})
-	return ok
 }

@@ -66,6 +66,7 @@ type passPlan struct {
 	// backfillFailed counts the backfills whose last try failed.
 	backfillFailed int
 	marks          map[string]time.Time
+	feeds          map[string]providers.ListState // feed listings' states, stored once the pass completes
 }
 
 // sweepDue reports whether t's next pass must be a full sweep: none
@@ -98,18 +99,29 @@ func (ix *Indexer) health(system string) (state.Health, error) {
 
 // plan decides what a pass over t reads.
 func (ix *Indexer) plan(ctx context.Context, t Target, o PassOptions, start time.Time) passPlan {
-	h, err := ix.health(t.Name)
-	if err == nil && o.OnlyRepo == "" && !o.Full && !sweepDue(t, h, start) {
-		p, err := ix.planChanges(ctx, t, h, start)
-		if err == nil {
+	if o.OnlyRepo == "" && !o.Full {
+		if p, ok := ix.planBetweenSweeps(ctx, t, start); ok {
 			return p
 		}
+	}
+	return ix.planSweep(ctx, t, o)
+}
+
+// planBetweenSweeps plans a pass from the change feeds when no sweep is
+// due; ok false means the pass must be a sweep.
+func (ix *Indexer) planBetweenSweeps(ctx context.Context, t Target, start time.Time) (passPlan, bool) {
+	h, err := ix.health(t.Name)
+	if err == nil && !sweepDue(t, h, start) {
+		p, err := ix.planChanges(ctx, t, h, start)
+		if err == nil {
+			return p, true
+		}
 		if ctx.Err() != nil {
-			return passPlan{derr: ctx.Err()}
+			return passPlan{derr: ctx.Err()}, true
 		}
 		ix.log.Warn("change feeds unavailable: this pass is a full sweep", "provider", t.Name, "err", err)
 	}
-	return ix.planSweep(ctx, t, o)
+	return passPlan{}, false
 }
 
 // planSweep plans a full sweep: every repository discovered, each read
@@ -142,7 +154,7 @@ func (ix *Indexer) planSweep(ctx context.Context, t Target, o PassOptions) passP
 // planChanges plans a pass between sweeps from the change feeds. It fails
 // (and the caller sweeps) when a feed cannot be read or has no mark yet.
 func (ix *Indexer) planChanges(ctx context.Context, t Target, h state.Health, start time.Time) (passPlan, error) {
-	p := passPlan{marks: map[string]time.Time{}}
+	p := passPlan{marks: map[string]time.Time{}, feeds: map[string]providers.ListState{}}
 	states, err := ix.repoStates(t.Name)
 	if err != nil {
 		return p, err
@@ -182,7 +194,7 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, h state.Health, st
 	for _, owner := range t.Owners {
 		if hasPush {
 			mark := h.Feeds[pushedMark(owner)]
-			repos, newest, err := ix.pushedSince(ctx, t, pushFeed, owner, mark.Add(-pushOverlap))
+			repos, newest, next, err := ix.pushedSince(ctx, t, pushFeed, owner, mark.Add(-pushOverlap))
 			if err != nil {
 				// The listing discovery itself uses: as a failed discovery,
 				// nothing of the owner can be known to be current.
@@ -202,6 +214,9 @@ func (ix *Indexer) planChanges(ctx context.Context, t Target, h state.Health, st
 				return p, err
 			}
 			p.marks[pushedMark(owner)] = latest(mark, newest)
+			if next != nil {
+				p.feeds[pushedMark(owner)] = *next
+			}
 		}
 		if hasPull {
 			mark := h.Feeds[pullsMark(owner)]
@@ -263,27 +278,35 @@ func ownedBy(repos []providers.Repo, owner string) []providers.Repo {
 	return out
 }
 
-// pushedSince reads owner's repositories pushed at or after since through
-// the feed's cache, and the newest push among them.
-func (ix *Indexer) pushedSince(ctx context.Context, t Target, f PushFeed, owner string, since time.Time) ([]providers.Repo, time.Time, error) {
-	key := pushedMark(owner)
-	cached, _, err := ix.opts.Store.Discovery(t.Name, key)
+// pushedSince reads owner's repositories pushed at or after since,
+// conditionally on the listing the last completed pass read (its state is
+// stored with the feed marks, when the pass completes: a conditional 304
+// must never hide pushes a pass did not finish), and the newest push
+// among them. next is the listing's state to store; nil when unchanged.
+func (ix *Indexer) pushedSince(ctx context.Context, t Target, f PushFeed, owner string, since time.Time) (repos []providers.Repo, newest time.Time, next *providers.ListState, err error) {
+	cached, _, err := ix.opts.Store.Discovery(t.Name, pushedMark(owner))
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, nil, err
 	}
 	l, err := f.OwnerReposPushedSince(ctx, owner, since, cached.State)
-	if err != nil {
-		return nil, time.Time{}, err
+	if err != nil || l.Unchanged {
+		return nil, time.Time{}, nil, err // unchanged: nothing pushed since the last pass
 	}
-	if l.Unchanged {
-		return nil, time.Time{}, nil // nothing pushed since the last call
+	return l.Items, newestPush(l.Items, owner), &l.State, nil
+}
+
+// saveFeeds stores the feed listings' states of a completed pass (see
+// pushedSince).
+func (ix *Indexer) saveFeeds(t Target, feeds map[string]providers.ListState) error {
+	if ix.opts.DryRun {
+		return nil
 	}
-	if !ix.opts.DryRun {
-		if err := ix.opts.Store.PutDiscovery(t.Name, key, state.Discovery{State: l.State}); err != nil {
-			return nil, time.Time{}, err
+	for key, st := range feeds {
+		if err := ix.opts.Store.PutDiscovery(t.Name, key, state.Discovery{State: st}); err != nil {
+			return err
 		}
 	}
-	return l.Items, newestPush(l.Items, owner), nil
+	return nil
 }
 
 // rememberRepos adds repositories the push feed found that owner's cached
@@ -349,20 +372,6 @@ func (p *passPlan) order() {
 		}
 		return a.FullName < b.FullName
 	})
-}
-
-// skipBackfilling drops the repos a backfill of ix is under way for: its
-// lane covers them (a one-repo pass would wait for its lock for hours).
-func (p *passPlan) skipBackfilling(ix *Indexer, t Target) {
-	keep := p.backfill[:0]
-	for _, r := range p.backfill {
-		if ix.Backfilling(t.Name, r.ID) {
-			ix.log.Info("repository skipped: its backfill is under way", "provider", t.Name, "repo", r.FullName)
-			continue
-		}
-		keep = append(keep, r)
-	}
-	p.backfill = keep
 }
 
 // unfinished reports whether an indexed repository must be read whole in

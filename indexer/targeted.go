@@ -20,18 +20,19 @@ var ErrUnknownRepo = errors.New("repository not indexed yet")
 // what a webhook triggers: the repo's stored identity is used, so no
 // discovery call is made. Repos never synced answer ErrUnknownRepo.
 func (ix *Indexer) SyncRepo(ctx context.Context, t Target, id int64, scope Scope) (RepoReport, error) {
-	if ix.Backfilling(t.Name, id) {
-		// Its backfill reads the branches as they are when it gets there;
-		// waiting for its lock would hold a webhook worker for hours.
-		ix.log.Info("webhook sync skipped: the repository is being backfilled, which covers the change", "provider", t.Name, "repo_id", id)
-		return RepoReport{}, nil
-	}
 	st, ok, err := ix.opts.Store.Repo(state.RepoKey{Provider: t.Name, ID: id})
 	if err != nil {
 		return RepoReport{}, err
 	}
 	if !ok {
 		return RepoReport{}, fmt.Errorf("%s repo id %d: %w", t.Name, id, ErrUnknownRepo)
+	}
+	if ix.opts.BackfillLane && st.LastSuccess.IsZero() {
+		// A backfill (on any replica) reads the branches as they are when
+		// it gets there; waiting for its lock would hold a webhook worker
+		// for hours.
+		ix.log.Info("webhook sync skipped: the repository is being backfilled, which covers the change", "provider", t.Name, "repo", st.Repo.FullName)
+		return RepoReport{Repo: st.Repo.FullName}, nil
 	}
 	projects, err := ix.cachedProjects(ctx)
 	if err != nil {

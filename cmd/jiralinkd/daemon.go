@@ -240,6 +240,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 	// run under the repo's lock in the database and write through a view
 	// fenced by that lock (distinct holders, so that the two indexers of
 	// one replica exclude each other too).
+	ixOpts.OnBackfills = g.startLane // passes, webhooks and resyncs alike
 	passOpts, hookOpts := ixOpts, ixOpts
 	passOpts.Store = dm.role.passStore(d.store)
 	passOpts.BackfillLane = true
@@ -302,7 +303,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 			}
 		}
 	}
-	if g.scanJob, err = scheduleSecretScan(dm.role.job, d, g.sched, chain, reg); err != nil { // secretscan.go
+	if g.scanJob, err = scheduleSecretScan(dm.role.job, d, dm.role.passStore(d.store), g.sched, chain, reg); err != nil { // secretscan.go
 		return nil, err
 	}
 	return g, nil
@@ -311,10 +312,7 @@ func (dm *daemon) build(syncCtx context.Context, d *deps) (*generation, error) {
 // pass runs a sync pass of t, then rotates t's token if it is due
 // (rotate_before) and refreshes the token expiries.
 func (g *generation) pass(ctx context.Context, t indexer.Target) {
-	rep := g.srv.pass(ctx, g.ix, t)
-	if len(rep.Backfilling) > 0 {
-		g.startLane(t.Name)
-	}
+	g.srv.pass(ctx, g.ix, t) // a pass leaving backfills starts the lane (OnBackfills)
 	g.d.rotateDue(ctx, t.Name)
 	g.d.refreshTokens(ctx)
 }
@@ -363,6 +361,11 @@ func (dm *daemon) start(syncCtx context.Context, g *generation, isNew func(strin
 		g.worker.Run(workerCtx)
 	})
 	dm.runNow(g, isNew)
+	for _, t := range g.d.targets {
+		// Backfills a reload interrupted resume at once; with none,
+		// a lane returns after one read of the state.
+		g.startLane(t.Name)
+	}
 	g.sched.Start()
 	dm.wg.Go(func() { g.d.refreshTokens(syncCtx) })
 }

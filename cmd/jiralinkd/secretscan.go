@@ -32,8 +32,9 @@ func findingsStore(st stateStore) (jirascan.Store, error) {
 // which the caller also runs once at start-up, or nil when scanning is off.
 //
 // job makes the scan a job that runs only while this replica leads, under
-// the leadership's context (role.job).
-func scheduleSecretScan(job func(func(context.Context)) cron.Job, d *deps, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer) (cron.Job, error) {
+// the leadership's context (role.job); it writes through writes (the
+// leader's fenced store), while its metrics read d.store.
+func scheduleSecretScan(job func(func(context.Context)) cron.Job, d *deps, writes stateStore, sched *cron.Cron, chain cron.Chain, reg prometheus.Registerer) (cron.Job, error) {
 	sc := d.cfg.Jira.SecretScan
 	if sc == nil {
 		return nil, nil
@@ -42,8 +43,12 @@ func scheduleSecretScan(job func(func(context.Context)) cron.Job, d *deps, sched
 	if err != nil {
 		return nil, err
 	}
+	fenced, err := findingsStore(writes)
+	if err != nil {
+		return nil, err
+	}
 	scanner, err := jirascan.New(jirascan.Options{
-		Jira: d.jira, Store: store, Projects: sc.Projects, Fields: sc.Fields, Actions: sc.Actions,
+		Jira: d.jira, Store: fenced, Projects: sc.Projects, Fields: sc.Fields, Actions: sc.Actions,
 		Label: sc.Label, Overlap: sc.Overlap, Logger: d.log.With("component", "secret-scan"),
 	})
 	if err != nil {

@@ -1,6 +1,10 @@
 package state
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // SmartPending is a commit whose smart-commit commands have not run: it
 // was first indexed, after the repo's smart commits were armed, on a
@@ -16,4 +20,16 @@ type SmartPending struct {
 	// Seq orders commits recorded with the same date: the order they were
 	// added in.
 	Seq uint64 `json:"seq"`
+}
+
+// SortSmartPending orders pending smart commits oldest first, as they were
+// committed (by author date, then by the order they were recorded), the
+// order their commands run in.
+func SortSmartPending(ps []SmartPending) {
+	slices.SortStableFunc(ps, func(a, b SmartPending) int {
+		if c := a.When.Compare(b.When); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
 }

@@ -155,7 +155,8 @@ func (c *Client) pullActivity(ctx context.Context, owner string, since time.Time
 		seen = map[string]bool{}
 	)
 	for page := 1; ; page++ {
-		res, resp, err := c.searchPage(ctx, query, page)
+		var res gh.IssuesSearchResult
+		pg, err := c.getObjectPage(ctx, "search/issues?"+query, page, "", &res)
 		if err != nil {
 			return nil, err
 		}
@@ -176,25 +177,10 @@ func (c *Client) pullActivity(ctx context.Context, owner string, since time.Time
 				out = append(out, providers.PullActivity{FullName: name})
 			}
 		}
-		if resp.NextPage == 0 || len(res.Issues) == 0 {
+		if !pg.Next || len(res.Issues) == 0 {
 			return out, nil
 		}
 	}
-}
-
-// searchPage reads one page of an issue search.
-func (c *Client) searchPage(ctx context.Context, query string, page int) (*gh.IssuesSearchResult, *gh.Response, error) {
-	path := fmt.Sprintf("search/issues?%s&per_page=%d&page=%d", query, perPage, page)
-	req, err := c.newRequest(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	var res gh.IssuesSearchResult
-	resp, err := c.gh.Do(withWait(ctx), req, &res)
-	if err != nil {
-		return nil, nil, c.wrap("GET search/issues", resp, err)
-	}
-	return &res, resp, nil
 }
 
 // repoFromURL is the owner/name of a repository's API URL

@@ -139,7 +139,7 @@ func (s *Store) EachSmartPending(fn func(k state.RepoKey, ps []state.SmartPendin
 			for _, p := range all {
 				ps = append(ps, p)
 			}
-			sortSmartPending(ps)
+			state.SortSmartPending(ps)
 			return fn(k, ps)
 		})
 	})

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -64,7 +63,7 @@ func (s *Store) SmartPendingCommits(k state.RepoKey) ([]state.SmartPending, erro
 	if err != nil {
 		return nil, fmt.Errorf("state: read pending smart commits of %s: %w", k, err)
 	}
-	sortSmartPending(out)
+	state.SortSmartPending(out)
 	return out, nil
 }
 
@@ -129,7 +128,7 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 	if err != nil {
 		return nil, fmt.Errorf("state: find pending smart commits of %s: %w", k, err)
 	}
-	sortSmartPending(out)
+	state.SortSmartPending(out)
 	return out, nil
 }
 
@@ -187,13 +186,4 @@ func readSmartPending(tx *bolt.Tx, k state.RepoKey) (map[string]state.SmartPendi
 		return nil
 	})
 	return out, err
-}
-
-func sortSmartPending(ps []state.SmartPending) {
-	slices.SortStableFunc(ps, func(a, b state.SmartPending) int {
-		if c := a.When.Compare(b.When); c != 0 {
-			return c
-		}
-		return int(a.Seq) - int(b.Seq)
-	})
 }

@@ -68,7 +68,7 @@ func (s *Store) SmartPendingCommits(k state.RepoKey) ([]state.SmartPending, erro
 	for _, p := range all {
 		out = append(out, p)
 	}
-	sortSmartPending(out)
+	state.SortSmartPending(out)
 	return out, nil
 }
 
@@ -198,7 +198,7 @@ func (s *Store) SmartPendingReachable(k state.RepoKey, branch, head string, stop
 	if err != nil {
 		return nil, err
 	}
-	sortSmartPending(out)
+	state.SortSmartPending(out)
 	return out, nil
 }
 
@@ -211,14 +211,5 @@ func (s *Store) DropSmartPending(k state.RepoKey, shas []string) error {
 	return s.tx("drop pending smart commits "+k.String(), func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "DELETE FROM smart_pending WHERE provider = $1 AND repo_id = $2 AND sha = ANY($3)", k.Provider, k.ID, shaKeys(shas))
 		return err
-	})
-}
-
-func sortSmartPending(ps []state.SmartPending) {
-	slices.SortStableFunc(ps, func(a, b state.SmartPending) int {
-		if c := a.When.Compare(b.When); c != 0 {
-			return c
-		}
-		return int(a.Seq) - int(b.Seq)
 	})
 }
